@@ -1,0 +1,1 @@
+"""Adapter storage, artifact format, manifests, versions and validation (imports no torch)."""

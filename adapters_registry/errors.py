@@ -1,0 +1,74 @@
+"""Domain errors shared by the registry and the hub.
+
+They carry no transport detail: the gRPC layer maps each class to a status code in one
+table (hub/transport/status.py). Messages are written for the client: they say what is
+wrong and what to do, and never include internals such as paths or tracebacks.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error that may reach a client with its message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    """The named thing does not exist in the caller's namespace."""
+
+
+class AlreadyExists(DomainError):
+    """The thing to create exists already."""
+
+
+class InvalidArgument(DomainError):
+    """The request itself is malformed or out of bounds."""
+
+
+class InvalidArtifact(InvalidArgument):
+    """An uploaded adapter failed validation; every problem found is listed."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"- {p}" for p in self.problems)
+        super().__init__(f"adapter rejected ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class FailedPrecondition(DomainError):
+    """The request is well formed but the current state does not allow it."""
+
+
+class IncompatibleAdapter(FailedPrecondition):
+    """The adapter was trained for another backbone or does not fit this one."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"- {p}" for p in self.problems)
+        super().__init__(f"adapter does not fit the running backbone:\n{lines}")
+
+
+class Conflict(DomainError):
+    """A concurrent writer changed the same thing first; retrying may succeed."""
+
+
+class ResourceExhausted(DomainError):
+    """A quota, a size cap or a capacity limit was reached."""
+
+
+class Unavailable(DomainError):
+    """A dependency (object store, backbone not yet loaded) cannot serve right now."""
+
+
+class Unauthenticated(DomainError):
+    """The call carries no valid credentials."""
+
+
+class PermissionDenied(DomainError):
+    """The caller is known but may not do this."""
+
+
+class IntegrityError(DomainError):
+    """Stored bytes do not match their recorded digest: never serve them."""

@@ -1,0 +1,81 @@
+from hub.api.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ServerInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Limits(_message.Message):
+    __slots__ = ("max_texts_per_request", "max_text_chars", "max_tokens_per_text", "max_fanout_targets", "max_upload_bytes")
+    MAX_TEXTS_PER_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    MAX_TEXT_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_PER_TEXT_FIELD_NUMBER: _ClassVar[int]
+    MAX_FANOUT_TARGETS_FIELD_NUMBER: _ClassVar[int]
+    MAX_UPLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
+    max_texts_per_request: int
+    max_text_chars: int
+    max_tokens_per_text: int
+    max_fanout_targets: int
+    max_upload_bytes: int
+    def __init__(self, max_texts_per_request: _Optional[int] = ..., max_text_chars: _Optional[int] = ..., max_tokens_per_text: _Optional[int] = ..., max_fanout_targets: _Optional[int] = ..., max_upload_bytes: _Optional[int] = ...) -> None: ...
+
+class ServerInfoResponse(_message.Message):
+    __slots__ = ("backbone_name", "backbone_fingerprint", "device", "dtype", "backbone_parameters", "hidden_size", "versions", "limits", "store", "auth_enabled")
+    class VersionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    BACKBONE_NAME_FIELD_NUMBER: _ClassVar[int]
+    BACKBONE_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    BACKBONE_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_SIZE_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    STORE_FIELD_NUMBER: _ClassVar[int]
+    AUTH_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    backbone_name: str
+    backbone_fingerprint: str
+    device: str
+    dtype: str
+    backbone_parameters: int
+    hidden_size: int
+    versions: _containers.ScalarMap[str, str]
+    limits: Limits
+    store: str
+    auth_enabled: bool
+    def __init__(self, backbone_name: _Optional[str] = ..., backbone_fingerprint: _Optional[str] = ..., device: _Optional[str] = ..., dtype: _Optional[str] = ..., backbone_parameters: _Optional[int] = ..., hidden_size: _Optional[int] = ..., versions: _Optional[_Mapping[str, str]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., store: _Optional[str] = ..., auth_enabled: _Optional[bool] = ...) -> None: ...
+
+class ListTasksRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class TaskInfo(_message.Message):
+    __slots__ = ("name", "head_kind", "labels", "description", "plugin")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    HEAD_KIND_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PLUGIN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    head_kind: _common_pb2.HeadKind
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    description: str
+    plugin: str
+    def __init__(self, name: _Optional[str] = ..., head_kind: _Optional[_Union[_common_pb2.HeadKind, str]] = ..., labels: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., plugin: _Optional[str] = ...) -> None: ...
+
+class ListTasksResponse(_message.Message):
+    __slots__ = ("tasks",)
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    tasks: _containers.RepeatedCompositeFieldContainer[TaskInfo]
+    def __init__(self, tasks: _Optional[_Iterable[_Union[TaskInfo, _Mapping]]] = ...) -> None: ...
