@@ -1,0 +1,341 @@
+"""Turn the files a tenant uploads into a validated, normalized adapter artifact.
+
+Every check runs before any tensor is used; all problems are collected and raised once
+(InvalidArtifact), except a pure backbone mismatch, which is IncompatibleAdapter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from adapters_registry import safetensors_io as st
+from adapters_registry.errors import IncompatibleAdapter, InvalidArtifact
+from adapters_registry.lora_config import (
+    CLASSIFIER_MODULES,
+    HEAD_TASK_TYPES,
+    LoraSettings,
+    parse_lora_config,
+)
+from adapters_registry.manifest import (
+    HEADS_FILE,
+    MANIFEST_FILE,
+    MODEL_CARD_FILE,
+    PEFT_CONFIG_FILE,
+    PEFT_WEIGHTS_FILE,
+    BackboneSpec,
+    FileRecord,
+    HeadKind,
+    HeadSpec,
+    Manifest,
+    Pooling,
+    TaskContract,
+    parse_manifest,
+)
+from adapters_registry.weights import check_lora_tensors
+
+ALLOWED_FILES = (PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, MANIFEST_FILE, HEADS_FILE, MODEL_CARD_FILE)
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+
+TaskLookup = Callable[[str], TaskContract | None]
+
+
+@dataclass(frozen=True)
+class ArtifactLimits:
+    max_total_bytes: int = 64 << 20
+    max_header_bytes: int = 1 << 20
+    max_rank: int = 64
+    max_labels: int = 1024
+    allowed_dtypes: frozenset[str] = frozenset({"F32", "F16", "BF16"})
+
+
+@dataclass(frozen=True)
+class UploadInfo:
+    """What the uploader said besides the files (needed for a plain PEFT directory)."""
+
+    task: str = ""
+    labels: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass
+class Artifact:
+    files: dict[str, bytes]
+    manifest: Manifest
+    lora: LoraSettings
+    target_modules: list[str] = field(default_factory=list)
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(len(b) for b in self.files.values())
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_file_names(names: list[str], problems: list[str]) -> None:
+    for name in names:
+        if name.startswith("/") or "\\" in name or ".." in name.split("/"):
+            problems.append(f"{name!r}: absolute paths and path traversal are refused")
+        elif name.lower().endswith(PICKLE_SUFFIXES):
+            problems.append(f"{name!r}: pickle files are refused; save with safetensors")
+        elif name not in ALLOWED_FILES:
+            problems.append(f"{name!r}: unexpected file (allowed: {', '.join(ALLOWED_FILES)})")
+    for required in (PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE):
+        if required not in names:
+            problems.append(f"{required} is missing (save the adapter with PEFT's save_pretrained)")
+
+
+def _load_json(files: dict[str, bytes], name: str, problems: list[str]) -> dict | None:
+    try:
+        data = json.loads(files[name].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problems.append(f"{name}: not valid JSON ({exc.__class__.__name__})")
+        return None
+    if not isinstance(data, dict):
+        problems.append(f"{name}: must be a JSON object")
+        return None
+    return data
+
+
+def _load_safetensors(
+    files: dict[str, bytes], name: str, limits: ArtifactLimits, problems: list[str]
+) -> st.SafetensorsFile | None:
+    data = files[name]
+    if data[:2] == b"\x80\x02" or data[:1] == b"\x80" or data[:2] == b"PK":
+        problems.append(f"{name}: this is a pickle/zip (torch.save) file, not safetensors")
+        return None
+    try:
+        parsed = st.parse(data, max_header_bytes=limits.max_header_bytes)
+    except st.SafetensorsFormatError as exc:
+        problems.append(f"{name}: {exc}")
+        return None
+    bad = sorted({i.dtype for i in parsed.tensors.values()} - limits.allowed_dtypes)
+    if bad:
+        problems.append(
+            f"{name}: dtypes {bad} not allowed (allowed: {sorted(limits.allowed_dtypes)})"
+        )
+        return None
+    non_finite = st.non_finite_tensors(parsed)
+    if non_finite:
+        problems.append(f"{name}: NaN or Inf in {', '.join(non_finite[:5])}")
+    return parsed
+
+
+def build_artifact(
+    files: dict[str, bytes],
+    upload: UploadInfo,
+    backbone: BackboneSpec,
+    tasks: TaskLookup,
+    limits: ArtifactLimits | None = None,
+) -> Artifact:
+    """Validate uploaded files and return the artifact to store (raises on any problem)."""
+    limits = limits or ArtifactLimits()
+    problems: list[str] = []
+    mismatches: list[str] = []
+    check_file_names(sorted(files), problems)
+    total = sum(len(b) for b in files.values())
+    if total > limits.max_total_bytes:
+        problems.append(f"adapter is {total} bytes; the limit is {limits.max_total_bytes}")
+    if problems:
+        raise InvalidArtifact(problems)
+
+    config = _load_json(files, PEFT_CONFIG_FILE, problems)
+    lora = parse_lora_config(config, limits.max_rank, problems) if config is not None else None
+    weights = _load_safetensors(files, PEFT_WEIGHTS_FILE, limits, problems)
+    targets: list[str] = []
+    if lora is not None and weights is not None:
+        targets = check_lora_tensors(weights, lora, backbone, limits.max_rank, problems, mismatches)
+
+    manifest = _build_manifest(
+        files, upload, weights, lora, backbone, tasks, limits, problems, mismatches
+    )
+    if manifest is not None:
+        _check_tasks(manifest, tasks, limits, problems)
+    if problems:
+        raise InvalidArtifact(problems + mismatches)
+    if mismatches:
+        raise IncompatibleAdapter(mismatches)
+    assert manifest is not None and lora is not None
+    return _finalize(files, manifest, lora, targets)
+
+
+def _build_manifest(
+    files: dict[str, bytes],
+    upload: UploadInfo,
+    weights: st.SafetensorsFile | None,
+    lora: LoraSettings | None,
+    backbone: BackboneSpec,
+    tasks: TaskLookup,
+    limits: ArtifactLimits,
+    problems: list[str],
+    mismatches: list[str],
+) -> Manifest | None:
+    if MANIFEST_FILE in files:
+        raw = _load_json(files, MANIFEST_FILE, problems)
+        manifest = parse_manifest(raw, problems) if raw is not None else None
+        if manifest is None:
+            return None
+        if upload.task and not manifest.task(upload.task):
+            problems.append(f"--task {upload.task!r} is not among the manifest's tasks")
+        if HEADS_FILE not in files:
+            problems.append(
+                f"{HEADS_FILE} is missing (the manifest names tasks, each needs a head)"
+            )
+            return None
+        heads = _load_safetensors(files, HEADS_FILE, limits, problems)
+        if heads is not None:
+            _check_heads(heads, manifest.tasks, backbone.hidden_size, problems, mismatches)
+    else:
+        manifest = _manifest_from_peft(
+            files, upload, weights, lora, backbone, tasks, problems, mismatches
+        )
+        if manifest is None:
+            return None
+    if upload.description:
+        manifest.description = upload.description
+    recorded = manifest.base_model_fingerprint
+    if recorded and recorded != backbone.fingerprint:
+        mismatches.append(
+            f"trained on backbone {recorded[:16]}..., this server runs "
+            f"{backbone.fingerprint[:16]}... ({backbone.name}); retrain on this backbone "
+            "or serve it from a matching server"
+        )
+    manifest.base_model_fingerprint = backbone.fingerprint
+    manifest.base_model_name = manifest.base_model_name or backbone.name
+    return manifest
+
+
+def _manifest_from_peft(
+    files: dict[str, bytes],
+    upload: UploadInfo,
+    weights: st.SafetensorsFile | None,
+    lora: LoraSettings | None,
+    backbone: BackboneSpec,
+    tasks: TaskLookup,
+    problems: list[str],
+    mismatches: list[str],
+) -> Manifest | None:
+    """A plain PEFT SEQ_CLS / TOKEN_CLS directory: its classifier becomes the task head."""
+    if not upload.task or not upload.labels:
+        problems.append(
+            f"no {MANIFEST_FILE}: give --task and --labels so the PEFT classifier becomes a head"
+        )
+        return None
+    if lora is not None and lora.task_type not in HEAD_TASK_TYPES:
+        problems.append(
+            f"adapter_config.json: task_type {lora.task_type!r} has no classifier; "
+            f"use {sorted(HEAD_TASK_TYPES)} or upload {HEADS_FILE} with {MANIFEST_FILE}"
+        )
+    if weights is None or lora is None:
+        return None
+    contract = tasks(upload.task)
+    head = HeadSpec(
+        task=upload.task,
+        head_kind=contract.head_kind if contract else HeadKind.SEQUENCE,
+        labels=list(upload.labels),
+        pooling=Pooling.POOLER,
+    )
+    heads = _heads_from_classifier(weights, head.task)
+    if heads is None:
+        problems.append(
+            f"{PEFT_WEIGHTS_FILE} holds no classifier (modules_to_save 'classifier' or 'score')"
+        )
+        return None
+    files[HEADS_FILE] = heads
+    parsed = st.parse(heads)
+    _check_heads(parsed, [head], backbone.hidden_size, problems, mismatches)
+    return Manifest(tasks=[head], description=upload.description)
+
+
+def _heads_from_classifier(weights: st.SafetensorsFile, task: str) -> bytes | None:
+    for module in CLASSIFIER_MODULES:
+        weight, bias = (f"base_model.model.{module}.{p}" for p in ("weight", "bias"))
+        if weight in weights.tensors:
+            tensors = {f"{task}.weight": weight}
+            if bias in weights.tensors:
+                tensors[f"{task}.bias"] = bias
+            return st.write(
+                {
+                    out: (weights.tensors[src].dtype, weights.tensors[src].shape, weights.raw(src))
+                    for out, src in tensors.items()
+                }
+            )
+    return None
+
+
+def _check_heads(
+    heads: st.SafetensorsFile,
+    specs: list[HeadSpec],
+    hidden: int,
+    problems: list[str],
+    mismatches: list[str],
+) -> None:
+    expected: set[str] = set()
+    for spec in specs:
+        weight, bias = f"{spec.task}.weight", f"{spec.task}.bias"
+        expected |= {weight, bias}
+        info = heads.tensors.get(weight)
+        if info is None:
+            problems.append(f"{HEADS_FILE}: no {weight} for task {spec.task!r}")
+            continue
+        if len(info.shape) != 2 or info.shape[0] != len(spec.labels):
+            problems.append(
+                f"{HEADS_FILE}: {weight} has shape {list(info.shape)}; "
+                f"task {spec.task!r} has {len(spec.labels)} labels"
+            )
+        elif info.shape[1] != hidden:
+            mismatches.append(
+                f"{weight} expects hidden size {info.shape[1]}, backbone has {hidden}"
+            )
+        b = heads.tensors.get(bias)
+        if b is not None and b.shape != (len(spec.labels),):
+            problems.append(
+                f"{HEADS_FILE}: {bias} has shape {list(b.shape)}, expected [{len(spec.labels)}]"
+            )
+    extra = sorted(set(heads.tensors) - expected)
+    if extra:
+        problems.append(f"{HEADS_FILE}: unexpected tensors {extra[:5]}")
+
+
+def _check_tasks(
+    manifest: Manifest, tasks: TaskLookup, limits: ArtifactLimits, problems: list[str]
+) -> None:
+    for head in manifest.tasks:
+        contract = tasks(head.task)
+        if contract is None:
+            problems.append(f"task {head.task!r} is not offered by this server (see ListTasks)")
+            continue
+        if head.head_kind is not contract.head_kind:
+            problems.append(
+                f"task {head.task!r} needs a {contract.head_kind.value} head, "
+                f"the manifest declares {head.head_kind.value}"
+            )
+        if contract.labels is not None and tuple(head.labels) != contract.labels:
+            problems.append(
+                f"task {head.task!r} needs labels {list(contract.labels)}, got {head.labels}"
+            )
+        if len(head.labels) > limits.max_labels:
+            problems.append(
+                f"task {head.task!r}: {len(head.labels)} labels (limit {limits.max_labels})"
+            )
+        if head.head_kind is HeadKind.TOKEN:
+            bad = [x for x in head.labels if x != "O" and not x.startswith(("B-", "I-"))]
+            if bad:
+                problems.append(
+                    f"task {head.task!r}: token labels must be O, B-X or I-X; got {bad[:5]}"
+                )
+
+
+def _finalize(
+    files: dict[str, bytes], manifest: Manifest, lora: LoraSettings, targets: list[str]
+) -> Artifact:
+    stored = {k: v for k, v in files.items() if k != MANIFEST_FILE}
+    manifest.files = {
+        name: FileRecord(sha256_hex(data), len(data)) for name, data in stored.items()
+    }
+    stored[MANIFEST_FILE] = manifest.dumps()
+    return Artifact(files=stored, manifest=manifest, lora=lora, target_modules=targets)

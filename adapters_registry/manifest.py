@@ -1,0 +1,185 @@
+"""The hub's manifest (hub_adapter.json) and the backbone description that adapters must fit."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+MANIFEST_FILE = "hub_adapter.json"
+PEFT_CONFIG_FILE = "adapter_config.json"
+PEFT_WEIGHTS_FILE = "adapter_model.safetensors"
+HEADS_FILE = "heads.safetensors"
+MODEL_CARD_FILE = "README.md"
+FORMAT_VERSION = 1
+
+
+class HeadKind(StrEnum):
+    SEQUENCE = "sequence"  # softmax over labels, one per text
+    MULTI_LABEL = "multi_label"  # sigmoid per label, threshold
+    TOKEN = "token"  # BIO tag per token -> entity spans
+
+
+class Pooling(StrEnum):
+    POOLER = "pooler"  # the backbone's own pooler over [CLS] (what PEFT SEQ_CLS heads use)
+    CLS = "cls"  # the [CLS] hidden state
+    MEAN = "mean"  # mean over real tokens (how sentence-transformers backbones were trained)
+
+
+@dataclass(frozen=True)
+class TaskContract:
+    """What the hub requires of a head serving a task: its kind and, if fixed, its labels."""
+
+    head_kind: HeadKind
+    labels: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """A torch-free description of the running backbone, for validating adapters."""
+
+    name: str
+    fingerprint: str
+    hidden_size: int
+    base_model_prefix: str
+    # module name (relative to the backbone) -> (in_features, out_features) of every Linear
+    linear_modules: dict[str, tuple[int, int]]
+
+
+@dataclass
+class HeadSpec:
+    task: str
+    head_kind: HeadKind
+    labels: list[str]
+    pooling: Pooling = Pooling.POOLER
+    threshold: float = 0.5
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["head_kind"] = self.head_kind.value
+        data["pooling"] = self.pooling.value
+        return data
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    sha256: str
+    size: int
+
+
+@dataclass
+class Manifest:
+    tasks: list[HeadSpec]
+    base_model_name: str = ""
+    base_model_fingerprint: str = ""
+    description: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, FileRecord] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def task(self, name: str) -> HeadSpec | None:
+        return next((t for t in self.tasks if t.task == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "base_model": {
+                "name": self.base_model_name,
+                "fingerprint": self.base_model_fingerprint,
+            },
+            "tasks": [t.to_json() for t in self.tasks],
+            "description": self.description,
+            "metrics": self.metrics,
+            "files": {p: asdict(r) for p, r in sorted(self.files.items())},
+        }
+
+    def dumps(self) -> bytes:
+        return json.dumps(self.to_json(), indent=2, sort_keys=True).encode()
+
+
+def parse_manifest(data: dict[str, Any], problems: list[str]) -> Manifest | None:
+    """Build a Manifest from JSON, appending every structural problem to ``problems``."""
+    start = len(problems)
+    if data.get("format_version", FORMAT_VERSION) != FORMAT_VERSION:
+        problems.append(
+            f"{MANIFEST_FILE}: unsupported format_version {data.get('format_version')!r}"
+        )
+    base = data.get("base_model") or {}
+    if not isinstance(base, dict):
+        problems.append(f"{MANIFEST_FILE}: base_model must be an object")
+        base = {}
+    raw_tasks = data.get("tasks")
+    if not isinstance(raw_tasks, list) or not raw_tasks:
+        problems.append(f"{MANIFEST_FILE}: tasks must be a non-empty list")
+        raw_tasks = []
+    tasks = [t for i, raw in enumerate(raw_tasks) if (t := _parse_head(i, raw, problems))]
+    metrics = data.get("metrics") or {}
+    if not isinstance(metrics, dict):
+        problems.append(f"{MANIFEST_FILE}: metrics must be an object")
+        metrics = {}
+    description = data.get("description") or ""
+    if not isinstance(description, str):
+        problems.append(f"{MANIFEST_FILE}: description must be a string")
+        description = ""
+    files = _parse_files(data.get("files") or {}, problems)
+    if len(problems) > start:
+        return None
+    return Manifest(
+        tasks=tasks,
+        base_model_name=str(base.get("name") or ""),
+        base_model_fingerprint=str(base.get("fingerprint") or ""),
+        description=description,
+        metrics=metrics,
+        files=files,
+    )
+
+
+def _parse_head(index: int, raw: object, problems: list[str]) -> HeadSpec | None:
+    where = f"{MANIFEST_FILE}: tasks[{index}]"
+    if not isinstance(raw, dict):
+        problems.append(f"{where} must be an object")
+        return None
+    task, labels = raw.get("task"), raw.get("labels")
+    before = len(problems)
+    if not isinstance(task, str) or not task:
+        problems.append(f"{where}.task must be a non-empty string")
+    try:
+        kind = HeadKind(raw.get("head_kind"))
+    except ValueError:
+        problems.append(f"{where}.head_kind must be one of {[k.value for k in HeadKind]}")
+    try:
+        pooling = Pooling(raw.get("pooling", Pooling.POOLER.value))
+    except ValueError:
+        problems.append(f"{where}.pooling must be one of {[p.value for p in Pooling]}")
+    if (
+        not isinstance(labels, list)
+        or not labels
+        or not all(isinstance(x, str) and x for x in labels)
+    ):
+        problems.append(f"{where}.labels must be a non-empty list of strings")
+    elif len(set(labels)) != len(labels):
+        problems.append(f"{where}.labels has duplicates")
+    threshold = raw.get("threshold", 0.5)
+    if not isinstance(threshold, int | float) or not 0.0 < float(threshold) < 1.0:
+        problems.append(f"{where}.threshold must be a number strictly between 0 and 1")
+    if len(problems) > before:
+        return None
+    return HeadSpec(str(task), kind, list(labels), pooling, float(threshold))  # type: ignore[arg-type]
+
+
+def _parse_files(raw: object, problems: list[str]) -> dict[str, FileRecord]:
+    if not isinstance(raw, dict):
+        problems.append(f"{MANIFEST_FILE}: files must be an object")
+        return {}
+    files: dict[str, FileRecord] = {}
+    for path, entry in raw.items():
+        if (
+            isinstance(entry, dict)
+            and isinstance(entry.get("sha256"), str)
+            and isinstance(entry.get("size"), int)
+        ):
+            files[str(path)] = FileRecord(entry["sha256"], entry["size"])
+        else:
+            problems.append(f"{MANIFEST_FILE}: files[{path!r}] needs sha256 and size")
+    return files

@@ -1,0 +1,258 @@
+"""Amazon S3, or any S3-compatible server, as the object store (through boto3).
+
+The only module of the project that imports boto3 and botocore. Conditional writes are
+the server's own: PutObject with ``If-None-Match: *`` (create-only) and ``If-Match: <etag>``
+(compare-and-swap), so no lock service is needed; AWS S3 and SeaweedFS >= 4 enforce both
+atomically. Credentials, region and endpoint not given as options come from the standard
+AWS chain (environment, ``~/.aws``, instance role; ``AWS_ENDPOINT_URL[_S3]`` included).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    ParamValidationError,
+    PartialCredentialsError,
+)
+
+from adapters_registry.errors import DomainError, InvalidArgument, NotFound
+from adapters_registry.storage.base import (
+    ConditionFailed,
+    ObjectNotFound,
+    ObjectStore,
+    StoredObject,
+    StoreUnavailable,
+    check_key,
+)
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_MISSING = {"NoSuchKey", "NotFound", "404"}
+_LOST_CONDITION = {"PreconditionFailed", "ConditionalRequestConflict"}
+_DENIED = {"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken"}
+
+
+class BucketNotFound(NotFound):
+    """The configured bucket does not exist (and the store may not create it)."""
+
+
+@dataclass(frozen=True)
+class S3Options:
+    """Connection settings; ``None`` means: take it from the standard AWS chain."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    addressing_style: str | None = None  # "path", "virtual" or "auto"
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_retries: int = 3
+    max_pool_connections: int = 32
+    create_bucket: bool = False
+
+    @classmethod
+    def from_kwargs(cls, options: dict[str, Any]) -> S3Options:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise InvalidArgument(
+                f"unknown S3 store option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        return cls(**options)
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://BUCKET[/PREFIX]`` -> (bucket, prefix without surrounding slashes)."""
+    parts = urlsplit(uri)
+    if "@" in parts.netloc:  # never echo such a URI: it carries credentials
+        raise InvalidArgument("an S3 store URI must not carry credentials; pass them as options")
+    if parts.scheme != "s3" or parts.query or parts.fragment or not _BUCKET.match(parts.netloc):
+        raise InvalidArgument(f"S3 store URI must be s3://BUCKET[/PREFIX], got {uri!r}")
+    prefix = parts.path.strip("/")
+    if prefix:
+        try:
+            check_key(prefix)
+        except ValueError:
+            raise InvalidArgument(f"invalid key prefix in S3 store URI {uri!r}") from None
+    return parts.netloc, prefix
+
+
+def _make_client(options: S3Options) -> Any:
+    session = boto3.session.Session(
+        aws_access_key_id=options.access_key_id,
+        aws_secret_access_key=options.secret_access_key,
+        aws_session_token=options.session_token,
+        region_name=options.region,
+    )
+    config = Config(
+        signature_version="s3v4",
+        connect_timeout=options.connect_timeout,
+        read_timeout=options.read_timeout,
+        retries={"total_max_attempts": options.max_retries + 1, "mode": "standard"},
+        max_pool_connections=options.max_pool_connections,
+        s3={"addressing_style": options.addressing_style} if options.addressing_style else None,
+    )
+    return session.client("s3", endpoint_url=options.endpoint_url, config=config)
+
+
+def _safe_endpoint(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
+class S3Store(ObjectStore):
+    """Objects under ``s3://BUCKET/PREFIX``; keys are relative to PREFIX."""
+
+    def __init__(self, uri: str, options: S3Options | None = None) -> None:
+        self.bucket, self.prefix = parse_s3_uri(uri)
+        self.uri = f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+        self.options = options or S3Options()
+        self._base = f"{self.prefix}/" if self.prefix else ""
+        self._client = _make_client(self.options)
+        self.endpoint = _safe_endpoint(self._client.meta.endpoint_url)
+        if self.options.create_bucket:
+            self._ensure_bucket()
+
+    def __repr__(self) -> str:
+        return f"S3Store({self.uri!r}, endpoint={self.endpoint!r})"
+
+    def get(self, key: str) -> StoredObject:
+        full = self._base + check_key(key)
+        response = self._call("get", key, self._client.get_object, Bucket=self.bucket, Key=full)
+        data = self._call("get", key, response["Body"].read)
+        return StoredObject(data=data, etag=_strip(response["ETag"]))
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        if_none_match: bool = False,
+        if_match: str | None = None,
+    ) -> str:
+        full = self._base + check_key(key)
+        conditions: dict[str, str] = {}
+        if if_none_match:
+            conditions["IfNoneMatch"] = "*"
+        if if_match is not None:
+            conditions["IfMatch"] = f'"{_strip(if_match)}"'
+        try:
+            response = self._call(
+                "put", key, self._client.put_object, Bucket=self.bucket, Key=full, Body=data,
+                **conditions,
+            )  # fmt: skip
+        except ObjectNotFound:  # AWS answers If-Match on a missing key with 404
+            raise ConditionFailed(f"object {key!r} does not exist") from None
+        return _strip(response["ETag"])
+
+    def delete(self, key: str) -> None:
+        full = self._base + check_key(key)
+        try:
+            self._call("delete", key, self._client.delete_object, Bucket=self.bucket, Key=full)
+        except ObjectNotFound:
+            return
+
+    def exists(self, key: str) -> bool:
+        full = self._base + check_key(key)
+        try:
+            self._call("head", key, self._client.head_object, Bucket=self.bucket, Key=full)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def list(self, prefix: str) -> list[str]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        pages = paginator.paginate(Bucket=self.bucket, Prefix=self._base + prefix)
+        keys: list[str] = []
+        for page in self._call("list", prefix, list, pages):
+            keys.extend(item["Key"][len(self._base) :] for item in page.get("Contents", []))
+        return sorted(k for k in keys if k and not k.endswith("/"))
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _ensure_bucket(self) -> None:
+        head = self._client.head_bucket
+        try:
+            self._call("check bucket", "", head, Bucket=self.bucket)
+            return
+        except (BucketNotFound, ObjectNotFound):
+            pass
+        region = self._client.meta.region_name
+        extra: dict[str, Any] = {}
+        if region and region not in ("us-east-1", "aws-global"):
+            extra["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            self._client.create_bucket(Bucket=self.bucket, **extra)
+        except ClientError as exc:
+            if _code(exc) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise self._translate(exc, "create bucket", "") from exc
+        except BotoCoreError as exc:
+            raise self._translate(exc, "create bucket", "") from exc
+
+    def _call(self, op: str, key: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            if isinstance(exc, ParamValidationError):
+                raise
+            raise self._translate(exc, op, key) from exc
+
+    def _translate(self, exc: Exception, op: str, key: str) -> DomainError:
+        what = f"{op} {key!r}" if key else op
+        if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+            return StoreUnavailable(
+                f"no usable S3 credentials for {self.endpoint}: set them in the store options "
+                "or the AWS environment"
+            )
+        if not isinstance(exc, ClientError):
+            return StoreUnavailable(
+                f"object store at {self.endpoint} is unreachable ({type(exc).__name__} on {what})"
+            )
+        code, status = _code(exc), _status(exc)
+        if code == "NoSuchBucket":
+            return BucketNotFound(
+                f"bucket {self.bucket} does not exist at {self.endpoint}; create it or open "
+                "the store with create_bucket=True"
+            )
+        if code in _MISSING or status == 404:
+            return ObjectNotFound(f"no object {key!r}")
+        if code in _LOST_CONDITION or status == 412:
+            return ConditionFailed(f"conditional {what} lost: the object exists or changed")
+        if code in _DENIED or status == 403:
+            return StoreUnavailable(
+                f"object store at {self.endpoint} refused {what} ({code}): check the S3 "
+                "credentials and their permissions on bucket " + self.bucket
+            )
+        return StoreUnavailable(
+            f"object store at {self.endpoint} failed {what}: {code or 'error'} (HTTP {status})"
+        )
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+
+
+def _strip(etag: str) -> str:
+    return etag.strip().strip('"')
+
+
+def open_s3(uri: str, **options: Any) -> S3Store:
+    """The factory's opener: ``open_store("s3://b/p", endpoint_url=..., region=...)``."""
+    return S3Store(uri, S3Options.from_kwargs(options))

@@ -1,0 +1,105 @@
+"""Turn stored adapter files into the tensors the engine consumes (safetensors only, never pickle)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import torch
+from safetensors.torch import load as load_safetensors
+
+from adapters_registry.errors import IncompatibleAdapter, InvalidArtifact
+from adapters_registry.lora_config import parse_lora_config
+from adapters_registry.manifest import (
+    HEADS_FILE,
+    PEFT_CONFIG_FILE,
+    PEFT_WEIGHTS_FILE,
+    HeadKind,
+    Manifest,
+    Pooling,
+)
+from adapters_registry.weights import resolve_module, split_lora_key
+from hub.engine.backbone import Backbone
+
+
+@dataclass(frozen=True)
+class PackedHead:
+    task: str
+    kind: HeadKind
+    labels: list[str]
+    threshold: float
+    pooling: Pooling
+    weight: torch.Tensor  # (labels, hidden)
+    bias: torch.Tensor  # (labels,)
+
+
+@dataclass(frozen=True)
+class LoraPair:
+    """One module's update, pre-transposed and pre-scaled: delta(x) = (x @ a) @ b."""
+
+    a: torch.Tensor  # (in, rank)
+    b: torch.Tensor  # (rank, out), already multiplied by the module's scaling
+
+    @property
+    def rank(self) -> int:
+        return int(self.a.shape[1])
+
+
+@dataclass(frozen=True)
+class PackedAdapter:
+    key: str
+    layers: dict[str, LoraPair]
+    heads: dict[str, PackedHead]
+
+    @property
+    def nbytes(self) -> int:
+        tensors = [t for p in self.layers.values() for t in (p.a, p.b)]
+        tensors += [t for h in self.heads.values() for t in (h.weight, h.bias)]
+        return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def pack_adapter(key: str, files: dict[str, bytes], manifest: Manifest, backbone: Backbone) -> PackedAdapter:
+    problems: list[str] = []
+    lora = parse_lora_config(json.loads(files[PEFT_CONFIG_FILE]), max_rank=1 << 16, problems=problems)
+    if lora is None:
+        raise InvalidArtifact(problems)
+    tensors = load_safetensors(files[PEFT_WEIGHTS_FILE])
+    prefix = backbone.spec.base_model_prefix
+    layers: dict[str, LoraPair] = {}
+    for name, lora_a in tensors.items():
+        split = split_lora_key(name)
+        if split is None or split[1] != "A":
+            continue
+        path = split[0]
+        module = resolve_module(path, backbone.spec)
+        if module is None:
+            raise IncompatibleAdapter([f"{path!r} is not a Linear module of {backbone.name}"])
+        lora_b = tensors[name.replace(".lora_A.", ".lora_B.")]
+        scale = lora.scaling(path, lora_a.shape[0], prefix)
+        layers[module] = LoraPair(
+            a=_to(lora_a.float().t(), backbone), b=_to(lora_b.float().t() * scale, backbone)
+        )
+    return PackedAdapter(key, layers, _pack_heads(files[HEADS_FILE], manifest, backbone))
+
+
+def _pack_heads(data: bytes, manifest: Manifest, backbone: Backbone) -> dict[str, PackedHead]:
+    tensors = load_safetensors(data)
+    heads = {}
+    for spec in manifest.tasks:
+        weight = tensors[f"{spec.task}.weight"].float()
+        bias = tensors.get(f"{spec.task}.bias")
+        bias = bias.float() if bias is not None else torch.zeros(weight.shape[0])
+        heads[spec.task] = PackedHead(
+            spec.task,
+            spec.head_kind,
+            list(spec.labels),
+            spec.threshold,
+            spec.pooling,
+            _to(weight, backbone),
+            _to(bias, backbone),
+        )
+    return heads
+
+
+def _to(tensor: torch.Tensor, backbone: Backbone) -> torch.Tensor:
+    return tensor.contiguous().to(device=backbone.device, dtype=backbone.dtype)

