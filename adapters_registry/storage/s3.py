@@ -66,9 +66,8 @@ class S3Options:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise InvalidArgument(
-                f"unknown S3 store option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
+            names, allowed = ", ".join(unknown), ", ".join(sorted(known))
+            raise InvalidArgument(f"unknown S3 store option(s) {names}; known: {allowed}")
         return cls(**options)
 
 
@@ -143,16 +142,14 @@ class S3Store(ObjectStore):
         if_match: str | None = None,
     ) -> str:
         full = self._base + check_key(key)
-        conditions: dict[str, str] = {}
+        conditions: dict[str, Any] = {}
         if if_none_match:
             conditions["IfNoneMatch"] = "*"
         if if_match is not None:
             conditions["IfMatch"] = f'"{_strip(if_match)}"'
+        request = {"Bucket": self.bucket, "Key": full, "Body": data, **conditions}
         try:
-            response = self._call(
-                "put", key, self._client.put_object, Bucket=self.bucket, Key=full, Body=data,
-                **conditions,
-            )  # fmt: skip
+            response = self._call("put", key, self._client.put_object, **request)
         except ObjectNotFound:  # AWS answers If-Match on a missing key with 404
             raise ConditionFailed(f"object {key!r} does not exist") from None
         return _strip(response["ETag"])

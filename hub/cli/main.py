@@ -1,0 +1,90 @@
+"""`adapter-hub`: serve the hub, or talk to a running one."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from hub.cli import client_commands as cc
+from hub.cli.serve import add_serve_parser
+
+DEFAULT_TARGET = "127.0.0.1:50051"
+
+
+def _client_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--target",
+        default=os.environ.get("ADAPTER_HUB_TARGET", DEFAULT_TARGET),
+        help="server address host:port (env ADAPTER_HUB_TARGET; default %(default)s)",
+    )
+    common.add_argument(
+        "--api-key",
+        default=os.environ.get("ADAPTER_HUB_API_KEY") or None,
+        help="tenant API key sent as 'authorization: Bearer KEY' (env ADAPTER_HUB_API_KEY)",
+    )
+    common.add_argument("--timeout", type=float, default=120.0, help="seconds per call (default %(default)s)")
+    common.add_argument("--json", action="store_true", help="print JSON on stdout only")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="adapter-hub", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_serve_parser(sub)
+    common = _client_options()
+
+    def client_cmd(name: str, handler: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help_, description=help_)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = client_cmd("push", cc.cmd_push, "upload an adapter directory (PEFT save_pretrained output)")
+    p.add_argument("directory")
+    p.add_argument("--name", required=True, help="adapter name in your namespace")
+    p.add_argument("--task", help="task its classifier serves (needed for a plain PEFT directory)")
+    p.add_argument("--labels", help="comma-separated label names in classifier order")
+    p.add_argument("--description", default="", help="free text stored in the manifest")
+
+    p = client_cmd("predict", cc.cmd_predict, "score texts with an adapter")
+    p.add_argument("--adapter", required=True, help="NAME or NAME@VERSION (number or alias)")
+    p.add_argument("--task", help="task to use when the adapter has several")
+    p.add_argument("texts", nargs="+", metavar="TEXT")
+
+    p = client_cmd("fanout", cc.cmd_fanout, "score one text with several adapters in one pass")
+    p.add_argument("text")
+    p.add_argument("targets", nargs="+", metavar="ADAPTER[@VERSION][:TASK]")
+
+    client_cmd("adapters", cc.cmd_adapters, "list your adapters with versions, aliases, tasks, sizes")
+    p = client_cmd("show", cc.cmd_show, "show one adapter version in full (JSON)")
+    p.add_argument("adapter", metavar="NAME[@VERSION]")
+    p = client_cmd("delete", cc.cmd_delete, "delete one version (NAME@VERSION) or a whole adapter (NAME)")
+    p.add_argument("adapter", metavar="NAME[@VERSION]")
+    p = client_cmd("alias", cc.cmd_alias, "point an alias at a version")
+    p.add_argument("name")
+    p.add_argument("version")
+    p.add_argument("alias")
+    client_cmd("info", cc.cmd_info, "show the server's backbone, device, versions and limits")
+    client_cmd("tasks", cc.cmd_tasks, "list the tasks the server offers")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - report gRPC failures as status + message
+        code = getattr(exc, "code", None)
+        if callable(code):
+            details = exc.details() if hasattr(exc, "details") else str(exc)  # type: ignore[attr-defined]
+            print(f"error: {code().name}: {details}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

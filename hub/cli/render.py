@@ -1,0 +1,64 @@
+"""Turn responses into the CLI's JSON objects and human-readable lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.api.v1 import adapters_pb2, common_pb2, inference_pb2
+
+
+def prediction_json(p: inference_pb2.Prediction, head_kind: int, version: str) -> dict[str, Any]:
+    if head_kind == common_pb2.HEAD_KIND_TOKEN:
+        out: dict[str, Any] = {
+            "entities": [
+                {"label": e.label, "start": e.start, "end": e.end, "text": e.text, "score": round(e.score, 6)}
+                for e in p.entities
+            ]
+        }
+    else:
+        out = {"labels": [{"label": x.label, "score": round(x.score, 6)} for x in p.labels]}
+        out["predicted"] = list(p.predicted)
+    out["version"] = version
+    return out
+
+
+def prediction_lines(text: str, p: inference_pb2.Prediction, head_kind: int) -> list[str]:
+    lines = [text]
+    if head_kind == common_pb2.HEAD_KIND_TOKEN:
+        if not p.entities:
+            lines.append("    (no entities)")
+        for e in p.entities:
+            lines.append(f"    {e.label:<16} {e.start:>5}-{e.end:<5} {e.score:.4f}  {e.text!r}")
+        return lines
+    chosen = set(p.predicted)
+    for x in p.labels:
+        mark = "*" if x.label in chosen else " "
+        lines.append(f"  {mark} {x.label:<24} {x.score:.4f}")
+    return lines
+
+
+def head_kind_name(kind: int) -> str:
+    return common_pb2.HeadKind.Name(kind).removeprefix("HEAD_KIND_").lower()
+
+
+def version_json(v: adapters_pb2.AdapterVersionInfo) -> dict[str, Any]:
+    return {
+        "version": v.version,
+        "aliases": list(v.aliases),
+        "tasks": [
+            {"task": t.task, "head_kind": head_kind_name(t.head_kind), "labels": list(t.labels)} for t in v.tasks
+        ],
+        "size_bytes": v.size_bytes,
+        "rank": v.rank,
+        "created_at": v.created_at,
+        "description": v.description,
+    }
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"

@@ -1,0 +1,1 @@
+"""The gRPC transport: the only package (with the generated hub.api) that imports grpc."""

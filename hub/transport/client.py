@@ -1,0 +1,105 @@
+"""A small synchronous client over the generated stubs (used by the CLI and tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from hub.api.v1 import (
+    adapters_pb2,
+    adapters_pb2_grpc,
+    admin_pb2,
+    admin_pb2_grpc,
+    common_pb2,
+    inference_pb2,
+    inference_pb2_grpc,
+)
+
+CHUNK_BYTES = 1 << 20
+
+
+def parse_ref(text: str) -> common_pb2.AdapterRef:
+    """``name`` or ``name@version`` (a number or an alias)."""
+    name, _, version = text.partition("@")
+    return common_pb2.AdapterRef(name=name, version=version)
+
+
+class HubClient:
+    def __init__(self, target: str, api_key: str | None = None, timeout: float = 60.0) -> None:
+        self.channel = grpc.insecure_channel(
+            target, options=[("grpc.max_receive_message_length", 8 << 20)]
+        )
+        self.metadata = (("authorization", f"Bearer {api_key}"),) if api_key else ()
+        self.timeout = timeout
+        self.inference = inference_pb2_grpc.InferenceServiceStub(self.channel)
+        self.adapters = adapters_pb2_grpc.AdapterServiceStub(self.channel)
+        self.admin = admin_pb2_grpc.AdminServiceStub(self.channel)
+        self.health = health_pb2_grpc.HealthStub(self.channel)
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> HubClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _call(self, method, request):  # type: ignore[no-untyped-def]
+        return method(request, timeout=self.timeout, metadata=self.metadata)
+
+    def serving(self) -> bool:
+        response = self._call(self.health.Check, health_pb2.HealthCheckRequest())
+        return response.status == health_pb2.HealthCheckResponse.SERVING
+
+    def push(
+        self, directory: Path, name: str, task: str = "", labels: list[str] | None = None, description: str = ""
+    ) -> adapters_pb2.AdapterVersionInfo:
+        files = sorted(p for p in Path(directory).iterdir() if p.is_file() and not p.name.startswith("."))
+        header = adapters_pb2.UploadHeader(name=name, task=task, labels=labels or [], description=description)
+
+        def parts() -> Iterator[adapters_pb2.UploadAdapterRequest]:
+            yield adapters_pb2.UploadAdapterRequest(header=header)
+            for path in files:
+                with path.open("rb") as handle:
+                    while chunk := handle.read(CHUNK_BYTES):
+                        yield adapters_pb2.UploadAdapterRequest(
+                            chunk=adapters_pb2.FileChunk(path=path.name, data=chunk)
+                        )
+
+        response = self.adapters.UploadAdapter(parts(), timeout=self.timeout, metadata=self.metadata)
+        return response.adapter
+
+    def predict(self, adapter: str, texts: list[str], task: str = "") -> inference_pb2.PredictResponse:
+        request = inference_pb2.PredictRequest(adapter=parse_ref(adapter), task=task, texts=texts)
+        return self._call(self.inference.Predict, request)
+
+    def fan_out(self, text: str, targets: list[tuple[str, str]]) -> inference_pb2.FanOutResponse:
+        request = inference_pb2.FanOutRequest(
+            text=text,
+            targets=[inference_pb2.FanOutTarget(adapter=parse_ref(a), task=t) for a, t in targets],
+        )
+        return self._call(self.inference.FanOut, request)
+
+    def list_adapters(self) -> adapters_pb2.ListAdaptersResponse:
+        return self._call(self.adapters.ListAdapters, adapters_pb2.ListAdaptersRequest())
+
+    def get_adapter(self, adapter: str) -> adapters_pb2.AdapterVersionInfo:
+        return self._call(self.adapters.GetAdapter, adapters_pb2.GetAdapterRequest(adapter=parse_ref(adapter)))
+
+    def delete_adapter(self, adapter: str) -> adapters_pb2.DeleteAdapterResponse:
+        request = adapters_pb2.DeleteAdapterRequest(adapter=parse_ref(adapter))
+        return self._call(self.adapters.DeleteAdapter, request)
+
+    def set_alias(self, name: str, version: str, alias: str) -> adapters_pb2.SetAliasResponse:
+        request = adapters_pb2.SetAliasRequest(name=name, version=version, alias=alias)
+        return self._call(self.adapters.SetAlias, request)
+
+    def server_info(self) -> admin_pb2.ServerInfoResponse:
+        return self._call(self.admin.ServerInfo, admin_pb2.ServerInfoRequest())
+
+    def list_tasks(self) -> admin_pb2.ListTasksResponse:
+        return self._call(self.admin.ListTasks, admin_pb2.ListTasksRequest())

@@ -1,0 +1,97 @@
+"""Domain values <-> protobuf messages (nothing else)."""
+
+from __future__ import annotations
+
+import json
+
+from adapters_registry.manifest import HeadKind
+from adapters_registry.registry import AdapterListing, VersionRecord
+from hub.api.v1 import adapters_pb2, admin_pb2, common_pb2, inference_pb2
+from hub.results import Prediction
+from hub.service import Served
+from hub.tasks import TaskSpec
+
+HEAD_KINDS = {
+    HeadKind.SEQUENCE: common_pb2.HEAD_KIND_SEQUENCE,
+    HeadKind.MULTI_LABEL: common_pb2.HEAD_KIND_MULTI_LABEL,
+    HeadKind.TOKEN: common_pb2.HEAD_KIND_TOKEN,
+}
+
+
+def prediction(p: Prediction) -> inference_pb2.Prediction:
+    return inference_pb2.Prediction(
+        labels=[inference_pb2.LabelScore(label=x.label, score=x.score) for x in p.labels],
+        entities=[
+            inference_pb2.Entity(label=e.label, start=e.start, end=e.end, text=e.text, score=e.score)
+            for e in p.entities
+        ],
+        predicted=p.predicted,
+    )
+
+
+def predict_response(served: Served) -> inference_pb2.PredictResponse:
+    return inference_pb2.PredictResponse(
+        adapter=served.adapter,
+        version=str(served.version),
+        task=served.task,
+        head_kind=HEAD_KINDS[served.head_kind],
+        predictions=[prediction(p) for p in served.predictions],
+    )
+
+
+def fanout_result(served: Served) -> inference_pb2.FanOutResult:
+    return inference_pb2.FanOutResult(
+        adapter=served.adapter,
+        version=str(served.version),
+        task=served.task,
+        head_kind=HEAD_KINDS[served.head_kind],
+        prediction=prediction(served.predictions[0]),
+    )
+
+
+def version_info(record: VersionRecord, aliases: list[str]) -> adapters_pb2.AdapterVersionInfo:
+    m = record.manifest
+    return adapters_pb2.AdapterVersionInfo(
+        name=record.name,
+        version=str(record.version),
+        aliases=aliases,
+        tasks=[
+            common_pb2.TaskHead(
+                task=t.task, head_kind=HEAD_KINDS[t.head_kind], labels=t.labels, threshold=t.threshold
+            )
+            for t in m.tasks
+        ],
+        size_bytes=record.size_bytes,
+        backbone_fingerprint=m.base_model_fingerprint,
+        created_at=record.created_at,
+        description=m.description,
+        files=[
+            adapters_pb2.FileInfo(path=p, size_bytes=f.size, sha256=f.sha256)
+            for p, f in sorted(m.files.items())
+        ],
+        rank=int(record.lora.get("rank", 0)),
+        lora_alpha=float(record.lora.get("alpha", 0.0)),
+        target_modules=list(record.lora.get("target_modules", [])),
+        metrics_json=json.dumps(m.metrics, sort_keys=True) if m.metrics else "",
+    )
+
+
+def adapter_summary(listing: AdapterListing) -> adapters_pb2.AdapterSummary:
+    by_version: dict[int, list[str]] = {}
+    for alias, version in listing.aliases.items():
+        by_version.setdefault(version, []).append(alias)
+    return adapters_pb2.AdapterSummary(
+        name=listing.name,
+        versions=[version_info(r, sorted(by_version.get(r.version, []))) for r in listing.versions],
+        aliases={a: str(v) for a, v in listing.aliases.items()},
+    )
+
+
+def task_info(spec: TaskSpec) -> admin_pb2.TaskInfo:
+    return admin_pb2.TaskInfo(
+        name=spec.name,
+        head_kind=HEAD_KINDS[spec.head_kind],
+        labels=list(spec.labels or ()),
+        description=spec.description,
+        plugin=spec.plugin,
+    )

@@ -1,0 +1,95 @@
+"""Start, serve and drain the gRPC server; health says SERVING only once the backbone is loaded."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from hub.api.v1 import adapters_pb2, adapters_pb2_grpc, admin_pb2, admin_pb2_grpc, inference_pb2, inference_pb2_grpc
+from hub.auth import Authenticator
+from hub.service import HubService
+from hub.transport.servicer import AdapterServicer, AdminServicer, InferenceServicer
+
+log = logging.getLogger("hub.server")
+
+SERVICE_NAMES = (
+    inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name,
+    adapters_pb2.DESCRIPTOR.services_by_name["AdapterService"].full_name,
+    admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+)
+MAX_MESSAGE_BYTES = 8 << 20  # upload chunks are 1 MiB; responses for 256 texts fit easily
+
+
+class HubServer:
+    """The gRPC server around one HubService."""
+
+    def __init__(self, service: HubService, auth: Authenticator) -> None:
+        self.service = service
+        settings = service.settings
+        self.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="rpc"),
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ],
+        )
+        inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(service, auth), self.server)
+        adapters_pb2_grpc.add_AdapterServiceServicer_to_server(AdapterServicer(service, auth), self.server)
+        admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(service, auth), self.server)
+        self.health = health.HealthServicer(experimental_non_blocking=True)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
+        )
+        self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        self.port = self.server.add_insecure_port(settings.address)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {settings.address}")
+        self._stopped = threading.Event()
+
+    def _set_health(self, status: int) -> None:
+        for name in ("", *SERVICE_NAMES):
+            self.health.set(name, status)
+
+    def start(self, load_backbone: bool = True) -> None:
+        """Listen now; load the backbone in the background and then report SERVING."""
+        self.server.start()
+        log.info("listening on %s:%d", self.service.settings.host, self.port)
+        if self.service.ready:
+            self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        elif load_backbone:
+            threading.Thread(target=self._load, name="backbone-loader", daemon=True).start()
+
+    def _load(self) -> None:
+        try:
+            self.service.load_backbone()
+        except Exception:
+            log.exception("loading the backbone failed; the server stays NOT_SERVING")
+            return
+        if not self._stopped.is_set():
+            self._set_health(health_pb2.HealthCheckResponse.SERVING)
+            log.info("backbone loaded: SERVING")
+
+    def stop(self, grace: float | None = None) -> None:
+        """Refuse new calls, let in-flight ones finish (up to ``grace`` seconds), then stop."""
+        self._stopped.set()
+        self.health.enter_graceful_shutdown()
+        grace = self.service.settings.shutdown_grace_s if grace is None else grace
+        self.server.stop(grace).wait()
+
+    def wait(self) -> None:
+        self.server.wait_for_termination()
+
+    def stop_on_signals(self) -> None:
+        def handler(signum: int, _frame: object) -> None:
+            log.info("signal %d: draining in-flight calls", signum)
+            threading.Thread(target=self.stop, name="shutdown").start()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, handler)

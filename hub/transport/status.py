@@ -1,0 +1,61 @@
+"""The one table that maps domain errors to gRPC status codes, and the guard that applies it."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+import grpc
+
+from adapters_registry import errors
+
+log = logging.getLogger("hub.transport")
+
+# Checked in order: the first class the error is an instance of decides the code.
+STATUS_TABLE: tuple[tuple[type[errors.DomainError], grpc.StatusCode], ...] = (
+    (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
+    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+    (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.Conflict, grpc.StatusCode.ABORTED),
+    (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (errors.IntegrityError, grpc.StatusCode.DATA_LOSS),
+)
+
+
+def status_for(error: errors.DomainError) -> grpc.StatusCode:
+    for cls, code in STATUS_TABLE:
+        if isinstance(error, cls):
+            return code
+    return grpc.StatusCode.INTERNAL
+
+
+def abort(context: grpc.ServicerContext, error: BaseException) -> NoReturn:
+    """Abort the call with the mapped status; unknown errors become a bare INTERNAL."""
+    if isinstance(error, errors.DomainError):
+        context.abort(status_for(error), error.message)
+    incident = uuid.uuid4().hex[:12]
+    log.exception("internal error %s", incident, exc_info=error)
+    context.abort(grpc.StatusCode.INTERNAL, f"internal error (incident {incident}); see the server log")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(method: F) -> F:
+    """Run a servicer method, turning raised errors into statuses via STATUS_TABLE."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return method(self, request, context)
+        except Exception as exc:  # noqa: BLE001 - every error must become a status
+            abort(context, exc)  # servicer methods never call context.abort themselves
+
+    return wrapper  # type: ignore[return-value]
