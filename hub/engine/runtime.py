@@ -36,7 +36,6 @@ class Runtime:
         return self.backbone.spec
 
     def describe(self) -> dict[str, str | int]:
-        import grpc
         import peft
         import transformers
 
@@ -50,7 +49,6 @@ class Runtime:
             "torch": torch.__version__,
             "transformers": transformers.__version__,
             "peft": peft.__version__,
-            "grpcio": grpc.__version__,
             "python": platform.python_version(),
         }
 

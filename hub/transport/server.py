@@ -64,7 +64,12 @@ class HubServer:
         if self.service.ready:
             self._set_health(health_pb2.HealthCheckResponse.SERVING)
         elif load_backbone:
-            threading.Thread(target=self._load, name="backbone-loader", daemon=True).start()
+            self.load_in_background()
+
+    def load_in_background(self) -> threading.Thread:
+        thread = threading.Thread(target=self._load, name="backbone-loader", daemon=True)
+        thread.start()
+        return thread
 
     def _load(self) -> None:
         try:

@@ -15,6 +15,7 @@ from hub.api.v1 import (
     inference_pb2,
     inference_pb2_grpc,
 )
+from hub import __version__
 from hub.auth import Authenticator
 from hub.service import Caller, HubService, Target
 from hub.transport import convert
@@ -112,10 +113,8 @@ class AdminServicer(_Base, admin_pb2_grpc.AdminServiceServicer):
         self.caller(context)
         info = self.service.server_info()
         s = self.service.settings
-        versions = {k: str(info[k]) for k in ("torch", "transformers", "peft", "grpcio", "python")}
-        from hub import __version__
-
-        versions["hub"] = __version__
+        versions = {k: str(info[k]) for k in ("torch", "transformers", "peft", "python")}
+        versions |= {"hub": __version__, "grpcio": grpc.__version__}
         return admin_pb2.ServerInfoResponse(
             backbone_name=str(info["backbone_name"]),
             backbone_fingerprint=str(info["fingerprint"]),

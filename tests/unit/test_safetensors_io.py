@@ -1,0 +1,64 @@
+import json
+import struct
+
+import numpy as np
+import pytest
+
+from adapters_registry import safetensors_io as st
+
+
+def _file(tensors: dict[str, np.ndarray]) -> bytes:
+    return st.write({k: ("F32", v.shape, v.astype("<f4").tobytes()) for k, v in tensors.items()})
+
+
+def test_round_trip_matches_the_reference_library() -> None:
+    from safetensors.numpy import load
+
+    data = _file({"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.ones(4, np.float32)})
+    parsed = st.parse(data)
+    assert parsed.tensors["a"].shape == (2, 3)
+    np.testing.assert_array_equal(parsed.as_float32("a"), load(data)["a"])
+
+
+def test_bf16_decodes() -> None:
+    values = np.array([1.5, -2.0], dtype=np.float32)
+    raw = (values.view(np.uint32) >> 16).astype("<u2").tobytes()
+    parsed = st.parse(st.write({"x": ("BF16", (2,), raw)}))
+    np.testing.assert_array_equal(parsed.as_float32("x"), values)
+
+
+def _raw(header: object, body: bytes = b"") -> bytes:
+    encoded = json.dumps(header).encode()
+    return struct.pack("<Q", len(encoded)) + encoded + body
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"abc", "shorter"),
+        (struct.pack("<Q", 1 << 40), "exceeds the cap"),
+        (struct.pack("<Q", 100) + b"{}", "past the end"),
+        (_raw([1, 2]), "not a JSON object"),
+        (_raw({"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 16]}}, b"\0" * 16), "does not match"),
+        (_raw({"t": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 8), "does not end"),
+        (_raw({"t": {"dtype": "X9", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4), "unsupported dtype"),
+        (
+            _raw(
+                {
+                    "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                    "b": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                },
+                b"\0" * 4,
+            ),
+            "overlaps",
+        ),
+    ],
+)
+def test_malformed_files_are_refused(data: bytes, message: str) -> None:
+    with pytest.raises(st.SafetensorsFormatError, match=message):
+        st.parse(data)
+
+
+def test_non_finite_tensors_are_named() -> None:
+    data = _file({"ok": np.zeros(2, np.float32), "bad": np.array([1.0, np.nan], np.float32)})
+    assert st.non_finite_tensors(st.parse(data)) == ["bad"]

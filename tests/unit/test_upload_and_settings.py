@@ -1,0 +1,40 @@
+import pytest
+
+from adapters_registry.errors import InvalidArgument, ResourceExhausted
+from hub.settings import Settings
+from hub.upload import UploadAssembler, UploadHeader
+
+
+def test_chunks_assemble_into_files() -> None:
+    a = UploadAssembler(max_bytes=100)
+    a.add_header(UploadHeader("x"))
+    a.add_chunk("f1", b"ab")
+    a.add_chunk("f1", b"cd")
+    a.add_chunk("f2", b"e")
+    header, files = a.finish()
+    assert header.name == "x" and files == {"f1": b"abcd", "f2": b"e"}
+
+
+def test_upload_protocol_errors() -> None:
+    a = UploadAssembler(max_bytes=4)
+    with pytest.raises(InvalidArgument, match="start with a header"):
+        a.add_chunk("f", b"x")
+    a.add_header(UploadHeader("x"))
+    with pytest.raises(InvalidArgument, match="once"):
+        a.add_header(UploadHeader("y"))
+    a.add_chunk("f1", b"a")
+    a.add_chunk("f2", b"b")
+    with pytest.raises(InvalidArgument, match="sent twice"):
+        a.add_chunk("f1", b"c")
+    with pytest.raises(ResourceExhausted):
+        a.add_chunk("f2", b"cdef")
+    with pytest.raises(InvalidArgument, match="empty upload"):
+        UploadAssembler(max_bytes=1).finish()
+
+
+def test_settings_read_environment_then_overrides() -> None:
+    env = {"ADAPTER_HUB_PORT": "6000", "ADAPTER_HUB_DEVICE": "cpu", "ADAPTER_HUB_STORE": "/tmp/s"}
+    s = Settings.from_env(env, port=7000)
+    assert (s.port, s.device, s.store, s.host) == (7000, "cpu", "/tmp/s", "127.0.0.1")
+    with pytest.raises(SystemExit, match="ADAPTER_HUB_PORT"):
+        Settings.from_env({"ADAPTER_HUB_PORT": "many"})
