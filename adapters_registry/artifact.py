@@ -115,9 +115,7 @@ def _load_safetensors(
         return None
     bad = sorted({i.dtype for i in parsed.tensors.values()} - limits.allowed_dtypes)
     if bad:
-        problems.append(
-            f"{name}: dtypes {bad} not allowed (allowed: {sorted(limits.allowed_dtypes)})"
-        )
+        problems.append(f"{name}: dtypes {bad} not allowed (allowed: {sorted(limits.allowed_dtypes)})")
         return None
     non_finite = st.non_finite_tensors(parsed)
     if non_finite:
@@ -150,9 +148,7 @@ def build_artifact(
     if lora is not None and weights is not None:
         targets = check_lora_tensors(weights, lora, backbone, limits.max_rank, problems, mismatches)
 
-    manifest = _build_manifest(
-        files, upload, weights, lora, backbone, tasks, limits, problems, mismatches
-    )
+    manifest = _build_manifest(files, upload, weights, lora, backbone, tasks, limits, problems, mismatches)
     if manifest is not None:
         _check_tasks(manifest, tasks, limits, problems)
     if problems:
@@ -182,17 +178,13 @@ def _build_manifest(
         if upload.task and not manifest.task(upload.task):
             problems.append(f"--task {upload.task!r} is not among the manifest's tasks")
         if HEADS_FILE not in files:
-            problems.append(
-                f"{HEADS_FILE} is missing (the manifest names tasks, each needs a head)"
-            )
+            problems.append(f"{HEADS_FILE} is missing (the manifest names tasks, each needs a head)")
             return None
         heads = _load_safetensors(files, HEADS_FILE, limits, problems)
         if heads is not None:
             _check_heads(heads, manifest.tasks, backbone.hidden_size, problems, mismatches)
     else:
-        manifest = _manifest_from_peft(
-            files, upload, weights, lora, backbone, tasks, problems, mismatches
-        )
+        manifest = _manifest_from_peft(files, upload, weights, lora, backbone, tasks, problems, mismatches)
         if manifest is None:
             return None
     if upload.description:
@@ -221,9 +213,7 @@ def _manifest_from_peft(
 ) -> Manifest | None:
     """A plain PEFT SEQ_CLS / TOKEN_CLS directory: its classifier becomes the task head."""
     if not upload.task or not upload.labels:
-        problems.append(
-            f"no {MANIFEST_FILE}: give --task and --labels so the PEFT classifier becomes a head"
-        )
+        problems.append(f"no {MANIFEST_FILE}: give --task and --labels so the PEFT classifier becomes a head")
         return None
     if lora is not None and lora.task_type not in HEAD_TASK_TYPES:
         problems.append(
@@ -241,9 +231,7 @@ def _manifest_from_peft(
     )
     heads = _heads_from_classifier(weights, head.task)
     if heads is None:
-        problems.append(
-            f"{PEFT_WEIGHTS_FILE} holds no classifier (modules_to_save 'classifier' or 'score')"
-        )
+        problems.append(f"{PEFT_WEIGHTS_FILE} holds no classifier (modules_to_save 'classifier' or 'score')")
         return None
     files[HEADS_FILE] = heads
     parsed = st.parse(heads)
@@ -284,26 +272,19 @@ def _check_heads(
             continue
         if len(info.shape) != 2 or info.shape[0] != len(spec.labels):
             problems.append(
-                f"{HEADS_FILE}: {weight} has shape {list(info.shape)}; "
-                f"task {spec.task!r} has {len(spec.labels)} labels"
+                f"{HEADS_FILE}: {weight} has shape {list(info.shape)}; task {spec.task!r} has {len(spec.labels)} labels"
             )
         elif info.shape[1] != hidden:
-            mismatches.append(
-                f"{weight} expects hidden size {info.shape[1]}, backbone has {hidden}"
-            )
+            mismatches.append(f"{weight} expects hidden size {info.shape[1]}, backbone has {hidden}")
         b = heads.tensors.get(bias)
         if b is not None and b.shape != (len(spec.labels),):
-            problems.append(
-                f"{HEADS_FILE}: {bias} has shape {list(b.shape)}, expected [{len(spec.labels)}]"
-            )
+            problems.append(f"{HEADS_FILE}: {bias} has shape {list(b.shape)}, expected [{len(spec.labels)}]")
     extra = sorted(set(heads.tensors) - expected)
     if extra:
         problems.append(f"{HEADS_FILE}: unexpected tensors {extra[:5]}")
 
 
-def _check_tasks(
-    manifest: Manifest, tasks: TaskLookup, limits: ArtifactLimits, problems: list[str]
-) -> None:
+def _check_tasks(manifest: Manifest, tasks: TaskLookup, limits: ArtifactLimits, problems: list[str]) -> None:
     for head in manifest.tasks:
         contract = tasks(head.task)
         if contract is None:
@@ -315,27 +296,17 @@ def _check_tasks(
                 f"the manifest declares {head.head_kind.value}"
             )
         if contract.labels is not None and tuple(head.labels) != contract.labels:
-            problems.append(
-                f"task {head.task!r} needs labels {list(contract.labels)}, got {head.labels}"
-            )
+            problems.append(f"task {head.task!r} needs labels {list(contract.labels)}, got {head.labels}")
         if len(head.labels) > limits.max_labels:
-            problems.append(
-                f"task {head.task!r}: {len(head.labels)} labels (limit {limits.max_labels})"
-            )
+            problems.append(f"task {head.task!r}: {len(head.labels)} labels (limit {limits.max_labels})")
         if head.head_kind is HeadKind.TOKEN:
             bad = [x for x in head.labels if x != "O" and not x.startswith(("B-", "I-"))]
             if bad:
-                problems.append(
-                    f"task {head.task!r}: token labels must be O, B-X or I-X; got {bad[:5]}"
-                )
+                problems.append(f"task {head.task!r}: token labels must be O, B-X or I-X; got {bad[:5]}")
 
 
-def _finalize(
-    files: dict[str, bytes], manifest: Manifest, lora: LoraSettings, targets: list[str]
-) -> Artifact:
+def _finalize(files: dict[str, bytes], manifest: Manifest, lora: LoraSettings, targets: list[str]) -> Artifact:
     stored = {k: v for k, v in files.items() if k != MANIFEST_FILE}
-    manifest.files = {
-        name: FileRecord(sha256_hex(data), len(data)) for name, data in stored.items()
-    }
+    manifest.files = {name: FileRecord(sha256_hex(data), len(data)) for name, data in stored.items()}
     stored[MANIFEST_FILE] = manifest.dumps()
     return Artifact(files=stored, manifest=manifest, lora=lora, target_modules=targets)

@@ -46,9 +46,7 @@ def _pattern_key(patterns: dict[str, Any], module: str, prefix: str) -> str | No
     return None
 
 
-def parse_lora_config(
-    data: dict[str, Any], max_rank: int, problems: list[str]
-) -> LoraSettings | None:
+def parse_lora_config(data: dict[str, Any], max_rank: int, problems: list[str]) -> LoraSettings | None:
     """Validate a PEFT LoRA config, appending every problem found; None if any."""
     where = "adapter_config.json"
     before = len(problems)
@@ -68,9 +66,7 @@ def parse_lora_config(
         if data.get(flag):
             problems.append(f"{where}: {flag}=true: {reason}")
     if data.get("bias", "none") != "none":
-        problems.append(
-            f"{where}: bias must be 'none' (trained bias terms would change the backbone)"
-        )
+        problems.append(f"{where}: bias must be 'none' (trained bias terms would change the backbone)")
     if data.get("layer_replication"):
         problems.append(f"{where}: layer_replication is not supported")
     targets = data.get("target_modules")
@@ -83,9 +79,7 @@ def parse_lora_config(
         problems.append(f"{where}: rank_pattern ranks must be from 1 to {max_rank}")
     alpha_pattern = _numeric_map(data.get("alpha_pattern"), "alpha_pattern", problems)
     modules_to_save = data.get("modules_to_save") or []
-    if not isinstance(modules_to_save, list) or not all(
-        isinstance(m, str) for m in modules_to_save
-    ):
+    if not isinstance(modules_to_save, list) or not all(isinstance(m, str) for m in modules_to_save):
         problems.append(f"{where}: modules_to_save must be a list of module names")
         modules_to_save = []
     if len(problems) > before:

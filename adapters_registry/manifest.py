@@ -102,9 +102,7 @@ def parse_manifest(data: dict[str, Any], problems: list[str]) -> Manifest | None
     """Build a Manifest from JSON, appending every structural problem to ``problems``."""
     start = len(problems)
     if data.get("format_version", FORMAT_VERSION) != FORMAT_VERSION:
-        problems.append(
-            f"{MANIFEST_FILE}: unsupported format_version {data.get('format_version')!r}"
-        )
+        problems.append(f"{MANIFEST_FILE}: unsupported format_version {data.get('format_version')!r}")
     base = data.get("base_model") or {}
     if not isinstance(base, dict):
         problems.append(f"{MANIFEST_FILE}: base_model must be an object")
@@ -145,18 +143,14 @@ def _parse_head(index: int, raw: object, problems: list[str]) -> HeadSpec | None
     if not isinstance(task, str) or not task:
         problems.append(f"{where}.task must be a non-empty string")
     try:
-        kind = HeadKind(raw.get("head_kind"))
+        kind = HeadKind(str(raw.get("head_kind")))
     except ValueError:
         problems.append(f"{where}.head_kind must be one of {[k.value for k in HeadKind]}")
     try:
         pooling = Pooling(raw.get("pooling", Pooling.POOLER.value))
     except ValueError:
         problems.append(f"{where}.pooling must be one of {[p.value for p in Pooling]}")
-    if (
-        not isinstance(labels, list)
-        or not labels
-        or not all(isinstance(x, str) and x for x in labels)
-    ):
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels):
         problems.append(f"{where}.labels must be a non-empty list of strings")
     elif len(set(labels)) != len(labels):
         problems.append(f"{where}.labels has duplicates")
@@ -174,11 +168,7 @@ def _parse_files(raw: object, problems: list[str]) -> dict[str, FileRecord]:
         return {}
     files: dict[str, FileRecord] = {}
     for path, entry in raw.items():
-        if (
-            isinstance(entry, dict)
-            and isinstance(entry.get("sha256"), str)
-            and isinstance(entry.get("size"), int)
-        ):
+        if isinstance(entry, dict) and isinstance(entry.get("sha256"), str) and isinstance(entry.get("size"), int):
             files[str(path)] = FileRecord(entry["sha256"], entry["size"])
         else:
             problems.append(f"{MANIFEST_FILE}: files[{path!r}] needs sha256 and size")

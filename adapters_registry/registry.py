@@ -120,9 +120,7 @@ class AdapterRegistry:
             version = self._next_version(tenant, name)
             record = VersionRecord(tenant, name, version, _now(), artifact.manifest, lora)
             try:
-                self.store.put(
-                    self._version_key(tenant, name, version), record.to_json(), if_none_match=True
-                )
+                self.store.put(self._version_key(tenant, name, version), record.to_json(), if_none_match=True)
             except ConditionFailed:
                 continue
             self._advance_latest(tenant, name, version)
@@ -178,9 +176,7 @@ class AdapterRegistry:
             version = int(ref)
         else:
             try:
-                version = json.loads(
-                    self.store.get(self._alias_key(tenant, name, check_alias(ref))).data
-                )["version"]
+                version = json.loads(self.store.get(self._alias_key(tenant, name, check_alias(ref))).data)["version"]
             except ObjectNotFound:
                 raise NotFound(f"adapter {name}@{ref} not found") from None
         return self.get_version(tenant, name, version)
@@ -194,15 +190,11 @@ class AdapterRegistry:
         manifest = parse_manifest(raw["manifest"], problems)
         if manifest is None:
             raise IntegrityError(f"stored record of {name}@{version} is damaged")
-        return VersionRecord(
-            tenant, name, version, raw["created_at"], manifest, raw.get("lora", {})
-        )
+        return VersionRecord(tenant, name, version, raw["created_at"], manifest, raw.get("lora", {}))
 
     def read_files(self, record: VersionRecord) -> dict[str, bytes]:
         """Fetch every file of a version, checking each against its recorded sha256."""
-        files = {
-            path: self._read_blob(record, path, rec) for path, rec in record.manifest.files.items()
-        }
+        files = {path: self._read_blob(record, path, rec) for path, rec in record.manifest.files.items()}
         files[MANIFEST_FILE] = record.manifest.dumps()
         return files
 
@@ -210,13 +202,10 @@ class AdapterRegistry:
         try:
             data = self.store.get(self._blob_key(record.tenant, expected.sha256)).data
         except ObjectNotFound:
-            raise IntegrityError(
-                f"{record.name}@{record.version}: stored file {path} is missing"
-            ) from None
+            raise IntegrityError(f"{record.name}@{record.version}: stored file {path} is missing") from None
         if len(data) != expected.size or sha256_hex(data) != expected.sha256:
             raise IntegrityError(
-                f"{record.name}@{record.version}: stored file {path} does not match its sha256; "
-                "refusing to serve it"
+                f"{record.name}@{record.version}: stored file {path} does not match its sha256; refusing to serve it"
             )
         return data
 
@@ -225,9 +214,7 @@ class AdapterRegistry:
         result = {}
         for key in self.store.list(prefix):
             try:
-                result[key[len(prefix) : -len(".json")]] = json.loads(self.store.get(key).data)[
-                    "version"
-                ]
+                result[key[len(prefix) : -len(".json")]] = json.loads(self.store.get(key).data)["version"]
             except ObjectNotFound:
                 continue
         return result
@@ -238,15 +225,9 @@ class AdapterRegistry:
 
     def names(self, tenant: str) -> list[str]:
         prefix = self._tenant_prefix(tenant) + "adapters/"
-        return sorted(
-            {
-                k[len(prefix) :].split("/", 1)[0]
-                for k in self.store.list(prefix)
-                if "/versions/" in k
-            }
-        )
+        return sorted({k[len(prefix) :].split("/", 1)[0] for k in self.store.list(prefix) if "/versions/" in k})
 
-    def list(self, tenant: str) -> list[AdapterListing]:
+    def listings(self, tenant: str) -> list[AdapterListing]:
         return [
             AdapterListing(
                 name,
@@ -255,6 +236,20 @@ class AdapterRegistry:
             )
             for name in self.names(tenant)
         ]
+
+    def usage(self, tenant: str) -> tuple[int, list[str]]:
+        """Bytes stored by every live version of the tenant, and its adapter names."""
+        prefix = self._tenant_prefix(tenant) + "adapters/"
+        names, total = set(), 0
+        for key in self.store.list(prefix):
+            if "/versions/" in key:
+                names.add(key[len(prefix) :].split("/", 1)[0])
+                try:
+                    record = json.loads(self.store.get(key).data)
+                except ObjectNotFound:
+                    continue  # deleted meanwhile
+                total += sum(f["size"] for f in record["manifest"]["files"].values())
+        return total, sorted(names)
 
     # ---- change -----------------------------------------------------------------------
     def set_alias(self, tenant: str, name: str, alias: str, ref: str) -> tuple[int | None, int]:
@@ -277,9 +272,7 @@ class AdapterRegistry:
         for alias, target in self.aliases(tenant, name).items():
             if target in versions:
                 replacement = max(remaining, default=None) if alias == LATEST else None
-                self._update_alias(
-                    tenant, name, alias, lambda cur, t=target, r=replacement: r if cur == t else cur
-                )
+                self._update_alias(tenant, name, alias, lambda cur, t=target, r=replacement: r if cur == t else cur)
         return versions
 
 

@@ -73,9 +73,7 @@ def parse(data: bytes, *, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES) -> S
         raise SafetensorsFormatError("file is shorter than the 8-byte header length")
     (header_len,) = struct.unpack("<Q", data[:8])
     if header_len > max_header_bytes:
-        raise SafetensorsFormatError(
-            f"header of {header_len} bytes exceeds the cap of {max_header_bytes} bytes"
-        )
+        raise SafetensorsFormatError(f"header of {header_len} bytes exceeds the cap of {max_header_bytes} bytes")
     if 8 + header_len > len(data):
         raise SafetensorsFormatError("header length points past the end of the file")
     try:
@@ -89,9 +87,7 @@ def parse(data: bytes, *, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES) -> S
         raise SafetensorsFormatError("__metadata__ is not an object")
     tensors = {name: _tensor_info(name, entry) for name, entry in header.items()}
     _check_layout(tensors, len(data) - 8 - header_len)
-    return SafetensorsFile(
-        tensors, {str(k): str(v) for k, v in metadata.items()}, data, 8 + header_len
-    )
+    return SafetensorsFile(tensors, {str(k): str(v) for k, v in metadata.items()}, data, 8 + header_len)
 
 
 def _tensor_info(name: str, entry: object) -> TensorInfo:
@@ -134,9 +130,7 @@ def non_finite_tensors(file: SafetensorsFile) -> list[str]:
     ]
 
 
-def write(
-    tensors: dict[str, tuple[str, tuple[int, ...], bytes]], metadata: dict[str, str] | None = None
-) -> bytes:
+def write(tensors: dict[str, tuple[str, tuple[int, ...], bytes]], metadata: dict[str, str] | None = None) -> bytes:
     """Serialize ``name -> (dtype, shape, raw little-endian bytes)`` as safetensors."""
     header: dict[str, object] = {}
     if metadata:

@@ -31,9 +31,7 @@ def split_lora_key(key: str) -> tuple[str, str] | None:
 
 
 def _is_classifier(key: str) -> bool:
-    return any(
-        key in (f"{PEFT_PREFIX}{m}.weight", f"{PEFT_PREFIX}{m}.bias") for m in CLASSIFIER_MODULES
-    )
+    return any(key in (f"{PEFT_PREFIX}{m}.weight", f"{PEFT_PREFIX}{m}.bias") for m in CLASSIFIER_MODULES)
 
 
 def check_lora_tensors(
@@ -100,6 +98,5 @@ def _check_pair(
     expected_in, expected_out = in_out
     if a.shape[1] != expected_in or b.shape[0] != expected_out:
         mismatches.append(
-            f"{path}: LoRA maps {a.shape[1]} -> {b.shape[0]}, "
-            f"the backbone module maps {expected_in} -> {expected_out}"
+            f"{path}: LoRA maps {a.shape[1]} -> {b.shape[0]}, the backbone module maps {expected_in} -> {expected_out}"
         )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Protocol
 
+from adapters_registry.errors import Unauthenticated
+from adapters_registry.tenants import TenantDirectory
 from hub.service import Caller
 
 LOCAL_TENANT = "local"
@@ -16,9 +19,26 @@ class Authenticator(Protocol):
 
 
 class LocalAuthenticator:
-    """Auth off: the embedded single-user default. Every call acts as the local tenant."""
+    """Auth off: the embedded single-user default. Every call is the local tenant (and operator)."""
 
     enabled = False
 
     def authenticate(self, token: str | None) -> Caller:
-        return Caller(LOCAL_TENANT)
+        return Caller(LOCAL_TENANT, admin=True)
+
+
+class KeyAuthenticator:
+    """API keys: the operator's admin key from settings, tenant keys from the TenantDirectory."""
+
+    enabled = True
+
+    def __init__(self, tenants: TenantDirectory, admin_key: str) -> None:
+        self.tenants = tenants
+        self.admin_key = admin_key
+
+    def authenticate(self, token: str | None) -> Caller:
+        if not token:
+            raise Unauthenticated("missing credentials: send 'authorization: Bearer <api key>'")
+        if self.admin_key and hmac.compare_digest(token.encode(), self.admin_key.encode()):
+            return Caller(tenant="", admin=True)
+        return Caller(self.tenants.authenticate(token))

@@ -25,10 +25,24 @@ class EntitySpan:
 
 
 @dataclass(frozen=True)
+class SegmentPrediction:
+    """The answer for one segment (e.g. a sentence) of a text its task's segmenter split."""
+
+    start: int  # character offset into the original text
+    end: int  # exclusive
+    text: str
+    labels: list[LabelScore] = field(default_factory=list)
+    entities: list[EntitySpan] = field(default_factory=list)
+    predicted: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Prediction:
     labels: list[LabelScore] = field(default_factory=list)
     entities: list[EntitySpan] = field(default_factory=list)
     predicted: list[str] = field(default_factory=list)
+    # Tasks with a segmenter: one answer per segment; the fields above then sum up the text.
+    segments: list[SegmentPrediction] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -97,7 +111,7 @@ def _word_tags(scores: HeadScores, labels: list[str]) -> list[tuple[str, int, in
             words[word] = [labels[tag], start, end, float(scores.probs[token, tag])]
         else:
             words[word][2] = max(words[word][2], end)
-    return [tuple(words[w]) for w in sorted(words)]  # type: ignore[misc]
+    return [(str(w[0]), int(w[1]), int(w[2]), float(w[3])) for w in (words[k] for k in sorted(words))]
 
 
 def _close(entities: list[EntitySpan], parts: list[tuple[int, int, float]], label: str, text: str) -> None:

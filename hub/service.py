@@ -12,22 +12,41 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from adapters_registry.artifact import ArtifactLimits, UploadInfo, build_artifact
-from adapters_registry.errors import InvalidArgument, Unavailable
+from adapters_registry.errors import (
+    InvalidArgument,
+    InvalidArtifact,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unavailable,
+)
 from adapters_registry.manifest import HeadKind
 from adapters_registry.registry import AdapterListing, AdapterRegistry, VersionRecord, check_name
+from adapters_registry.tenants import TenantDirectory, TenantRecord
 from hub.adapter_cache import AdapterCache
+from hub.pipeline import Prepared
+from hub.plugin_manager import CacheEvents, HubPlugins
 from hub.results import Prediction, decode
 from hub.settings import Settings
 from hub.tasks import TaskRegistry, TaskSpec, choose_task
 from hub.upload import UploadHeader
 
 if TYPE_CHECKING:
+    from hub.engine.packing import PackedAdapter
     from hub.engine.runtime import Runtime
 
 
 @dataclass(frozen=True)
 class Caller:
+    """An authenticated caller: a tenant (whose namespace scopes every name), the operator, or both."""
+
     tenant: str
+    admin: bool = False
+
+    def namespace(self) -> str:
+        if not self.tenant:
+            raise PermissionDenied("the admin key has no adapters of its own: use a tenant's API key")
+        return self.tenant
 
 
 @dataclass(frozen=True)
@@ -42,6 +61,15 @@ class Served:
 
 
 @dataclass(frozen=True)
+class TenantUsage:
+    record: TenantRecord
+    used_bytes: int
+    adapters: int
+    max_bytes: int
+    max_adapters: int
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     ref: str = ""
@@ -49,11 +77,21 @@ class Target:
 
 
 class HubService:
-    def __init__(self, settings: Settings, registry: AdapterRegistry, tasks: TaskRegistry) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: AdapterRegistry,
+        tasks: TaskRegistry,
+        tenants: TenantDirectory | None = None,
+        plugins: HubPlugins | None = None,
+    ) -> None:
         self.settings = settings
         self.registry = registry
         self.tasks = tasks
-        self.cache = AdapterCache(registry, settings.adapter_cache_size)
+        self.tenants = tenants or TenantDirectory(registry.store)
+        self.plugins = plugins  # None: no plugin hooks run (validate_adapter, adapter events)
+        observer = CacheEvents(plugins) if plugins is not None else None
+        self.cache = AdapterCache(registry, settings.adapter_cache_size, observer)
         self._runtime: Runtime | None = None
         self._ready = threading.Event()
 
@@ -83,11 +121,12 @@ class HubService:
     def predict(self, caller: Caller, target: Target, texts: Sequence[str]) -> Served:
         self._check_texts(texts)
         record, task = self._resolve(caller, target)
+        prepared = self._prepare(task, texts)
         packed = self._packed(record)
         from hub.engine.runtime import RowRequest
 
-        scores = self.runtime.run([RowRequest(t, packed, task) for t in texts])
-        return self._served(record, task, texts, scores)
+        rows = [RowRequest(piece.text, packed, task) for p in prepared for piece in p.pieces]
+        return self._served(record, task, prepared, self._run(rows))
 
     def fan_out(self, caller: Caller, text: str, targets: Sequence[Target]) -> list[Served]:
         """One text, many (adapter, task) targets, answered by a single forward pass."""
@@ -97,31 +136,58 @@ class HubService:
             raise InvalidArgument(f"at most {self.settings.max_fanout_targets} fan-out targets")
         self._check_texts([text])
         resolved = [self._resolve(caller, t) for t in targets]
+        prepared = [self._prepare(task, [text])[0] for _, task in resolved]
         from hub.engine.runtime import RowRequest
 
-        rows = [RowRequest(text, self._packed(record), task) for record, task in resolved]
-        scores = self.runtime.run(rows)
-        return [
-            self._served(record, task, [text], [score])
-            for (record, task), score in zip(resolved, scores, strict=True)
-        ]
+        rows = []
+        for (record, task), p in zip(resolved, prepared, strict=True):
+            packed = self._packed(record)
+            rows += [RowRequest(piece.text, packed, task) for piece in p.pieces]
+        scores = self._run(rows)
+        served, used = [], 0
+        for (record, task), p in zip(resolved, prepared, strict=True):
+            served.append(self._served(record, task, [p], scores[used : used + len(p.pieces)]))
+            used += len(p.pieces)
+        return served
 
     def _resolve(self, caller: Caller, target: Target) -> tuple[VersionRecord, str]:
         check_name("adapter name", target.name)
-        record = self.registry.resolve(caller.tenant, target.name, target.ref)
+        record = self.registry.resolve(caller.namespace(), target.name, target.ref)
         available = [t.task for t in record.manifest.tasks]
         return record, choose_task(target.task, available, f"{target.name}@{record.version}")
 
-    def _packed(self, record: VersionRecord) -> object:
+    def _packed(self, record: VersionRecord) -> PackedAdapter:
         return self.cache.get(record, self.runtime.pack)
 
-    def _served(self, record: VersionRecord, task: str, texts: Sequence[str], scores: list) -> Served:
+    def _prepare(self, task: str, texts: Sequence[str]) -> list[Prepared]:
+        """The task's segmenter and preprocessors, before any text reaches the model (or a log)."""
+        pipeline = self.tasks.pipeline(task)
+        prepared = [pipeline.prepare(text) for text in texts]
+        where = [(i, j, len(p.pieces) > 1) for i, p in enumerate(prepared) for j in range(len(p.pieces))]
+        pieces = [piece.text for p in prepared for piece in p.pieces]
+        limit = self.settings.max_tokens_per_text
+        for (i, j, several), count in zip(where, self.runtime.token_counts(pieces) if pieces else [], strict=True):
+            if count > limit:
+                part = f"texts[{i}] segment {j}" if several else f"texts[{i}]"
+                raise InvalidArgument(f"{part} is {count} tokens long; the limit is {limit} (split the text)")
+        return prepared
+
+    def _run(self, rows: list) -> list:
+        return self.runtime.run(rows) if rows else []
+
+    def _served(self, record: VersionRecord, task: str, prepared: Sequence[Prepared], scores: list) -> Served:
+        """Decode each piece by head kind, then let the task's pipeline map back and sum up."""
         head = record.manifest.task(task)
         assert head is not None
-        predictions = [
-            decode(head.head_kind, s, head.labels, head.threshold, text)
-            for text, s in zip(texts, scores, strict=True)
-        ]
+        pipeline = self.tasks.pipeline(task)
+        predictions, used = [], 0
+        for p in prepared:
+            answers = [
+                decode(head.head_kind, s, head.labels, head.threshold, piece.text)
+                for piece, s in zip(p.pieces, scores[used : used + len(p.pieces)], strict=True)
+            ]
+            used += len(p.pieces)
+            predictions.append(pipeline.finish(p, answers))
         return Served(record.name, record.version, task, head.head_kind, predictions)
 
     def _check_texts(self, texts: Sequence[str]) -> None:
@@ -135,38 +201,80 @@ class HubService:
                 raise InvalidArgument(f"texts[{i}] is empty")
             if len(text) > s.max_text_chars:
                 raise InvalidArgument(f"texts[{i}] has {len(text)} characters; the limit is {s.max_text_chars}")
-        for i, count in enumerate(self.runtime.token_counts(texts)):
-            if count > s.max_tokens_per_text:
-                raise InvalidArgument(
-                    f"texts[{i}] is {count} tokens long; the limit is {s.max_tokens_per_text} "
-                    "(split the text)"
-                )
 
     # ---- adapters -----------------------------------------------------------------------
     def upload(self, caller: Caller, header: UploadHeader, files: dict[str, bytes]) -> VersionRecord:
         check_name("adapter name", header.name)
-        limits = ArtifactLimits(
-            max_total_bytes=self.settings.max_upload_bytes, max_rank=self.settings.max_adapter_rank
-        )
+        limits = ArtifactLimits(max_total_bytes=self.settings.max_upload_bytes, max_rank=self.settings.max_adapter_rank)
         info = UploadInfo(header.task, header.labels, header.description)
         artifact = build_artifact(files, info, self.runtime.spec, self.tasks.contract, limits)
-        return self.registry.publish(caller.tenant, header.name, artifact)
+        if self.plugins is not None and (problems := self.plugins.validate_adapter(artifact.manifest)):
+            raise InvalidArtifact(problems)
+        self._check_quota(caller.namespace(), header.name, artifact.size_bytes)
+        return self.registry.publish(caller.namespace(), header.name, artifact)
+
+    def quota(self, tenant: str) -> tuple[int, int]:
+        """(max bytes, max adapters) for the tenant: its own quota, else the server's default."""
+        try:
+            record = self.tenants.get(tenant)
+        except NotFound:
+            return self.settings.quota_bytes, self.settings.quota_adapters
+        return (
+            record.max_bytes or self.settings.quota_bytes,
+            record.max_adapters or self.settings.quota_adapters,
+        )
+
+    def _check_quota(self, tenant: str, name: str, size: int) -> None:
+        max_bytes, max_adapters = self.quota(tenant)
+        used, names = self.registry.usage(tenant)
+        if used + size > max_bytes:
+            raise ResourceExhausted(
+                f"storage quota exceeded: {used} bytes used + {size} new > {max_bytes}; "
+                "delete old versions or ask the operator for more"
+            )
+        if name not in names and len(names) >= max_adapters:
+            raise ResourceExhausted(f"adapter quota exceeded: {len(names)} of {max_adapters} adapters")
 
     def list_adapters(self, caller: Caller) -> list[AdapterListing]:
-        return self.registry.list(caller.tenant)
+        return self.registry.listings(caller.namespace())
 
     def get_adapter(self, caller: Caller, name: str, ref: str) -> tuple[VersionRecord, list[str]]:
-        record = self.registry.resolve(caller.tenant, check_name("adapter name", name), ref)
-        aliases = self.registry.aliases(caller.tenant, name)
+        record = self.registry.resolve(caller.namespace(), check_name("adapter name", name), ref)
+        aliases = self.registry.aliases(caller.namespace(), name)
         return record, sorted(a for a, v in aliases.items() if v == record.version)
 
     def delete_adapter(self, caller: Caller, name: str, ref: str) -> list[int]:
-        deleted = self.registry.delete(caller.tenant, check_name("adapter name", name), ref)
-        self.cache.drop(caller.tenant, name, deleted)
+        deleted = self.registry.delete(caller.namespace(), check_name("adapter name", name), ref)
+        self.cache.drop(caller.namespace(), name, deleted)
         return deleted
 
     def set_alias(self, caller: Caller, name: str, ref: str, alias: str) -> tuple[int | None, int]:
-        return self.registry.set_alias(caller.tenant, check_name("adapter name", name), alias, ref)
+        return self.registry.set_alias(caller.namespace(), check_name("adapter name", name), alias, ref)
+
+    # ---- tenants (operator only) --------------------------------------------------------
+    def create_tenant(self, caller: Caller, name: str, max_bytes: int = 0, max_adapters: int = 0) -> tuple[str, str]:
+        self._operator(caller)
+        if max_bytes < 0 or max_adapters < 0:
+            raise InvalidArgument("quotas must not be negative")
+        return self.tenants.create_key(check_name("tenant", name), max_bytes, max_adapters)
+
+    def list_tenants(self, caller: Caller) -> list[TenantUsage]:
+        self._operator(caller)
+        usage = []
+        for record in self.tenants.list():
+            used, names = self.registry.usage(record.name)
+            max_bytes, max_adapters = self.quota(record.name)
+            usage.append(TenantUsage(record, used, len(names), max_bytes, max_adapters))
+        return usage
+
+    def revoke_tenant(self, caller: Caller, name: str) -> int:
+        self._operator(caller)
+        return self.tenants.revoke(check_name("tenant", name))
+
+    @staticmethod
+    def _operator(caller: Caller) -> None:
+        if not caller.admin:
+            raise PermissionDenied("this call needs the operator's admin key")
 
     # ---- admin --------------------------------------------------------------------------
     def server_info(self) -> dict[str, str | int]:

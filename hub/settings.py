@@ -34,6 +34,15 @@ class Settings:
     max_adapter_rank: int = 64
     adapter_cache_size: int = 64  # adapters kept packed in memory (least recently used evicted)
     shutdown_grace_s: float = 10.0
+    plugins_allow: str = ""  # comma-separated plugin (entry-point) names to load; empty: every one
+    plugins_deny: str = ""  # comma-separated plugin names never to load (not even imported)
+    auth: str = "auto"  # auto: on unless loopback + local store | on | off (loopback + local only)
+    admin_key: str = ""  # the operator's key for tenant management (required when auth is on)
+    quota_bytes: int = 1 << 30  # default per-tenant storage quota
+    quota_adapters: int = 1000  # default per-tenant adapter count
+    s3_endpoint_url: str = ""  # any S3-compatible endpoint; empty: AWS's (or AWS_ENDPOINT_URL)
+    s3_region: str = ""  # empty: from the AWS environment/config
+    s3_create_bucket: bool = False  # create the bucket if missing
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

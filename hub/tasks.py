@@ -10,17 +10,31 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from adapters_registry.errors import InvalidArgument, NotFound
+from adapters_registry.errors import FailedPrecondition, InvalidArgument, NotFound
 from adapters_registry.manifest import HeadKind, TaskContract
+from hub.pipeline import Postprocessor, TaskPipeline
 
 
 @dataclass(frozen=True)
 class TaskSpec:
+    """A task: what its heads look like, and (by registered name) how requests and data flow.
+
+    ``preprocessors`` run in order before the model; ``segmenter`` splits a text into segments
+    answered one by one; ``postprocessor`` runs on each answer after decoding, offsets already
+    in the original text. ``metric`` and ``reader`` name how training data is read and scored.
+    ``plugin`` is filled in by the hub with the registering plugin's name.
+    """
+
     name: str
     head_kind: HeadKind
     description: str = ""
     labels: tuple[str, ...] | None = None  # None: every adapter brings its own label list
     plugin: str = "generic"
+    preprocessors: tuple[str, ...] = ()
+    segmenter: str = ""
+    postprocessor: Postprocessor | None = None
+    metric: str = ""
+    reader: str = ""
 
     def contract(self) -> TaskContract:
         return TaskContract(self.head_kind, self.labels)
@@ -31,34 +45,47 @@ GENERIC_TASKS = (
         "generic.sequence_classification",
         HeadKind.SEQUENCE,
         "One label per text; probabilities from a softmax over the adapter's labels.",
+        metric="generic.classification",
     ),
     TaskSpec(
         "generic.multi_label_classification",
         HeadKind.MULTI_LABEL,
         "Any number of labels per text; independent sigmoid scores, predicted at or above "
         "the head's threshold (default 0.5).",
+        metric="generic.multi_label",
     ),
     TaskSpec(
         "generic.token_classification",
         HeadKind.TOKEN,
         "BIO tags per token, decoded to entity spans with character offsets into the text.",
+        metric="generic.entities",
     ),
 )
 
 
 class TaskRegistry:
-    """A frozen name -> TaskSpec map."""
+    """A frozen name -> (TaskSpec, TaskPipeline) map.
 
-    def __init__(self, specs: Iterable[TaskSpec]) -> None:
+    Tasks with preprocessors or a segmenter need their resolved pipelines (hub.catalog builds
+    them from the plugins' registrations); the others get a plain one.
+    """
+
+    def __init__(self, specs: Iterable[TaskSpec], pipelines: Mapping[str, TaskPipeline] | None = None) -> None:
         table: dict[str, TaskSpec] = {}
         for spec in specs:
             if spec.name in table:
                 raise ValueError(
-                    f"task {spec.name!r} registered twice "
-                    f"(by {table[spec.name].plugin!r} and {spec.plugin!r})"
+                    f"task {spec.name!r} registered twice (by {table[spec.name].plugin!r} and {spec.plugin!r})"
                 )
             table[spec.name] = spec
         self._tasks: Mapping[str, TaskSpec] = MappingProxyType(table)
+        resolved = dict(pipelines or {})
+        for spec in table.values():
+            if spec.name not in resolved:
+                if spec.preprocessors or spec.segmenter:
+                    raise ValueError(f"task {spec.name!r} needs its resolved pipeline (see hub.catalog)")
+                resolved[spec.name] = TaskPipeline(spec.name, postprocessor=spec.postprocessor)
+        self._pipelines: Mapping[str, TaskPipeline] = MappingProxyType(resolved)
 
     def get(self, name: str) -> TaskSpec:
         spec = self._tasks.get(name)
@@ -72,6 +99,15 @@ class TaskRegistry:
 
     def all(self) -> list[TaskSpec]:
         return sorted(self._tasks.values(), key=lambda s: s.name)
+
+    def pipeline(self, name: str) -> TaskPipeline:
+        pipeline = self._pipelines.get(name)
+        if pipeline is None:
+            raise FailedPrecondition(
+                f"task {name!r} is not offered by this server now (is its plugin installed and "
+                "allowed? see ListPlugins)"
+            )
+        return pipeline
 
 
 def default_task_registry() -> TaskRegistry:

@@ -58,9 +58,7 @@ def make_peft_adapter(
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
     torch.manual_seed(seed)
-    model_cls = (
-        AutoModelForTokenClassification if task_type == "TOKEN_CLS" else AutoModelForSequenceClassification
-    )
+    model_cls = AutoModelForTokenClassification if task_type == "TOKEN_CLS" else AutoModelForSequenceClassification
     base = model_cls.from_pretrained(backbone_dir, num_labels=num_labels)
     config = LoraConfig(
         task_type=TaskType[task_type],
@@ -80,6 +78,4 @@ def read_dir(directory: Path) -> dict[str, bytes]:
 
 
 def artifact_from_dir(directory: Path, spec: BackboneSpec, task: str = "", labels: tuple[str, ...] = ()):
-    return build_artifact(
-        read_dir(directory), UploadInfo(task, labels), spec, default_task_registry().contract
-    )
+    return build_artifact(read_dir(directory), UploadInfo(task, labels), spec, default_task_registry().contract)

@@ -1,10 +1,12 @@
 """Amazon S3, or any S3-compatible server, as the object store (through boto3).
 
-The only module of the project that imports boto3 and botocore. Conditional writes are
-the server's own: PutObject with ``If-None-Match: *`` (create-only) and ``If-Match: <etag>``
-(compare-and-swap), so no lock service is needed; AWS S3 and SeaweedFS >= 4 enforce both
-atomically. Credentials, region and endpoint not given as options come from the standard
-AWS chain (environment, ``~/.aws``, instance role; ``AWS_ENDPOINT_URL[_S3]`` included).
+The only module of the project that imports boto3 and botocore. Conditional writes are the
+server's own: PutObject with ``If-None-Match: *`` (create-only) and ``If-Match: "<etag>"``
+(compare-and-swap). AWS S3 and SeaweedFS 4.48 enforce both atomically (the threaded races in
+tests/registry run against SeaweedFS). A conditional PUT that botocore retries after a lost
+response may report ConditionFailed for a write that landed; callers re-read and decide, as
+after any lost race. Credentials, region and endpoint not given as options come from the
+standard AWS chain (environment, ``~/.aws``, instance role; ``AWS_ENDPOINT_URL[_S3]`` too).
 """
 
 from __future__ import annotations
@@ -106,8 +108,10 @@ def _make_client(options: S3Options) -> Any:
 
 
 def _safe_endpoint(url: str) -> str:
+    """The endpoint without user info, query or fragment: fit for messages."""
     parts = urlsplit(url)
     host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
     return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
@@ -152,6 +156,9 @@ class S3Store(ObjectStore):
             response = self._call("put", key, self._client.put_object, **request)
         except ObjectNotFound:  # AWS answers If-Match on a missing key with 404
             raise ConditionFailed(f"object {key!r} does not exist") from None
+        except ConditionFailed:
+            lost = "exists already" if if_none_match else "changed concurrently"
+            raise ConditionFailed(f"object {key!r} {lost}") from None
         return _strip(response["ETag"])
 
     def delete(self, key: str) -> None:
@@ -181,23 +188,21 @@ class S3Store(ObjectStore):
         self._client.close()
 
     def _ensure_bucket(self) -> None:
-        head = self._client.head_bucket
         try:
-            self._call("check bucket", "", head, Bucket=self.bucket)
+            self._call("check bucket", "", self._client.head_bucket, Bucket=self.bucket)
             return
         except (BucketNotFound, ObjectNotFound):
             pass
         region = self._client.meta.region_name
         extra: dict[str, Any] = {}
-        if region and region not in ("us-east-1", "aws-global"):
+        if region not in (None, "us-east-1", "aws-global"):
             extra["CreateBucketConfiguration"] = {"LocationConstraint": region}
         try:
-            self._client.create_bucket(Bucket=self.bucket, **extra)
-        except ClientError as exc:
-            if _code(exc) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                raise self._translate(exc, "create bucket", "") from exc
-        except BotoCoreError as exc:
-            raise self._translate(exc, "create bucket", "") from exc
+            self._call("create bucket", "", self._client.create_bucket, Bucket=self.bucket, **extra)
+        except StoreUnavailable as exc:
+            cause = exc.__cause__
+            if not (isinstance(cause, ClientError) and _code(cause) == "BucketAlreadyOwnedByYou"):
+                raise  # else a concurrent opener created it first
 
     def _call(self, op: str, key: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
@@ -211,13 +216,10 @@ class S3Store(ObjectStore):
         what = f"{op} {key!r}" if key else op
         if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
             return StoreUnavailable(
-                f"no usable S3 credentials for {self.endpoint}: set them in the store options "
-                "or the AWS environment"
+                f"no usable S3 credentials for {self.endpoint}: set them in the store options or the AWS environment"
             )
         if not isinstance(exc, ClientError):
-            return StoreUnavailable(
-                f"object store at {self.endpoint} is unreachable ({type(exc).__name__} on {what})"
-            )
+            return StoreUnavailable(f"object store at {self.endpoint} is unreachable ({type(exc).__name__} on {what})")
         code, status = _code(exc), _status(exc)
         if code == "NoSuchBucket":
             return BucketNotFound(
@@ -233,9 +235,7 @@ class S3Store(ObjectStore):
                 f"object store at {self.endpoint} refused {what} ({code}): check the S3 "
                 "credentials and their permissions on bucket " + self.bucket
             )
-        return StoreUnavailable(
-            f"object store at {self.endpoint} failed {what}: {code or 'error'} (HTTP {status})"
-        )
+        return StoreUnavailable(f"object store at {self.endpoint} failed {what}: {code or 'error'} (HTTP {status})")
 
 
 def _code(exc: ClientError) -> str:

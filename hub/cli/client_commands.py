@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hub.cli.render import head_kind_name, human_size, prediction_json, prediction_lines, version_json
+from hub.cli.render import (
+    head_kind_name,
+    human_size,
+    prediction_json,
+    prediction_lines,
+    version_json,
+)
 from hub.transport.client import HubClient
 
 
@@ -56,7 +62,11 @@ def cmd_fanout(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(
             [
-                {"adapter": r.adapter, "task": r.task, **prediction_json(r.prediction, r.head_kind, r.version)}
+                {
+                    "adapter": r.adapter,
+                    "task": r.task,
+                    **prediction_json(r.prediction, r.head_kind, r.version),
+                }
                 for r in response.results
             ]
         )
@@ -73,7 +83,11 @@ def cmd_adapters(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(
             [
-                {"name": a.name, "aliases": dict(a.aliases), "versions": [version_json(v) for v in a.versions]}
+                {
+                    "name": a.name,
+                    "aliases": dict(a.aliases),
+                    "versions": [version_json(v) for v in a.versions],
+                }
                 for a in response.adapters
             ]
         )
@@ -154,7 +168,12 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     with _client(args) as client:
         response = client.list_tasks()
     rows = [
-        {"name": t.name, "head_kind": head_kind_name(t.head_kind), "labels": list(t.labels), "plugin": t.plugin}
+        {
+            "name": t.name,
+            "head_kind": head_kind_name(t.head_kind),
+            "labels": list(t.labels),
+            "plugin": t.plugin,
+        }
         for t in response.tasks
     ]
     if args.json:
@@ -163,4 +182,51 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         for r in rows:
             labels = ",".join(r["labels"]) or "(labels from each adapter)"
             print(f"{r['name']:<40} {r['head_kind']:<12} {r['plugin']:<10} {labels}")
+    return 0
+
+
+def cmd_tenant_add(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        r = client.create_tenant(args.tenant, args.max_bytes, args.max_adapters)
+    if args.json:
+        _emit_json({"tenant": r.tenant, "api_key": r.api_key, "key_id": r.key_id})
+    else:
+        print(f"tenant {r.tenant}: new API key (shown once, store it now):\n{r.api_key}")
+    return 0
+
+
+def cmd_tenant_list(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        response = client.list_tenants()
+    rows = [
+        {
+            "tenant": t.tenant,
+            "active_keys": t.active_keys,
+            "revoked_keys": t.revoked_keys,
+            "adapters": t.adapters,
+            "max_adapters": t.quota.max_adapters,
+            "used_bytes": t.used_bytes,
+            "max_bytes": t.quota.max_bytes,
+            "created_at": t.created_at,
+        }
+        for t in response.tenants
+    ]
+    if args.json:
+        _emit_json(rows)
+    for r in [] if args.json else rows:
+        print(
+            f"{r['tenant']:<24} keys {r['active_keys']} active / {r['revoked_keys']} revoked  "
+            f"adapters {r['adapters']}/{r['max_adapters']}  "
+            f"{human_size(r['used_bytes'])} of {human_size(r['max_bytes'])}"
+        )
+    return 0
+
+
+def cmd_tenant_revoke(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        r = client.revoke_tenant(args.tenant)
+    if args.json:
+        _emit_json({"tenant": r.tenant, "revoked_keys": r.revoked_keys})
+    else:
+        print(f"tenant {r.tenant}: revoked {r.revoked_keys} key(s)")
     return 0

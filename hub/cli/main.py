@@ -68,7 +68,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("alias")
     client_cmd("info", cc.cmd_info, "show the server's backbone, device, versions and limits")
     client_cmd("tasks", cc.cmd_tasks, "list the tasks the server offers")
+    _add_tenant_parsers(sub, common)
     return parser
+
+
+def _add_tenant_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    tenant = sub.add_parser("tenant", help="manage tenants and API keys (operator: needs the admin key)")
+    actions = tenant.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", parents=[common], help="create a tenant (or a new key for it); prints the key once")
+    add.add_argument("tenant")
+    add.add_argument("--max-bytes", type=int, default=0, help="storage quota (0: server default)")
+    add.add_argument("--max-adapters", type=int, default=0, help="adapter count quota (0: server default)")
+    add.set_defaults(handler=cc.cmd_tenant_add)
+    listing = actions.add_parser("list", parents=[common], help="tenants with keys, usage and quotas")
+    listing.set_defaults(handler=cc.cmd_tenant_list)
+    revoke = actions.add_parser("revoke", parents=[common], help="revoke every key of a tenant")
+    revoke.add_argument("tenant")
+    revoke.set_defaults(handler=cc.cmd_tenant_revoke)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,10 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # noqa: BLE001 - report gRPC failures as status + message
+    except Exception as exc:
         code = getattr(exc, "code", None)
         if callable(code):
-            details = exc.details() if hasattr(exc, "details") else str(exc)  # type: ignore[attr-defined]
+            details = exc.details() if hasattr(exc, "details") else str(exc)
             print(f"error: {code().name}: {details}", file=sys.stderr)
             return 1
         raise

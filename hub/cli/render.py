@@ -11,7 +11,13 @@ def prediction_json(p: inference_pb2.Prediction, head_kind: int, version: str) -
     if head_kind == common_pb2.HEAD_KIND_TOKEN:
         out: dict[str, Any] = {
             "entities": [
-                {"label": e.label, "start": e.start, "end": e.end, "text": e.text, "score": round(e.score, 6)}
+                {
+                    "label": e.label,
+                    "start": e.start,
+                    "end": e.end,
+                    "text": e.text,
+                    "score": round(e.score, 6),
+                }
                 for e in p.entities
             ]
         }

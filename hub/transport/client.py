@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -16,6 +17,8 @@ from hub.api.v1 import (
     common_pb2,
     inference_pb2,
     inference_pb2_grpc,
+    tenants_pb2,
+    tenants_pb2_grpc,
 )
 
 CHUNK_BYTES = 1 << 20
@@ -29,15 +32,14 @@ def parse_ref(text: str) -> common_pb2.AdapterRef:
 
 class HubClient:
     def __init__(self, target: str, api_key: str | None = None, timeout: float = 60.0) -> None:
-        self.channel = grpc.insecure_channel(
-            target, options=[("grpc.max_receive_message_length", 8 << 20)]
-        )
+        self.channel = grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", 8 << 20)])
         self.metadata = (("authorization", f"Bearer {api_key}"),) if api_key else ()
         self.timeout = timeout
         self.inference = inference_pb2_grpc.InferenceServiceStub(self.channel)
         self.adapters = adapters_pb2_grpc.AdapterServiceStub(self.channel)
         self.admin = admin_pb2_grpc.AdminServiceStub(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)
+        self.tenants = tenants_pb2_grpc.TenantServiceStub(self.channel)
 
     def close(self) -> None:
         self.channel.close()
@@ -48,7 +50,7 @@ class HubClient:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def _call(self, method, request):  # type: ignore[no-untyped-def]
+    def _call(self, method: Any, request: Any) -> Any:
         return method(request, timeout=self.timeout, metadata=self.metadata)
 
     def serving(self) -> bool:
@@ -56,7 +58,12 @@ class HubClient:
         return response.status == health_pb2.HealthCheckResponse.SERVING
 
     def push(
-        self, directory: Path, name: str, task: str = "", labels: list[str] | None = None, description: str = ""
+        self,
+        directory: Path,
+        name: str,
+        task: str = "",
+        labels: list[str] | None = None,
+        description: str = "",
     ) -> adapters_pb2.AdapterVersionInfo:
         files = sorted(p for p in Path(directory).iterdir() if p.is_file() and not p.name.startswith("."))
         header = adapters_pb2.UploadHeader(name=name, task=task, labels=labels or [], description=description)
@@ -103,3 +110,13 @@ class HubClient:
 
     def list_tasks(self) -> admin_pb2.ListTasksResponse:
         return self._call(self.admin.ListTasks, admin_pb2.ListTasksRequest())
+
+    def create_tenant(self, tenant: str, max_bytes: int = 0, max_adapters: int = 0) -> tenants_pb2.CreateTenantResponse:
+        quota = tenants_pb2.Quota(max_bytes=max_bytes, max_adapters=max_adapters)
+        return self._call(self.tenants.CreateTenant, tenants_pb2.CreateTenantRequest(tenant=tenant, quota=quota))
+
+    def list_tenants(self) -> tenants_pb2.ListTenantsResponse:
+        return self._call(self.tenants.ListTenants, tenants_pb2.ListTenantsRequest())
+
+    def revoke_tenant(self, tenant: str) -> tenants_pb2.RevokeTenantResponse:
+        return self._call(self.tenants.RevokeTenant, tenants_pb2.RevokeTenantRequest(tenant=tenant))

@@ -57,7 +57,10 @@ def version_info(record: VersionRecord, aliases: list[str]) -> adapters_pb2.Adap
         aliases=aliases,
         tasks=[
             common_pb2.TaskHead(
-                task=t.task, head_kind=HEAD_KINDS[t.head_kind], labels=t.labels, threshold=t.threshold
+                task=t.task,
+                head_kind=HEAD_KINDS[t.head_kind],
+                labels=t.labels,
+                threshold=t.threshold,
             )
             for t in m.tasks
         ],
@@ -65,10 +68,7 @@ def version_info(record: VersionRecord, aliases: list[str]) -> adapters_pb2.Adap
         backbone_fingerprint=m.base_model_fingerprint,
         created_at=record.created_at,
         description=m.description,
-        files=[
-            adapters_pb2.FileInfo(path=p, size_bytes=f.size, sha256=f.sha256)
-            for p, f in sorted(m.files.items())
-        ],
+        files=[adapters_pb2.FileInfo(path=p, size_bytes=f.size, sha256=f.sha256) for p, f in sorted(m.files.items())],
         rank=int(record.lora.get("rank", 0)),
         lora_alpha=float(record.lora.get("alpha", 0.0)),
         target_modules=list(record.lora.get("target_modules", [])),

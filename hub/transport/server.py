@@ -11,10 +11,20 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from hub.api.v1 import adapters_pb2, adapters_pb2_grpc, admin_pb2, admin_pb2_grpc, inference_pb2, inference_pb2_grpc
+from hub.api.v1 import (
+    adapters_pb2,
+    adapters_pb2_grpc,
+    admin_pb2,
+    admin_pb2_grpc,
+    inference_pb2,
+    inference_pb2_grpc,
+    tenants_pb2,
+    tenants_pb2_grpc,
+)
 from hub.auth import Authenticator
 from hub.service import HubService
 from hub.transport.servicer import AdapterServicer, AdminServicer, InferenceServicer
+from hub.transport.tenant_servicer import TenantServicer
 
 log = logging.getLogger("hub.server")
 
@@ -22,6 +32,7 @@ SERVICE_NAMES = (
     inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name,
     adapters_pb2.DESCRIPTOR.services_by_name["AdapterService"].full_name,
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+    tenants_pb2.DESCRIPTOR.services_by_name["TenantService"].full_name,
 )
 MAX_MESSAGE_BYTES = 8 << 20  # upload chunks are 1 MiB; responses for 256 texts fit easily
 
@@ -42,11 +53,10 @@ class HubServer:
         inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(service, auth), self.server)
         adapters_pb2_grpc.add_AdapterServiceServicer_to_server(AdapterServicer(service, auth), self.server)
         admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(service, auth), self.server)
+        tenants_pb2_grpc.add_TenantServiceServicer_to_server(TenantServicer(service, auth), self.server)
         self.health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection(
-            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
-        )
+        reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
         self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         self.port = self.server.add_insecure_port(settings.address)
         if self.port == 0:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import grpc
 
 from adapters_registry.errors import InvalidArgument
+from hub import __version__
 from hub.api.v1 import (
     adapters_pb2,
     adapters_pb2_grpc,
@@ -15,7 +16,6 @@ from hub.api.v1 import (
     inference_pb2,
     inference_pb2_grpc,
 )
-from hub import __version__
 from hub.auth import Authenticator
 from hub.service import Caller, HubService, Target
 from hub.transport import convert
@@ -61,7 +61,9 @@ class InferenceServicer(_Base, inference_pb2_grpc.InferenceServiceServicer):
 
 class AdapterServicer(_Base, adapters_pb2_grpc.AdapterServiceServicer):
     def UploadAdapter(
-        self, request_iterator: Iterator[adapters_pb2.UploadAdapterRequest], context: grpc.ServicerContext
+        self,
+        request_iterator: Iterator[adapters_pb2.UploadAdapterRequest],
+        context: grpc.ServicerContext,
     ) -> adapters_pb2.UploadAdapterResponse:
         try:
             caller = self.caller(context)
@@ -75,7 +77,7 @@ class AdapterServicer(_Base, adapters_pb2_grpc.AdapterServiceServicer):
             header, files = assembler.finish()
             record = self.service.upload(caller, header, files)
             return adapters_pb2.UploadAdapterResponse(adapter=convert.version_info(record, ["latest"]))
-        except Exception as exc:  # noqa: BLE001 - mapped through the status table
+        except Exception as exc:  # noqa: BLE001 - reported, not swallowed
             abort(context, exc)
 
     @guarded

@@ -43,6 +43,7 @@ def abort(context: grpc.ServicerContext, error: BaseException) -> NoReturn:
     incident = uuid.uuid4().hex[:12]
     log.exception("internal error %s", incident, exc_info=error)
     context.abort(grpc.StatusCode.INTERNAL, f"internal error (incident {incident}); see the server log")
+    raise AssertionError("context.abort returned")  # grpc's abort always raises
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,7 +56,7 @@ def guarded(method: F) -> F:
     def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
         try:
             return method(self, request, context)
-        except Exception as exc:  # noqa: BLE001 - every error must become a status
+        except Exception as exc:  # noqa: BLE001 - reported, not swallowed
             abort(context, exc)  # servicer methods never call context.abort themselves
 
     return wrapper  # type: ignore[return-value]

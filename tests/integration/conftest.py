@@ -19,9 +19,20 @@ def packaged_adapters(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pat
     return {
         "seq": make_peft_adapter(backbone, root / "seq", task_type="SEQ_CLS", num_labels=3, rank=8, seed=1),
         "seq2": make_peft_adapter(
-            backbone, root / "seq2", task_type="SEQ_CLS", num_labels=3, rank=4, seed=2, target_modules=["query"]
+            backbone,
+            root / "seq2",
+            task_type="SEQ_CLS",
+            num_labels=3,
+            rank=4,
+            seed=2,
+            target_modules=["query"],
         ),
         "token": make_peft_adapter(
-            backbone, root / "token", task_type="TOKEN_CLS", num_labels=len(TOKEN_LABELS), rank=4, seed=3
+            backbone,
+            root / "token",
+            task_type="TOKEN_CLS",
+            num_labels=len(TOKEN_LABELS),
+            rank=4,
+            seed=3,
         ),
     }

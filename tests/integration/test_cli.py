@@ -52,7 +52,11 @@ def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
         "ADAPTER_HUB_SHUTDOWN_GRACE_S": "120",
     }
     process = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*CLI, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     target = f"127.0.0.1:{port}"
     try:
@@ -110,14 +114,19 @@ def test_push_predict_list_and_errors(served, packaged_adapters) -> None:  # typ
 def test_sigterm_drains_in_flight_calls(served, packaged_adapters) -> None:  # type: ignore[no-untyped-def]
     target, process = served
     with HubClient(target, timeout=120) as client:
-        client.push(packaged_adapters["seq"], "s", task="generic.sequence_classification", labels=list(SEQ_LABELS))
+        client.push(
+            packaged_adapters["seq"],
+            "s",
+            task="generic.sequence_classification",
+            labels=list(SEQ_LABELS),
+        )
         texts = [" ".join(["long sentence about markets"] * 25)] * 48
         outcome: dict[str, object] = {}
 
         def call() -> None:
             try:
                 outcome["response"] = client.predict("s", texts)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - reported, not swallowed
                 outcome["error"] = exc
 
         worker = threading.Thread(target=call)
@@ -141,5 +150,10 @@ def test_serve_help_lists_every_option() -> None:
     result = subprocess.run([*CLI, "serve", "--help"], capture_output=True, text=True, timeout=60)
     for option in ("--host", "--port", "--store", "--backbone", "--device", "--dtype"):
         assert option in result.stdout
-    for variable in ("ADAPTER_HUB_HOST", "ADAPTER_HUB_STORE", "ADAPTER_HUB_BACKBONE", "ADAPTER_HUB_DEVICE"):
+    for variable in (
+        "ADAPTER_HUB_HOST",
+        "ADAPTER_HUB_STORE",
+        "ADAPTER_HUB_BACKBONE",
+        "ADAPTER_HUB_DEVICE",
+    ):
         assert variable in result.stdout

@@ -23,7 +23,11 @@ TEXTS = ["The product is wonderful.", "Stock fell sharply after the report.", "o
 
 def peft_probs(adapter_dir: Path, texts: list[str], token: bool = False) -> list[np.ndarray]:
     from peft import PeftModel
-    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoModelForTokenClassification,
+        AutoTokenizer,
+    )
 
     cls = AutoModelForTokenClassification if token else AutoModelForSequenceClassification
     labels = len(TOKEN_LABELS) if token else len(SEQ_LABELS)
@@ -49,7 +53,11 @@ def test_health_reflection_and_server_info(packaged_hub, packaged_runtime) -> No
     stub = reflection_pb2_grpc.ServerReflectionStub(client.channel)
     reply = next(stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")])))
     names = {s.name for s in reply.list_services_response.service}
-    assert {"hub.api.v1.InferenceService", "hub.api.v1.AdapterService", "hub.api.v1.AdminService"} <= names
+    assert {
+        "hub.api.v1.InferenceService",
+        "hub.api.v1.AdapterService",
+        "hub.api.v1.AdminService",
+    } <= names
     assert {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= names
     info = client.server_info()
     assert info.backbone_name == "all-minilm-l6-v2" and info.hidden_size == 384
@@ -94,7 +102,9 @@ def test_fan_out_equals_separate_predicts(packaged_hub, packaged_adapters) -> No
     assert [(r.adapter, r.version) for r in fan.results] == [("a", "1"), ("b", "1"), ("c", "1")]
     for result, name in zip(fan.results[:2], ("a", "b"), strict=True):
         alone = client.predict(name, [text]).predictions[0]
-        np.testing.assert_allclose([x.score for x in result.prediction.labels], [x.score for x in alone.labels], atol=1e-5)
+        np.testing.assert_allclose(
+            [x.score for x in result.prediction.labels], [x.score for x in alone.labels], atol=1e-5
+        )
     assert [e.text for e in fan.results[2].prediction.entities] == [
         e.text for e in client.predict("c", [text]).predictions[0].entities
     ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -23,12 +24,19 @@ from tests.registry.store_contract import StoreContract
 pytestmark = pytest.mark.s3
 
 
+@pytest.fixture(scope="module")
+def contract_bucket(seaweedfs: SeaweedFS) -> str:
+    """One bucket for the contract tests (SeaweedFS makes a new bucket's first write slow)."""
+    return seaweedfs.new_bucket("contract")
+
+
 class TestS3StoreOnSeaweedFS(StoreContract):
     increments_per_thread = 3
 
     @pytest.fixture
-    def store(self, seaweedfs: SeaweedFS) -> Iterator[S3Store]:
-        store = seaweedfs.open_store(prefix="hub/objects")
+    def store(self, seaweedfs: SeaweedFS, contract_bucket: str) -> Iterator[S3Store]:
+        """An empty store: a prefix of its own in the shared bucket."""
+        store = seaweedfs.open_store(contract_bucket, prefix=f"hub/{uuid.uuid4().hex}")
         yield store
         store.close()
 
@@ -106,12 +114,13 @@ def test_missing_bucket_is_reported_not_created(seaweedfs: SeaweedFS) -> None:
         created.close()
 
 
-def test_outage_and_recovery_on_restartable_server(seaweedfs_restartable: SeaweedFS) -> None:
+@pytest.mark.parametrize("crash", [False, True], ids=["sigterm", "sigkill"])
+def test_outage_and_recovery_on_restartable_server(seaweedfs_restartable: SeaweedFS, crash: bool) -> None:
     server = seaweedfs_restartable
     store = server.open_store(connect_timeout=0.5, read_timeout=2, max_retries=0)
     try:
         store.put("before", b"kept")
-        server.stop()
+        server.stop(kill=crash)
         started = time.monotonic()
         with pytest.raises(StoreUnavailable, match=r"127\.0\.0\.1"):
             store.get("before")

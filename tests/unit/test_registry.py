@@ -18,7 +18,12 @@ SEQ = "generic.sequence_classification"
 @pytest.fixture(scope="module")
 def artifact(tiny_backbone_dir: Path, tiny_runtime, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     path = make_peft_adapter(
-        tiny_backbone_dir, tmp_path_factory.mktemp("a"), task_type="SEQ_CLS", num_labels=2, rank=2, seed=5
+        tiny_backbone_dir,
+        tmp_path_factory.mktemp("a"),
+        task_type="SEQ_CLS",
+        num_labels=2,
+        rank=2,
+        seed=5,
     )
     return artifact_from_dir(path, tiny_runtime.spec, SEQ, ("neg", "pos"))
 

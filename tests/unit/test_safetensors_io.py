@@ -39,9 +39,18 @@ def _raw(header: object, body: bytes = b"") -> bytes:
         (struct.pack("<Q", 1 << 40), "exceeds the cap"),
         (struct.pack("<Q", 100) + b"{}", "past the end"),
         (_raw([1, 2]), "not a JSON object"),
-        (_raw({"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 16]}}, b"\0" * 16), "does not match"),
-        (_raw({"t": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 8), "does not end"),
-        (_raw({"t": {"dtype": "X9", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4), "unsupported dtype"),
+        (
+            _raw({"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 16]}}, b"\0" * 16),
+            "does not match",
+        ),
+        (
+            _raw({"t": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 8),
+            "does not end",
+        ),
+        (
+            _raw({"t": {"dtype": "X9", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4),
+            "unsupported dtype",
+        ),
         (
             _raw(
                 {

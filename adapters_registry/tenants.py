@@ -1,0 +1,168 @@
+"""Tenants and their API keys, kept in the object store next to the adapters.
+
+An API key is ``ahk_<key id>_<secret>``. The store keeps, per key, only the sha256 of the
+secret (secrets are 256 random bits, so a fast hash is enough) and an index from key id to
+tenant; checking a key is two small reads (cached briefly) and a constant-time comparison.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from adapters_registry.errors import Conflict, NotFound, Unauthenticated
+from adapters_registry.registry import check_name
+from adapters_registry.storage.base import ConditionFailed, ObjectNotFound, ObjectStore
+
+KEY_PREFIX = "ahk_"
+_ROOT = "_system"
+_CACHE_SECONDS = 5.0
+
+
+@dataclass
+class KeyRecord:
+    key_id: str
+    sha256: str
+    created_at: str
+    revoked: bool = False
+
+
+@dataclass
+class TenantRecord:
+    name: str
+    created_at: str
+    max_bytes: int = 0  # 0: the server's default quota
+    max_adapters: int = 0
+    keys: list[KeyRecord] = field(default_factory=list)
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), indent=2, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> TenantRecord:
+        raw = json.loads(data)
+        raw["keys"] = [KeyRecord(**k) for k in raw.get("keys", [])]
+        return cls(**raw)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class TenantDirectory:
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+        self._cache: dict[str, tuple[float, TenantRecord]] = {}
+        self._key_owner: dict[str, str] = {}  # key id -> tenant; never changes once written
+        self._lock = threading.Lock()
+
+    def _tenant_key(self, name: str) -> str:
+        return f"{_ROOT}/tenants/{check_name('tenant', name)}.json"
+
+    def _index_key(self, key_id: str) -> str:
+        return f"{_ROOT}/keys/{key_id}.json"
+
+    def get(self, name: str) -> TenantRecord:
+        try:
+            return TenantRecord.from_json(self.store.get(self._tenant_key(name)).data)
+        except ObjectNotFound:
+            raise NotFound(f"tenant {name!r} not found") from None
+
+    def list(self) -> list[TenantRecord]:
+        prefix = f"{_ROOT}/tenants/"
+        return [TenantRecord.from_json(self.store.get(k).data) for k in self.store.list(prefix)]
+
+    def create_key(self, name: str, max_bytes: int = 0, max_adapters: int = 0) -> tuple[str, str]:
+        """Add a key to tenant ``name`` (creating the tenant); return (api_key, key_id)."""
+        key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+        self.store.put(self._index_key(key_id), json.dumps({"tenant": name}).encode(), if_none_match=True)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+
+        def change(record: TenantRecord | None) -> TenantRecord:
+            record = record or TenantRecord(name=name, created_at=now)
+            record.max_bytes = max_bytes or record.max_bytes
+            record.max_adapters = max_adapters or record.max_adapters
+            record.keys.append(KeyRecord(key_id, _hash(secret), now))
+            return record
+
+        self._update(name, change)
+        return f"{KEY_PREFIX}{key_id}_{secret}", key_id
+
+    def revoke(self, name: str) -> int:
+        """Revoke every active key of the tenant; return how many."""
+        revoked = 0
+
+        def change(record: TenantRecord | None) -> TenantRecord:
+            nonlocal revoked
+            if record is None:
+                raise NotFound(f"tenant {name!r} not found")
+            revoked = sum(1 for k in record.keys if not k.revoked)
+            for k in record.keys:
+                k.revoked = True
+            return record
+
+        self._update(name, change)
+        with self._lock:
+            self._cache.pop(name, None)
+        return revoked
+
+    def _update(self, name: str, change: Callable[[TenantRecord | None], TenantRecord]) -> None:
+        key = self._tenant_key(name)
+        for _ in range(20):
+            try:
+                current = self.store.get(key)
+                record, etag = TenantRecord.from_json(current.data), current.etag
+            except ObjectNotFound:
+                record, etag = None, None
+            data = change(record).to_json()
+            try:
+                if etag is None:
+                    self.store.put(key, data, if_none_match=True)
+                else:
+                    self.store.put(key, data, if_match=etag)
+                return
+            except ConditionFailed:
+                continue
+        raise Conflict(f"tenant {name!r} is being changed concurrently; try again")
+
+    def authenticate(self, api_key: str) -> str:
+        """Return the tenant owning this key; Unauthenticated for anything else."""
+        refused = Unauthenticated("invalid or revoked API key")
+        body = api_key.removeprefix(KEY_PREFIX)
+        key_id, _, secret = body.partition("_")
+        if body == api_key or len(key_id) != 16 or not secret:
+            raise refused
+        tenant = self._key_owner.get(key_id)
+        if tenant is None:
+            try:
+                tenant = str(json.loads(self.store.get(self._index_key(key_id)).data)["tenant"])
+            except (ObjectNotFound, ValueError, KeyError):
+                raise refused from None
+            self._key_owner[key_id] = tenant
+        record = self._cached(tenant)
+        if not any(k.key_id == key_id for k in record.keys):
+            record = self._cached(tenant, fresh=True)  # a key newer than the cached record
+        for key in record.keys:
+            if key.key_id == key_id and not key.revoked and hmac.compare_digest(key.sha256, _hash(secret)):
+                return tenant
+        raise refused
+
+    def _cached(self, tenant: str, fresh: bool = False) -> TenantRecord:
+        """The tenant's record, re-read at most every few seconds (revocations take that long
+        to reach other server processes; this process forgets at once)."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(tenant)
+            if hit and not fresh and now - hit[0] < _CACHE_SECONDS:
+                return hit[1]
+        record = self.get(tenant)
+        with self._lock:
+            self._cache[tenant] = (now, record)
+        return record
