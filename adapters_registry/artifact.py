@@ -49,6 +49,7 @@ class ArtifactLimits:
     max_rank: int = 64
     max_labels: int = 1024
     allowed_dtypes: frozenset[str] = frozenset({"F32", "F16", "BF16"})
+    max_card_bytes: int = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,13 @@ class Artifact:
     @property
     def size_bytes(self) -> int:
         return sum(len(b) for b in self.files.values())
+
+
+def _is_text(data: bytes) -> bool:
+    try:
+        return "\x00" not in data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
 
 
 def sha256_hex(data: bytes) -> str:
@@ -141,6 +149,9 @@ def build_artifact(
     if problems:
         raise InvalidArtifact(problems)
 
+    card = files.get(MODEL_CARD_FILE)
+    if card is not None and (len(card) > limits.max_card_bytes or not _is_text(card)):
+        problems.append(f"{MODEL_CARD_FILE}: must be UTF-8 text of at most {limits.max_card_bytes} bytes")
     config = _load_json(files, PEFT_CONFIG_FILE, problems)
     lora = parse_lora_config(config, limits.max_rank, problems) if config is not None else None
     weights = _load_safetensors(files, PEFT_WEIGHTS_FILE, limits, problems)

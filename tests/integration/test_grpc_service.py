@@ -189,7 +189,7 @@ def test_not_serving_until_the_backbone_is_loaded(start_hub, tiny_backbone_dir) 
     try:
         with HubClient(f"127.0.0.1:{server.port}") as client:
             assert not client.serving()
-            assert code_of(lambda: client.predict("x", ["y"])) == grpc.StatusCode.UNAVAILABLE
+            assert code_of(client.server_info) == grpc.StatusCode.UNAVAILABLE
             server.load_in_background().join(60)
             assert client.serving()
             assert code_of(lambda: client.predict("x", ["y"])) == grpc.StatusCode.NOT_FOUND
@@ -200,3 +200,24 @@ def test_not_serving_until_the_backbone_is_loaded(start_hub, tiny_backbone_dir) 
 def test_proto_messages_round_trip() -> None:
     request = inference_pb2.PredictRequest(adapter=common_pb2.AdapterRef(name="a", version="2"), texts=["x"])
     assert inference_pb2.PredictRequest.FromString(request.SerializeToString()) == request
+
+
+def test_upload_caps_chunks_and_refuses_symlinks(packaged_hub, packaged_adapters, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from hub.api.v1 import adapters_pb2
+
+    _, client = packaged_hub
+    header = adapters_pb2.UploadAdapterRequest(header=adapters_pb2.UploadHeader(name="big"))
+    huge = adapters_pb2.UploadAdapterRequest(
+        chunk=adapters_pb2.FileChunk(path="adapter_model.safetensors", data=b"\0" * (9 << 20))
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        client.adapters.UploadAdapter(iter([header, huge]), timeout=60)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    for f in packaged_adapters["seq"].iterdir():
+        (linked / f.name).write_bytes(f.read_bytes())
+    (linked / "extra.json").symlink_to("/etc/hostname")
+    with pytest.raises(ValueError, match="symbolic links"):
+        client.push(linked, "linked", task=SEQ, labels=list(SEQ_LABELS))
+    assert list(client.list_adapters().adapters) == []

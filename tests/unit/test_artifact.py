@@ -129,3 +129,34 @@ def test_token_labels_must_be_bio(tiny_backbone_dir: Path, tmp_path: Path, spec)
         build(read_dir(path), spec, task=TOKEN, labels=("O", "Disease", "X"))
     artifact = build(read_dir(path), spec, task=TOKEN, labels=("O", "B-Disease", "I-Disease"))
     assert artifact.manifest.tasks[0].head_kind is HeadKind.TOKEN
+
+
+def test_disallowed_dtypes_and_binary_model_cards_are_refused(seq_dir: Path, spec) -> None:  # type: ignore[no-untyped-def]
+    files = read_dir(seq_dir)
+    parsed = st.parse(files["adapter_model.safetensors"])
+    tensors = {k: (i.dtype, i.shape, parsed.raw(k)) for k, i in parsed.tensors.items()}
+    tensors["base_model.model.extra.lora_A.weight"] = ("I8", (2,), b"\x01\x02")
+    files["adapter_model.safetensors"] = st.write(tensors)
+    files["README.md"] = b"\x00\xff binary"
+    with pytest.raises(InvalidArtifact) as caught:
+        build(files, spec)
+    text = "\n".join(caught.value.problems)
+    assert "dtypes ['I8'] not allowed" in text and "README.md: must be UTF-8 text" in text
+
+
+def test_oversized_safetensors_header_is_refused(seq_dir: Path, spec) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidArtifact, match="exceeds the cap"):
+        build(read_dir(seq_dir), spec, limits=ArtifactLimits(max_header_bytes=64))
+
+
+def test_upload_over_the_total_size_limit_is_refused(seq_dir: Path, spec) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidArtifact, match="the limit is 1000"):
+        build(read_dir(seq_dir), spec, limits=ArtifactLimits(max_total_bytes=1000))
+
+
+def test_a_manifest_without_fingerprint_gets_it_recorded(seq_dir: Path, spec) -> None:  # type: ignore[no-untyped-def]
+    files = dict(build(read_dir(seq_dir), spec).files)
+    manifest = json.loads(files[MANIFEST_FILE])
+    manifest["base_model"] = {}
+    files[MANIFEST_FILE] = json.dumps(manifest).encode()
+    assert build(files, spec, task="", labels=()).manifest.base_model_fingerprint == spec.fingerprint
