@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from adapters_registry.errors import Conflict, NotFound, Unauthenticated
+from adapters_registry.errors import Conflict, NotFound, Unauthenticated, Unavailable
 from adapters_registry.registry import check_name
 from adapters_registry.storage.base import ConditionFailed, ObjectNotFound, ObjectStore
 
@@ -156,13 +156,19 @@ class TenantDirectory:
 
     def _cached(self, tenant: str, fresh: bool = False) -> TenantRecord:
         """The tenant's record, re-read at most every few seconds (revocations take that long
-        to reach other server processes; this process forgets at once)."""
+        to reach other server processes; this process forgets at once). While the store is
+        unreachable the last record read keeps serving, so known keys keep working."""
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(tenant)
             if hit and not fresh and now - hit[0] < _CACHE_SECONDS:
                 return hit[1]
-        record = self.get(tenant)
+        try:
+            record = self.get(tenant)
+        except Unavailable:
+            if hit is None:
+                raise
+            return hit[1]  # the store is unreachable: keep the last record read (stale-if-error)
         with self._lock:
             self._cache[tenant] = (now, record)
         return record

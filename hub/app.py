@@ -9,9 +9,10 @@ from adapters_registry.errors import InvalidArgument
 from adapters_registry.registry import AdapterRegistry
 from adapters_registry.storage import ObjectStore, open_store
 from hub.auth import Authenticator, KeyAuthenticator, LocalAuthenticator
+from hub.plugin_manager import HubPlugins, build_plugins
+from hub.residency import guard_store
 from hub.service import HubService
 from hub.settings import Settings
-from hub.plugin_manager import HubPlugins, build_plugins
 
 
 def is_loopback(host: str) -> bool:
@@ -34,13 +35,18 @@ def open_configured_store(settings: Settings) -> ObjectStore:
             "endpoint_url": settings.s3_endpoint_url or None,
             "region": settings.s3_region or None,
             "create_bucket": settings.s3_create_bucket,
+            "addressing_style": settings.s3_addressing_style or None,
+            # bounded calls: an unreachable store fails in seconds, never hangs handler threads
+            "connect_timeout": min(2.0, settings.store_timeout_s),
+            "read_timeout": settings.store_timeout_s,
+            "max_retries": settings.store_retries,
         }
     return open_store(settings.store, **options)
 
 
 def build_service(settings: Settings, plugins: HubPlugins | None = None) -> HubService:
     """The service with its plugins: the given ones, else those installed and allowed by settings."""
-    registry = AdapterRegistry(open_configured_store(settings))
+    registry = AdapterRegistry(guard_store(open_configured_store(settings), settings))  # circuit breaker
     plugins = plugins if plugins is not None else build_plugins(settings)
     return HubService(settings, registry, plugins.tasks, plugins=plugins)
 

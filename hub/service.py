@@ -23,9 +23,10 @@ from adapters_registry.errors import (
 from adapters_registry.manifest import HeadKind
 from adapters_registry.registry import AdapterListing, AdapterRegistry, VersionRecord, check_name
 from adapters_registry.tenants import TenantDirectory, TenantRecord
-from hub.adapter_cache import AdapterCache
+from hub.batching import DynamicBatcher
 from hub.pipeline import Prepared
-from hub.plugin_manager import CacheEvents, HubPlugins
+from hub.plugin_manager import CacheEvents, HubPlugins, PluginInfo
+from hub.residency import build_residency, prefetch
 from hub.results import Prediction, decode
 from hub.settings import Settings
 from hub.tasks import TaskRegistry, TaskSpec, choose_task
@@ -91,21 +92,36 @@ class HubService:
         self.tenants = tenants or TenantDirectory(registry.store)
         self.plugins = plugins  # None: no plugin hooks run (validate_adapter, adapter events)
         observer = CacheEvents(plugins) if plugins is not None else None
-        self.cache = AdapterCache(registry, settings.adapter_cache_size, observer)
+        self.cache = build_residency(settings, registry, observer)  # tiers, single-flight, hot swap
         self._runtime: Runtime | None = None
         self._ready = threading.Event()
+        # Rows of concurrent requests share engine forwards (hub/batching.py).
+        self.batcher: DynamicBatcher = DynamicBatcher(
+            lambda rows: self.runtime.run(rows),
+            max_batch_size=settings.max_batch_size,
+            max_wait_s=settings.max_batch_wait_ms / 1000,
+        )
 
     # ---- lifecycle ----------------------------------------------------------------------
     def load_backbone(self) -> None:
         from hub.engine.runtime import Runtime
 
         s = self.settings
-        self._runtime = Runtime.load(s.backbone, device=s.device, dtype=s.dtype)
+        self._runtime = Runtime.load(
+            s.backbone, device=s.device, dtype=s.dtype, quantize=s.quantize, threads=s.torch_threads
+        )
+        self._warm_up()
         self._ready.set()
 
     def attach_runtime(self, runtime: Runtime) -> None:
         self._runtime = runtime
+        self._warm_up()
         self._ready.set()
+
+    def _warm_up(self) -> None:
+        """Load the adapters settings name (pinned ones first) before reporting ready; problems are logged."""
+        prefetch(self.cache, self.settings.pin, self.runtime.pack, pin=True)
+        prefetch(self.cache, self.settings.prefetch, self.runtime.pack)
 
     @property
     def ready(self) -> bool:
@@ -152,7 +168,7 @@ class HubService:
 
     def _resolve(self, caller: Caller, target: Target) -> tuple[VersionRecord, str]:
         check_name("adapter name", target.name)
-        record = self.registry.resolve(caller.namespace(), target.name, target.ref)
+        record = self.cache.resolve(caller.namespace(), target.name, target.ref)  # once per request
         available = [t.task for t in record.manifest.tasks]
         return record, choose_task(target.task, available, f"{target.name}@{record.version}")
 
@@ -173,7 +189,11 @@ class HubService:
         return prepared
 
     def _run(self, rows: list) -> list:
-        return self.runtime.run(rows) if rows else []
+        return self.batcher.run(rows) if rows else []
+
+    def close(self, drain: bool = True) -> None:
+        """Stop taking inference rows; finish (``drain``) or fail the queued ones."""
+        self.batcher.close(drain=drain, timeout=self.settings.shutdown_grace_s)
 
     def _served(self, record: VersionRecord, task: str, prepared: Sequence[Prepared], scores: list) -> Served:
         """Decode each piece by head kind, then let the task's pipeline map back and sum up."""
@@ -211,7 +231,9 @@ class HubService:
         if self.plugins is not None and (problems := self.plugins.validate_adapter(artifact.manifest)):
             raise InvalidArtifact(problems)
         self._check_quota(caller.namespace(), header.name, artifact.size_bytes)
-        return self.registry.publish(caller.namespace(), header.name, artifact)
+        record = self.registry.publish(caller.namespace(), header.name, artifact)
+        self.cache.expire(caller.namespace(), header.name)  # `latest` moved: re-read on next use
+        return record
 
     def quota(self, tenant: str) -> tuple[int, int]:
         """(max bytes, max adapters) for the tenant: its own quota, else the server's default."""
@@ -249,7 +271,9 @@ class HubService:
         return deleted
 
     def set_alias(self, caller: Caller, name: str, ref: str, alias: str) -> tuple[int | None, int]:
-        return self.registry.set_alias(caller.namespace(), check_name("adapter name", name), alias, ref)
+        moved = self.registry.set_alias(caller.namespace(), check_name("adapter name", name), alias, ref)
+        self.cache.expire(caller.namespace(), name)  # this server sees the move at once, others within alias_ttl_s
+        return moved
 
     # ---- tenants (operator only) --------------------------------------------------------
     def create_tenant(self, caller: Caller, name: str, max_bytes: int = 0, max_adapters: int = 0) -> tuple[str, str]:
@@ -282,3 +306,6 @@ class HubService:
 
     def list_tasks(self) -> list[TaskSpec]:
         return self.tasks.all()
+
+    def list_plugins(self) -> list[PluginInfo]:
+        return self.plugins.plugins() if self.plugins is not None else []

@@ -32,8 +32,23 @@ class Settings:
     max_fanout_targets: int = 32
     max_upload_bytes: int = 64 << 20
     max_adapter_rank: int = 64
-    adapter_cache_size: int = 64  # adapters kept packed in memory (least recently used evicted)
+    # Residency (hub/residency): byte budgets per tier, least recently used evicted, pins kept.
+    device_cache_bytes: int = 1 << 30  # packed adapters the engine consumes (GPU or, on CPU, host RAM)
+    host_cache_bytes: int = 2 << 30  # verified adapter file bytes in memory
+    disk_cache_dir: str = ""  # empty: ~/.cache/adapter-hub for an s3:// store, none for a local one; "off"
+    disk_cache_bytes: int = 10 << 30  # verified blobs by sha256 on local disk, kept across restarts
+    alias_ttl_s: float = 5.0  # alias moves / deletions made through other servers reach this one within it
+    prefetch: str = ""  # comma-separated TENANT/NAME[@VERSION] loaded at start-up
+    pin: str = ""  # comma-separated TENANT/NAME[@VERSION] loaded and pinned at start-up
+    store_breaker_failures: int = 3  # consecutive object-store failures that open the circuit
+    store_breaker_open_s: float = 5.0  # seconds the open circuit fails fast before one probe
+    store_timeout_s: float = 5.0  # S3 read timeout per attempt (connect: at most 2 s)
+    store_retries: int = 1  # S3 retries per call after the first attempt
     shutdown_grace_s: float = 10.0
+    max_batch_size: int = 32  # rows per engine forward, batched across requests and tenants
+    max_batch_wait_ms: float = 2.0  # how long the oldest queued row may wait for a batch to fill
+    torch_threads: int = 0  # torch intra-op threads; 0: torch's default (one per core)
+    quantize: str = "none"  # none | int8: dynamic int8 of the frozen backbone's Linears (CPU)
     plugins_allow: str = ""  # comma-separated plugin (entry-point) names to load; empty: every one
     plugins_deny: str = ""  # comma-separated plugin names never to load (not even imported)
     auth: str = "auto"  # auto: on unless loopback + local store | on | off (loopback + local only)
@@ -43,6 +58,7 @@ class Settings:
     s3_endpoint_url: str = ""  # any S3-compatible endpoint; empty: AWS's (or AWS_ENDPOINT_URL)
     s3_region: str = ""  # empty: from the AWS environment/config
     s3_create_bucket: bool = False  # create the bucket if missing
+    s3_addressing_style: str = ""  # path | virtual | auto; empty: boto3's default ("path" for SeaweedFS/MinIO)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

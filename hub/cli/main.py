@@ -8,7 +8,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from hub.cli import client_commands as cc
+from hub.cli.plugins import cmd_plugins
+from hub.cli.residency_commands import add_residency_parsers
 from hub.cli.serve import add_serve_parser
+from hub.cli.train_commands import add_training_parsers
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 
@@ -68,7 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("alias")
     client_cmd("info", cc.cmd_info, "show the server's backbone, device, versions and limits")
     client_cmd("tasks", cc.cmd_tasks, "list the tasks the server offers")
+    p = client_cmd("plugins", cmd_plugins, "list plugins with versions, and per task its head kind and labels")
+    p.add_argument("--local", action="store_true", help="what this environment would load; no server needed")
+    add_residency_parsers(sub, common)
     _add_tenant_parsers(sub, common)
+    add_training_parsers(sub, common)
     return parser
 
 
@@ -93,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except KeyboardInterrupt:
         return 130
+    except ValueError as exc:  # refused locally, before any call
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:
         code = getattr(exc, "code", None)
         if callable(code):

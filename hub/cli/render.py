@@ -24,8 +24,33 @@ def prediction_json(p: inference_pb2.Prediction, head_kind: int, version: str) -
     else:
         out = {"labels": [{"label": x.label, "score": round(x.score, 6)} for x in p.labels]}
         out["predicted"] = list(p.predicted)
+    if p.segments:
+        out["segments"] = [segment_json(s, head_kind) for s in p.segments]
     out["version"] = version
     return out
+
+
+def segment_json(s: inference_pb2.Segment, head_kind: int) -> dict[str, Any]:
+    """One segment's answer: its offsets into the original text, its text, and its answer."""
+    out: dict[str, Any] = {"start": s.start, "end": s.end, "text": s.text}
+    if head_kind == common_pb2.HEAD_KIND_TOKEN:
+        out["entities"] = [
+            {"label": e.label, "start": e.start, "end": e.end, "text": e.text, "score": round(e.score, 6)}
+            for e in s.entities
+        ]
+    else:
+        out["labels"] = [{"label": x.label, "score": round(x.score, 6)} for x in s.labels]
+        out["predicted"] = list(s.predicted)
+    return out
+
+
+def segment_lines(p: inference_pb2.Prediction) -> list[str]:
+    lines = [f"  segments ({len(p.segments)}):"] if p.segments else []
+    for s in p.segments:
+        found = ",".join(s.predicted) or ",".join(e.label for e in s.entities) or "-"
+        excerpt = s.text if len(s.text) <= 60 else s.text[:57] + "..."
+        lines.append(f"    {s.start:>5}-{s.end:<5} {found:<32} {excerpt!r}")
+    return lines
 
 
 def prediction_lines(text: str, p: inference_pb2.Prediction, head_kind: int) -> list[str]:
@@ -35,12 +60,12 @@ def prediction_lines(text: str, p: inference_pb2.Prediction, head_kind: int) -> 
             lines.append("    (no entities)")
         for e in p.entities:
             lines.append(f"    {e.label:<16} {e.start:>5}-{e.end:<5} {e.score:.4f}  {e.text!r}")
-        return lines
+        return lines + segment_lines(p)
     chosen = set(p.predicted)
     for x in p.labels:
         mark = "*" if x.label in chosen else " "
         lines.append(f"  {mark} {x.label:<24} {x.score:.4f}")
-    return lines
+    return lines + segment_lines(p)
 
 
 def head_kind_name(kind: int) -> str:

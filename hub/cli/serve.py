@@ -35,6 +35,25 @@ def add_serve_parser(sub: Any) -> None:
     p.add_argument("--dtype", help="float32 | float16 | bfloat16 (ADAPTER_HUB_DTYPE; default float32)")
     p.add_argument("--max-workers", type=int, help="gRPC handler threads (ADAPTER_HUB_MAX_WORKERS; default 16)")
     p.add_argument(
+        "--max-batch-size",
+        type=int,
+        help="rows per engine forward, batched across requests (ADAPTER_HUB_MAX_BATCH_SIZE; default 32)",
+    )
+    p.add_argument(
+        "--max-batch-wait-ms",
+        type=float,
+        help="longest wait of a queued row for its batch to fill (ADAPTER_HUB_MAX_BATCH_WAIT_MS; default 2)",
+    )
+    p.add_argument(
+        "--torch-threads",
+        type=int,
+        help="torch intra-op threads (ADAPTER_HUB_TORCH_THREADS; default 0: one per core)",
+    )
+    p.add_argument(
+        "--quantize",
+        help="none | int8: dynamic int8 backbone Linears, CPU only (ADAPTER_HUB_QUANTIZE; default none)",
+    )
+    p.add_argument(
         "--auth",
         help="auto | on | off (ADAPTER_HUB_AUTH; default auto: on unless loopback with a local store)",
     )
@@ -50,6 +69,7 @@ def add_serve_parser(sub: Any) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     from adapters_registry.errors import DomainError
     from hub.app import build_authenticator, build_service
+    from hub.catalog import PluginError
     from hub.transport.server import HubServer
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -61,6 +81,10 @@ def run_serve(args: argparse.Namespace) -> int:
         "device",
         "dtype",
         "max_workers",
+        "max_batch_size",
+        "max_batch_wait_ms",
+        "torch_threads",
+        "quantize",
         "auth",
         "admin_key",
     )
@@ -70,6 +94,9 @@ def run_serve(args: argparse.Namespace) -> int:
         auth = build_authenticator(settings, service)
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except PluginError as exc:  # names each plugin and what is wrong with it
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     server = HubServer(service, auth)
     server.stop_on_signals()

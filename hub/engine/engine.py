@@ -1,19 +1,27 @@
-"""One forward pass for a batch whose rows use different adapters and different heads."""
+"""One forward pass for a batch whose rows use different adapters and different heads.
+
+Per call: place the batch's adapters in the bank (a no-op when resident), sort the rows so
+each rank bucket's rows are contiguous (rows without adapter last), tokenize in that order,
+set one plan shared by every wrapped Linear, run the backbone once, apply each head to its
+rows, and hand the scores back in the caller's order.
+"""
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from adapters_registry.manifest import HeadKind, Pooling
 from hub.engine.backbone import Backbone
-from hub.engine.lora_layer import RowDelta, wrap_linears
-from hub.engine.packing import LoraPair, PackedAdapter, PackedHead
+from hub.engine.bank import LoraBank, Placement
+from hub.engine.lora_layer import BatchPlan, LoraContext, RowGroup, wrap_linears
+from hub.engine.packing import PackedAdapter, PackedHead
+from hub.engine.precision import check_quantize, quantize_linears
 from hub.results import HeadScores
 
 
@@ -25,101 +33,145 @@ class Row:
 
 
 class Engine:
-    """Owns the wrapped backbone; ``run`` is serialized (one forward at a time)."""
+    """Owns the wrapped backbone and its LoRA bank; ``run`` is serialized (one forward at a time)."""
 
-    def __init__(self, backbone: Backbone) -> None:
+    def __init__(self, backbone: Backbone, quantize: str = "none", bank_bytes: int = 1 << 30) -> None:
+        check_quantize(quantize, backbone.device, backbone.dtype)
         self.backbone = backbone
-        self.layers = wrap_linears(backbone.model)
+        self.quantize = quantize
+        self.context = LoraContext()
+        self.layers = wrap_linears(backbone.model, self.context)
+        shapes = {name: (m.in_features, m.out_features) for name, m in self.layers.items()}
+        if quantize == "int8":
+            quantize_linears(backbone.model)
+        self.bank = LoraBank(shapes, backbone.device, backbone.dtype, bank_bytes)
         self._lock = threading.Lock()
+        # A fast tokenizer keeps its padding state in shared Rust state: a padded batch on one
+        # thread and an unpadded count on another corrupt each other. Each use has its own copy.
+        self._tokenizer = copy.deepcopy(backbone.tokenizer)
+        self._counter = copy.deepcopy(backbone.tokenizer)
+        self._count_lock = threading.Lock()
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
-        """Tokens per text, special tokens included (for request validation)."""
-        encoded = self.backbone.tokenizer(list(texts), add_special_tokens=True)  # type: ignore[operator]
+        """Tokens per text, special tokens included (for request validation; any thread)."""
+        with self._count_lock:
+            encoded = self._counter(list(texts), add_special_tokens=True)  # type: ignore[operator]
         return [len(ids) for ids in encoded["input_ids"]]
 
     def run(self, rows: Sequence[Row]) -> list[HeadScores]:
+        if not rows:
+            return []
         with self._lock, torch.inference_mode():
-            encoded = self.backbone.tokenizer(  # type: ignore[operator]
-                [r.text for r in rows],
+            order, plan = self._plan(rows)
+            ordered = [rows[i] for i in order]
+            encoded = self._tokenizer(  # type: ignore[operator]
+                [r.text for r in ordered],
                 padding=True,
                 return_offsets_mapping=True,
                 return_tensors="pt",
             )
             offsets = encoded.pop("offset_mapping").numpy()
-            word_ids = [[-1 if w is None else w for w in encoded.word_ids(i)] for i in range(len(rows))]
-            inputs = {k: v.to(self.backbone.device) for k, v in encoded.items()}
-            self._install(rows)
-            try:
-                output = self.backbone.model(**inputs)
-            finally:
-                self._clear()
-            mask = inputs["attention_mask"]
-            return self._apply_heads(rows, output, mask, offsets, np.asarray(word_ids))
+            inputs = {k: self._to_device(v) for k, v in encoded.items()}
+            output = self._forward(inputs, plan)
+            scores = apply_heads(ordered, output, inputs["attention_mask"], offsets, encoded)
+        results: list[HeadScores] = [scores[0]] * len(rows)
+        for position, index in enumerate(order):
+            results[index] = scores[position]
+        return results
+
+    def forward_encoded(self, rows: Sequence[Row], inputs: dict[str, torch.Tensor]) -> object:
+        """One forward of already tokenized rows (benchmarks): the backbone output, rows sorted
+        as the plan wants them (heads not applied)."""
+        with self._lock, torch.inference_mode():
+            order, plan = self._plan(rows)
+            index = self._to_device(torch.tensor(order, dtype=torch.long))
+            return self._forward({k: v.index_select(0, index) for k, v in inputs.items()}, plan)
+
+    def _forward(self, inputs: dict[str, torch.Tensor], plan: BatchPlan | None) -> object:
+        self.context.plan = plan
+        try:
+            return self.backbone.model(**inputs)
+        finally:
+            self.context.plan = None
 
     # ---- LoRA plan ----------------------------------------------------------------------
-    def _install(self, rows: Sequence[Row]) -> None:
-        adapters: dict[int, PackedAdapter] = {id(r.adapter): r.adapter for r in rows if r.adapter}
-        if not adapters:
-            return
-        row_adapter = [r.adapter for r in rows]
-        for name in {n for a in adapters.values() for n in a.layers}:
-            self.layers[name].delta = self._layer_delta(name, row_adapter, list(adapters.values()))
-
-    def _layer_delta(
-        self, name: str, row_adapter: list[PackedAdapter | None], adapters: list[PackedAdapter]
-    ) -> RowDelta:
-        users = [a for a in adapters if name in a.layers]
-        rows = [i for i, a in enumerate(row_adapter) if a is not None and name in a.layers]
-        every_row = len(rows) == len(row_adapter)
-        if len(users) == 1 and every_row:
-            pair = users[0].layers[name]
-            return RowDelta(None, pair.a, pair.b)
-        rank = max(a.layers[name].rank for a in users)
-        position = {id(a): i for i, a in enumerate(users)}
-        stacked_a = torch.stack([_pad_a(a.layers[name], rank) for a in users])
-        stacked_b = torch.stack([_pad_b(a.layers[name], rank) for a in users])
-        device = stacked_a.device
-        pick = torch.tensor([position[id(row_adapter[i])] for i in rows], device=device)
-        row_index = None if every_row else torch.tensor(rows, device=device)
-        return RowDelta(row_index, stacked_a.index_select(0, pick), stacked_b.index_select(0, pick))
-
-    def _clear(self) -> None:
-        for layer in self.layers.values():
-            layer.delta = None
-
-    # ---- heads --------------------------------------------------------------------------
-    def _apply_heads(
-        self,
-        rows: Sequence[Row],
-        output: object,
-        mask: torch.Tensor,
-        offsets: np.ndarray,
-        word_ids: np.ndarray,
-    ) -> list[HeadScores]:
-        hidden = output.last_hidden_state  # type: ignore[attr-defined]
-        pooled = getattr(output, "pooler_output", None)
-        groups: dict[int, list[int]] = {}
-        for i, row in enumerate(rows):
-            groups.setdefault(id(row.head), []).append(i)
-        results: list[HeadScores | None] = [None] * len(rows)
-        lengths = mask.sum(dim=1).tolist()
-        for indices in groups.values():
-            head = rows[indices[0]].head
-            index = torch.tensor(indices, device=hidden.device)
-            if head.kind is HeadKind.TOKEN:
-                logits = hidden.index_select(0, index) @ head.weight.t() + head.bias
-                probs = logits.float().softmax(dim=-1).cpu().numpy()
-                for j, i in enumerate(indices):
-                    n = int(lengths[i])
-                    results[i] = HeadScores(probs[j, :n], offsets[i, :n], word_ids[i, :n])
+    def _plan(self, rows: Sequence[Row]) -> tuple[list[int], BatchPlan | None]:
+        """Row order (by bucket, target set and slot; no adapter last) and its row groups."""
+        distinct: dict[int, PackedAdapter] = {}
+        for row in rows:
+            if row.adapter is not None:
+                distinct.setdefault(row.adapter.uid, row.adapter)
+        if not distinct:
+            return list(range(len(rows))), None
+        placed = self.bank.place(list(distinct.values()))
+        target_sets: dict[frozenset[str], int] = {}
+        keys: list[tuple[int, int, int, int]] = []
+        for row in rows:
+            if row.adapter is None:
+                keys.append((1, 0, 0, 0))
                 continue
-            features = _pool(head.pooling, hidden, pooled, mask, index)
-            logits = (features @ head.weight.t() + head.bias).float()
-            activation = torch.sigmoid if head.kind is HeadKind.MULTI_LABEL else _softmax
-            probs = activation(logits).cpu().numpy()
+            p = placed[row.adapter.uid]
+            keys.append((0, p.bucket, target_sets.setdefault(p.layers, len(target_sets)), p.slot))
+        order = sorted(range(len(rows)), key=keys.__getitem__)
+        groups: list[RowGroup] = []
+        start = 0
+        while start < len(order) and keys[order[start]][0] == 0:
+            end = start
+            while end < len(order) and keys[order[end]][:3] == keys[order[start]][:3]:
+                end += 1
+            adapters = [rows[i].adapter for i in order[start:end]]
+            groups.append(self._group(start, end, [placed[a.uid] for a in adapters if a]))
+            start = end
+        return order, BatchPlan(groups)
+
+    def _group(self, start: int, end: int, placements: list[Placement]) -> RowGroup:
+        first = placements[0]
+        bucket = self.bank.buckets[first.bucket]
+        slots = [p.slot for p in placements]
+        single = slots[0] == slots[-1]  # sorted by slot: one adapter iff first == last
+        index = None if single else self._to_device(torch.tensor(slots, dtype=torch.long))
+        return RowGroup(start, end, first.layers, bucket.a, bucket.b, index, first.slot)
+
+    def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
+        device = self.backbone.device
+        if device.type == "cuda":
+            return tensor.pin_memory().to(device, non_blocking=True)
+        return tensor
+
+
+def apply_heads(
+    rows: Sequence[Row],
+    output: object,
+    mask: torch.Tensor,
+    offsets: np.ndarray,
+    encoded: object,
+) -> list[HeadScores]:
+    """Each row's head on the backbone output (rows in the order they were encoded)."""
+    hidden = output.last_hidden_state  # type: ignore[attr-defined]
+    pooled = getattr(output, "pooler_output", None)
+    groups: dict[int, list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault(id(row.head), []).append(i)
+    results: list[HeadScores | None] = [None] * len(rows)
+    lengths = mask.sum(dim=1).tolist()
+    for indices in groups.values():
+        head = rows[indices[0]].head
+        index = torch.tensor(indices, device=hidden.device)
+        if head.kind is HeadKind.TOKEN:
+            logits = hidden.index_select(0, index) @ head.weight.t() + head.bias
+            probs = logits.float().softmax(dim=-1).cpu().numpy()
             for j, i in enumerate(indices):
-                results[i] = HeadScores(probs[j])
-        return [r for r in results if r is not None]
+                n = int(lengths[i])
+                words = [-1 if w is None else w for w in encoded.word_ids(i)[:n]]  # type: ignore[attr-defined]
+                results[i] = HeadScores(probs[j, :n], offsets[i, :n], np.array(words))
+            continue
+        features = _pool(head.pooling, hidden, pooled, mask, index)
+        logits = (features @ head.weight.t() + head.bias).float()
+        activation = torch.sigmoid if head.kind is HeadKind.MULTI_LABEL else _softmax
+        probs = activation(logits).cpu().numpy()
+        for j, i in enumerate(indices):
+            results[i] = HeadScores(probs[j])
+    return [r for r in results if r is not None]
 
 
 def _softmax(logits: torch.Tensor) -> torch.Tensor:
@@ -142,11 +194,3 @@ def _pool(
         return states[:, 0]
     weights = mask.index_select(0, index).unsqueeze(-1).to(states.dtype)
     return (states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
-
-
-def _pad_a(pair: LoraPair, rank: int) -> torch.Tensor:
-    return F.pad(pair.a, (0, rank - pair.rank)) if pair.rank < rank else pair.a
-
-
-def _pad_b(pair: LoraPair, rank: int) -> torch.Tensor:
-    return F.pad(pair.b, (0, 0, 0, rank - pair.rank)) if pair.rank < rank else pair.b

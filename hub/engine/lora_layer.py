@@ -1,67 +1,98 @@
 """A Linear that adds, per batch row, the LoRA update of that row's adapter.
 
-The engine installs one of these in place of every Linear of the backbone. Between
-forwards it is the bare Linear. For a forward, the engine hands each layer a RowDelta:
-which rows carry an adapter for this layer and their stacked (A, B) matrices; the layer
-then adds ``(x[rows] @ A) @ B`` to those rows with two batched matmuls (gather + bmm,
-in the spirit of Punica's BGMV). Rows without an adapter cost nothing extra.
+The engine installs one of these in place of every Linear of the backbone. All of them
+share one ``LoraContext``; between forwards its plan is None and each layer is its bare
+Linear (a frozen ``nn.Linear``, or a dynamically quantized one). For a forward the engine
+sorts the rows so that rows of one rank bucket and target set are contiguous (rows
+without adapter last) and sets one ``BatchPlan``: a list of row groups. Per layer and
+group the update is two matmuls added in place into the base output:
+
+- one adapter in the group: ``out[s:e] += (x[s:e] @ A.T) @ B`` (two plain GEMMs);
+- several: ``out[s:e] += bmm(bmm(x[s:e], A[slots].T), B[slots])``: the rows' slots are
+  gathered from the bank (gather + batched matmul, Punica's BGMV).
+
+Rows outside every group (no adapter) cost nothing beyond the base Linear.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 
 @dataclass(frozen=True)
-class RowDelta:
-    rows: torch.Tensor | None  # (n,) row indices, or None: every row of the batch
-    a: torch.Tensor  # (n, in, r) per row, or (in, r) shared by all rows
-    b: torch.Tensor  # (n, r, out) per row, or (r, out) shared by all rows
+class RowGroup:
+    """Rows [start, end) of the sorted batch whose adapters share one bank bucket."""
+
+    start: int
+    end: int
+    layers: frozenset[str]  # the layers these adapters change
+    a: dict[str, torch.Tensor]  # the bucket's banks: layer -> (slots, R, in)
+    b: dict[str, torch.Tensor]  # layer -> (slots, R, out)
+    slots: torch.Tensor | None  # (end - start,) slot per row; None: a single adapter
+    slot: int = 0  # the single adapter's slot when ``slots`` is None
+
+    def weights(self, layer: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """(R, in) and (R, out) for one adapter, or (rows, R, in) and (rows, R, out) gathered."""
+        if self.slots is None:
+            return self.a[layer][self.slot], self.b[layer][self.slot]
+        return self.a[layer].index_select(0, self.slots), self.b[layer].index_select(0, self.slots)
+
+
+@dataclass
+class BatchPlan:
+    groups: list[RowGroup] = field(default_factory=list)
+
+
+@dataclass
+class LoraContext:
+    """Shared by every wrapped layer: the plan of the forward in progress, if any."""
+
+    plan: BatchPlan | None = None
 
 
 class MultiLoraLinear(nn.Module):
-    def __init__(self, base: nn.Linear) -> None:
+    def __init__(self, name: str, base: nn.Module, context: LoraContext) -> None:
         super().__init__()
+        self.name = name
         self.base = base
-        self.delta: RowDelta | None = None
-
-    @property
-    def in_features(self) -> int:
-        return self.base.in_features
-
-    @property
-    def out_features(self) -> int:
-        return self.base.out_features
+        self.context = context
+        self.in_features = int(base.in_features)  # type: ignore[arg-type]
+        self.out_features = int(base.out_features)  # type: ignore[arg-type]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.base(x)
-        delta = self.delta
-        if delta is None:
+        plan = self.context.plan
+        if plan is None:
             return out
-        if delta.rows is None and delta.a.dim() == 2:
-            return out + (x @ delta.a) @ delta.b
-        flat = x.dim() == 2  # (batch, in), e.g. the pooler
-        x3 = x.unsqueeze(1) if flat else x
-        out3 = out.unsqueeze(1) if flat else out
-        if delta.rows is None:
-            out3 = out3 + torch.bmm(torch.bmm(x3, delta.a), delta.b)
-        else:
-            update = torch.bmm(torch.bmm(x3.index_select(0, delta.rows), delta.a), delta.b)
-            out3 = out3.index_add(0, delta.rows, update)
-        return out3.squeeze(1) if flat else out3
+        groups = [g for g in plan.groups if self.name in g.layers]
+        if not groups:
+            return out
+        out = out.contiguous()
+        rows = x.shape[0]
+        x3 = x.reshape(rows, -1, self.in_features)  # (rows, tokens, in); the pooler has 1 token
+        out3 = out.view(rows, -1, self.out_features)
+        for group in groups:
+            a, b = group.weights(self.name)
+            xs, target = x3[group.start : group.end], out3[group.start : group.end]
+            if a.dim() == 2:
+                shrunk = xs.reshape(-1, self.in_features) @ a.t()
+                target.view(-1, self.out_features).addmm_(shrunk, b)
+            else:
+                target.baddbmm_(torch.bmm(xs, a.transpose(1, 2)), b)
+        return out
 
 
-def wrap_linears(model: nn.Module) -> dict[str, MultiLoraLinear]:
+def wrap_linears(model: nn.Module, context: LoraContext) -> dict[str, MultiLoraLinear]:
     """Replace every nn.Linear in ``model`` by a MultiLoraLinear; return them by module name."""
     targets = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)]
     wrapped: dict[str, MultiLoraLinear] = {}
     for name, module in targets:
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
-        layer = MultiLoraLinear(module)
+        layer = MultiLoraLinear(name, module, context)
         setattr(parent, child, layer)
         wrapped[name] = layer
     return wrapped

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from safetensors.torch import load as load_safetensors
@@ -35,14 +36,22 @@ class PackedHead:
 
 @dataclass(frozen=True)
 class LoraPair:
-    """One module's update, pre-transposed and pre-scaled: delta(x) = (x @ a) @ b."""
+    """One module's update, pre-scaled: delta(x) = (x @ a.T) @ b.
 
-    a: torch.Tensor  # (in, rank)
+    ``a`` keeps PEFT's (rank, in) layout: the engine multiplies by its transpose, which
+    is the fast layout for a narrow matmul. Both live in host memory (pinned when the
+    engine runs on a GPU); the engine's bank copies them to the device once.
+    """
+
+    a: torch.Tensor  # (rank, in)
     b: torch.Tensor  # (rank, out), already multiplied by the module's scaling
 
     @property
     def rank(self) -> int:
-        return int(self.a.shape[1])
+        return int(self.a.shape[0])
+
+
+_uids = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,9 @@ class PackedAdapter:
     key: str
     layers: dict[str, LoraPair]
     heads: dict[str, PackedHead]
+    # Identity of this packing: the engine's bank keys slots by it, so a re-packed
+    # version never reuses stale device weights.
+    uid: int = field(default_factory=lambda: next(_uids), compare=False)
 
     @property
     def nbytes(self) -> int:
@@ -77,7 +89,7 @@ def pack_adapter(key: str, files: dict[str, bytes], manifest: Manifest, backbone
         lora_b = tensors[name.replace(".lora_A.", ".lora_B.")]
         scale = lora.scaling(path, lora_a.shape[0], prefix)
         layers[module] = LoraPair(
-            a=_to(lora_a.float().t(), backbone), b=_to(lora_b.float().t() * scale, backbone)
+            a=_host(lora_a.float(), backbone), b=_host(lora_b.float().t() * scale, backbone)
         )
     return PackedAdapter(key, layers, _pack_heads(files[HEADS_FILE], manifest, backbone))
 
@@ -103,3 +115,9 @@ def _pack_heads(data: bytes, manifest: Manifest, backbone: Backbone) -> dict[str
 
 def _to(tensor: torch.Tensor, backbone: Backbone) -> torch.Tensor:
     return tensor.contiguous().to(device=backbone.device, dtype=backbone.dtype)
+
+
+def _host(tensor: torch.Tensor, backbone: Backbone) -> torch.Tensor:
+    """Host copy in the serving dtype; pinned for GPU engines (non-blocking bank loads)."""
+    host = tensor.to(dtype=backbone.dtype).contiguous()
+    return host.pin_memory() if backbone.device.type == "cuda" else host

@@ -12,6 +12,7 @@ from adapters_registry.manifest import BackboneSpec, Manifest
 from hub.engine.backbone import Backbone, load_backbone
 from hub.engine.engine import Engine, Row
 from hub.engine.packing import PackedAdapter, pack_adapter
+from hub.engine.precision import configure_threads
 from hub.results import HeadScores
 
 
@@ -23,13 +24,23 @@ class RowRequest:
 
 
 class Runtime:
-    def __init__(self, backbone: Backbone) -> None:
+    def __init__(self, backbone: Backbone, quantize: str = "none") -> None:
         self.backbone = backbone
-        self.engine = Engine(backbone)
+        self.engine = Engine(backbone, quantize=quantize)
 
     @classmethod
-    def load(cls, backbone: str, device: str = "auto", dtype: str = "float32") -> Runtime:
-        return cls(load_backbone(backbone, device=device, dtype=dtype))
+    def load(
+        cls,
+        backbone: str,
+        device: str = "auto",
+        dtype: str = "float32",
+        quantize: str = "none",
+        threads: int = 0,
+    ) -> Runtime:
+        """Load the backbone and wrap it. ``threads`` > 0 sets torch's intra-op threads
+        (process-wide); ``quantize="int8"`` makes the frozen Linears dynamic int8 (CPU)."""
+        configure_threads(threads)
+        return cls(load_backbone(backbone, device=device, dtype=dtype), quantize=quantize)
 
     @property
     def spec(self) -> BackboneSpec:
@@ -44,6 +55,8 @@ class Runtime:
             "fingerprint": self.backbone.fingerprint,
             "device": str(self.backbone.device),
             "dtype": str(self.backbone.dtype).removeprefix("torch."),
+            "quantize": self.engine.quantize,
+            "torch_threads": torch.get_num_threads(),
             "parameters": self.backbone.parameters,
             "hidden_size": self.spec.hidden_size,
             "torch": torch.__version__,

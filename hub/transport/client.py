@@ -65,7 +65,11 @@ class HubClient:
         labels: list[str] | None = None,
         description: str = "",
     ) -> adapters_pb2.AdapterVersionInfo:
-        files = sorted(p for p in Path(directory).iterdir() if p.is_file() and not p.name.startswith("."))
+        entries = sorted(p for p in Path(directory).iterdir() if not p.name.startswith("."))
+        links = [p.name for p in entries if p.is_symlink()]
+        if links:
+            raise ValueError(f"refusing to upload symbolic links: {', '.join(links)}")
+        files = [p for p in entries if p.is_file()]
         header = adapters_pb2.UploadHeader(name=name, task=task, labels=labels or [], description=description)
 
         def parts() -> Iterator[adapters_pb2.UploadAdapterRequest]:
@@ -110,6 +114,9 @@ class HubClient:
 
     def list_tasks(self) -> admin_pb2.ListTasksResponse:
         return self._call(self.admin.ListTasks, admin_pb2.ListTasksRequest())
+
+    def list_plugins(self) -> admin_pb2.ListPluginsResponse:
+        return self._call(self.admin.ListPlugins, admin_pb2.ListPluginsRequest())
 
     def create_tenant(self, tenant: str, max_bytes: int = 0, max_adapters: int = 0) -> tenants_pb2.CreateTenantResponse:
         quota = tenants_pb2.Quota(max_bytes=max_bytes, max_adapters=max_adapters)

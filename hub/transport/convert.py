@@ -7,7 +7,9 @@ import json
 from adapters_registry.manifest import HeadKind
 from adapters_registry.registry import AdapterListing, VersionRecord
 from hub.api.v1 import adapters_pb2, admin_pb2, common_pb2, inference_pb2
-from hub.results import Prediction
+from hub.catalog import KINDS
+from hub.plugin_manager import PluginInfo
+from hub.results import EntitySpan, LabelScore, Prediction
 from hub.service import Served
 from hub.tasks import TaskSpec
 
@@ -18,14 +20,30 @@ HEAD_KINDS = {
 }
 
 
+def _labels(labels: list[LabelScore]) -> list[inference_pb2.LabelScore]:
+    return [inference_pb2.LabelScore(label=x.label, score=x.score) for x in labels]
+
+
+def _entities(entities: list[EntitySpan]) -> list[inference_pb2.Entity]:
+    return [inference_pb2.Entity(label=e.label, start=e.start, end=e.end, text=e.text, score=e.score) for e in entities]
+
+
 def prediction(p: Prediction) -> inference_pb2.Prediction:
     return inference_pb2.Prediction(
-        labels=[inference_pb2.LabelScore(label=x.label, score=x.score) for x in p.labels],
-        entities=[
-            inference_pb2.Entity(label=e.label, start=e.start, end=e.end, text=e.text, score=e.score)
-            for e in p.entities
-        ],
+        labels=_labels(p.labels),
+        entities=_entities(p.entities),
         predicted=p.predicted,
+        segments=[
+            inference_pb2.Segment(
+                start=s.start,
+                end=s.end,
+                text=s.text,
+                labels=_labels(s.labels),
+                entities=_entities(s.entities),
+                predicted=s.predicted,
+            )
+            for s in p.segments
+        ],
     )
 
 
@@ -94,4 +112,23 @@ def task_info(spec: TaskSpec) -> admin_pb2.TaskInfo:
         labels=list(spec.labels or ()),
         description=spec.description,
         plugin=spec.plugin,
+        preprocessors=list(spec.preprocessors),
+        segmenter=spec.segmenter,
+        metric=spec.metric,
+        reader=spec.reader,
+        postprocessor=spec.postprocessor is not None,
+    )
+
+
+def plugin_info(info: PluginInfo) -> admin_pb2.PluginInfo:
+    registered = info.registered
+    return admin_pb2.PluginInfo(
+        name=info.name,
+        distribution=info.distribution,
+        version=info.version,
+        builtin=info.builtin,
+        enabled=info.enabled,
+        note=info.note,
+        hooks=list(info.hooks),
+        **{kind: list(registered.get(kind, ())) for kind in KINDS},
     )

@@ -18,11 +18,14 @@ from hub.api.v1 import (
     admin_pb2_grpc,
     inference_pb2,
     inference_pb2_grpc,
+    residency_pb2,
+    residency_pb2_grpc,
     tenants_pb2,
     tenants_pb2_grpc,
 )
 from hub.auth import Authenticator
 from hub.service import HubService
+from hub.transport.residency_servicer import ResidencyServicer
 from hub.transport.servicer import AdapterServicer, AdminServicer, InferenceServicer
 from hub.transport.tenant_servicer import TenantServicer
 
@@ -33,6 +36,7 @@ SERVICE_NAMES = (
     adapters_pb2.DESCRIPTOR.services_by_name["AdapterService"].full_name,
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
     tenants_pb2.DESCRIPTOR.services_by_name["TenantService"].full_name,
+    residency_pb2.DESCRIPTOR.services_by_name["ResidencyService"].full_name,
 )
 MAX_MESSAGE_BYTES = 8 << 20  # upload chunks are 1 MiB; responses for 256 texts fit easily
 
@@ -54,6 +58,7 @@ class HubServer:
         adapters_pb2_grpc.add_AdapterServiceServicer_to_server(AdapterServicer(service, auth), self.server)
         admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(service, auth), self.server)
         tenants_pb2_grpc.add_TenantServiceServicer_to_server(TenantServicer(service, auth), self.server)
+        residency_pb2_grpc.add_ResidencyServiceServicer_to_server(ResidencyServicer(service, auth), self.server)
         self.health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)

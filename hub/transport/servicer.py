@@ -140,3 +140,11 @@ class AdminServicer(_Base, admin_pb2_grpc.AdminServiceServicer):
     def ListTasks(self, request: admin_pb2.ListTasksRequest, context: grpc.ServicerContext):
         self.caller(context)
         return admin_pb2.ListTasksResponse(tasks=[convert.task_info(t) for t in self.service.list_tasks()])
+
+    @guarded
+    def ListPlugins(self, request: admin_pb2.ListPluginsRequest, context: grpc.ServicerContext):
+        self.caller(context)
+        return admin_pb2.ListPluginsResponse(
+            plugins=[convert.plugin_info(p) for p in self.service.list_plugins()],
+            tasks=[convert.task_info(t) for t in self.service.list_tasks()],
+        )

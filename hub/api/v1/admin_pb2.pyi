@@ -61,21 +61,71 @@ class ListTasksRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class TaskInfo(_message.Message):
-    __slots__ = ("name", "head_kind", "labels", "description", "plugin")
+    __slots__ = ("name", "head_kind", "labels", "description", "plugin", "preprocessors", "segmenter", "metric", "reader", "postprocessor")
     NAME_FIELD_NUMBER: _ClassVar[int]
     HEAD_KIND_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PLUGIN_FIELD_NUMBER: _ClassVar[int]
+    PREPROCESSORS_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTER_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    READER_FIELD_NUMBER: _ClassVar[int]
+    POSTPROCESSOR_FIELD_NUMBER: _ClassVar[int]
     name: str
     head_kind: _common_pb2.HeadKind
     labels: _containers.RepeatedScalarFieldContainer[str]
     description: str
     plugin: str
-    def __init__(self, name: _Optional[str] = ..., head_kind: _Optional[_Union[_common_pb2.HeadKind, str]] = ..., labels: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., plugin: _Optional[str] = ...) -> None: ...
+    preprocessors: _containers.RepeatedScalarFieldContainer[str]
+    segmenter: str
+    metric: str
+    reader: str
+    postprocessor: bool
+    def __init__(self, name: _Optional[str] = ..., head_kind: _Optional[_Union[_common_pb2.HeadKind, str]] = ..., labels: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., plugin: _Optional[str] = ..., preprocessors: _Optional[_Iterable[str]] = ..., segmenter: _Optional[str] = ..., metric: _Optional[str] = ..., reader: _Optional[str] = ..., postprocessor: _Optional[bool] = ...) -> None: ...
 
 class ListTasksResponse(_message.Message):
     __slots__ = ("tasks",)
     TASKS_FIELD_NUMBER: _ClassVar[int]
     tasks: _containers.RepeatedCompositeFieldContainer[TaskInfo]
     def __init__(self, tasks: _Optional[_Iterable[_Union[TaskInfo, _Mapping]]] = ...) -> None: ...
+
+class ListPluginsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PluginInfo(_message.Message):
+    __slots__ = ("name", "distribution", "version", "builtin", "enabled", "note", "hooks", "tasks", "preprocessors", "segmenters", "readers", "metrics")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DISTRIBUTION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    BUILTIN_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    HOOKS_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    PREPROCESSORS_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTERS_FIELD_NUMBER: _ClassVar[int]
+    READERS_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    distribution: str
+    version: str
+    builtin: bool
+    enabled: bool
+    note: str
+    hooks: _containers.RepeatedScalarFieldContainer[str]
+    tasks: _containers.RepeatedScalarFieldContainer[str]
+    preprocessors: _containers.RepeatedScalarFieldContainer[str]
+    segmenters: _containers.RepeatedScalarFieldContainer[str]
+    readers: _containers.RepeatedScalarFieldContainer[str]
+    metrics: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., distribution: _Optional[str] = ..., version: _Optional[str] = ..., builtin: _Optional[bool] = ..., enabled: _Optional[bool] = ..., note: _Optional[str] = ..., hooks: _Optional[_Iterable[str]] = ..., tasks: _Optional[_Iterable[str]] = ..., preprocessors: _Optional[_Iterable[str]] = ..., segmenters: _Optional[_Iterable[str]] = ..., readers: _Optional[_Iterable[str]] = ..., metrics: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListPluginsResponse(_message.Message):
+    __slots__ = ("plugins", "tasks")
+    PLUGINS_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    plugins: _containers.RepeatedCompositeFieldContainer[PluginInfo]
+    tasks: _containers.RepeatedCompositeFieldContainer[TaskInfo]
+    def __init__(self, plugins: _Optional[_Iterable[_Union[PluginInfo, _Mapping]]] = ..., tasks: _Optional[_Iterable[_Union[TaskInfo, _Mapping]]] = ...) -> None: ...

@@ -45,6 +45,11 @@ class AdminServiceStub:
                 request_serializer=hub_dot_api_dot_v1_dot_admin__pb2.ListTasksRequest.SerializeToString,
                 response_deserializer=hub_dot_api_dot_v1_dot_admin__pb2.ListTasksResponse.FromString,
                 _registered_method=True)
+        self.ListPlugins = channel.unary_unary(
+                '/hub.api.v1.AdminService/ListPlugins',
+                request_serializer=hub_dot_api_dot_v1_dot_admin__pb2.ListPluginsRequest.SerializeToString,
+                response_deserializer=hub_dot_api_dot_v1_dot_admin__pb2.ListPluginsResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -63,6 +68,13 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListPlugins(self, request, context):
+        """Installed plugins (loaded or not, with why), with versions and what each registered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +87,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListTasks,
                     request_deserializer=hub_dot_api_dot_v1_dot_admin__pb2.ListTasksRequest.FromString,
                     response_serializer=hub_dot_api_dot_v1_dot_admin__pb2.ListTasksResponse.SerializeToString,
+            ),
+            'ListPlugins': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPlugins,
+                    request_deserializer=hub_dot_api_dot_v1_dot_admin__pb2.ListPluginsRequest.FromString,
+                    response_serializer=hub_dot_api_dot_v1_dot_admin__pb2.ListPluginsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -132,6 +149,33 @@ class AdminService:
             '/hub.api.v1.AdminService/ListTasks',
             hub_dot_api_dot_v1_dot_admin__pb2.ListTasksRequest.SerializeToString,
             hub_dot_api_dot_v1_dot_admin__pb2.ListTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPlugins(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hub.api.v1.AdminService/ListPlugins',
+            hub_dot_api_dot_v1_dot_admin__pb2.ListPluginsRequest.SerializeToString,
+            hub_dot_api_dot_v1_dot_admin__pb2.ListPluginsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -39,15 +39,33 @@ class Entity(_message.Message):
     score: float
     def __init__(self, label: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., text: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
-class Prediction(_message.Message):
-    __slots__ = ("labels", "entities", "predicted")
+class Segment(_message.Message):
+    __slots__ = ("start", "end", "text", "labels", "entities", "predicted")
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     ENTITIES_FIELD_NUMBER: _ClassVar[int]
     PREDICTED_FIELD_NUMBER: _ClassVar[int]
+    start: int
+    end: int
+    text: str
     labels: _containers.RepeatedCompositeFieldContainer[LabelScore]
     entities: _containers.RepeatedCompositeFieldContainer[Entity]
     predicted: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, labels: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ..., entities: _Optional[_Iterable[_Union[Entity, _Mapping]]] = ..., predicted: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ..., text: _Optional[str] = ..., labels: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ..., entities: _Optional[_Iterable[_Union[Entity, _Mapping]]] = ..., predicted: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Prediction(_message.Message):
+    __slots__ = ("labels", "entities", "predicted", "segments")
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    ENTITIES_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    labels: _containers.RepeatedCompositeFieldContainer[LabelScore]
+    entities: _containers.RepeatedCompositeFieldContainer[Entity]
+    predicted: _containers.RepeatedScalarFieldContainer[str]
+    segments: _containers.RepeatedCompositeFieldContainer[Segment]
+    def __init__(self, labels: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ..., entities: _Optional[_Iterable[_Union[Entity, _Mapping]]] = ..., predicted: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ...) -> None: ...
 
 class PredictResponse(_message.Message):
     __slots__ = ("adapter", "version", "task", "head_kind", "predictions")

@@ -1,0 +1,191 @@
+"""Quality: LoRA adapter vs full fine-tuning vs head-only, per corpus, with `adapter-hub train`.
+
+Every run is the project's own command (printed, and recorded in each output's card); this
+script only chooses the settings, runs them one at a time, and tabulates the summaries.
+
+    .venv/bin/python benchmarks/quality.py --modes lora --ship      # the shipped examples/adapters
+    .venv/bin/python benchmarks/quality.py --modes full,head_only   # the baselines (.hub-data/quality)
+    .venv/bin/python benchmarks/quality.py --table                  # the BENCHMARKS.md table, no training
+
+Dev splits: NCBI-disease has its own devel file. The finance and unfair-ToS corpora only ship a
+training file here, so `--holdout 0.2 --holdout-seed 0` keeps 20% of it aside, by document for
+unfair-ToS (the reader gives each sentence its document): the distinct units (documents, or
+rows) are sorted, shuffled with random.Random(0) and the first fifth held out
+(hub.training.data.holdout_split). `adapter-hub eval --holdout 0.2` evaluates the same part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+SHIP = ROOT / "examples" / "adapters"
+OUT = ROOT / ".hub-data" / "quality"
+MODES = ("lora", "full", "head_only")
+MODE_FLAGS = {"lora": [], "full": ["--full-finetune"], "head_only": ["--head-only"]}
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    task: str
+    train: str
+    report: str  # the metric value the issue's aim is stated in
+    dev: str = ""
+    holdout: float = 0.0
+    title: str = ""
+    description: str = ""
+    common: list[str] = field(default_factory=list)  # every mode
+    modes: dict[str, list[str]] = field(default_factory=dict)  # per mode
+
+
+CORPORA = {
+    c.name: c
+    for c in (
+        Corpus(
+            "ncbi-disease-ner",
+            "medical.ner",
+            "medical/ncbi-disease/train.tsv",
+            report="f1",
+            dev="medical/ncbi-disease/devel.tsv",
+            title="NCBI-disease NER (medical.ner)",
+            description="Disease mentions, trained on the NCBI disease corpus (Dogan, Leaman, Lu 2014; "
+            "CC BY 4.0 via cambridgeltl/MTL-Bioinformatics-2016). Strict entity-level F1 on its devel split.",
+            common=["--metric", "f1"],
+            modes={
+                "lora": ["--rank", "16", "--lr", "2e-3", "--epochs", "5"],
+                "full": ["--lr", "1e-4", "--head-lr", "2e-3", "--epochs", "3"],
+                "head_only": ["--lr", "5e-3", "--epochs", "3"],
+            },
+        ),
+        Corpus(
+            "finance-tweet-sentiment",
+            "finance.sentiment",
+            "finance/twitter-financial-news-sentiment/train.csv",
+            report="accuracy",
+            holdout=0.2,
+            title="Financial tweet sentiment (finance.sentiment)",
+            description="Bearish / Bullish / Neutral, trained on Twitter Financial News Sentiment v1.0.0 "
+            "(zeroshot; MIT). Dev: 20% of its training file held out (--holdout 0.2 --holdout-seed 0).",
+            common=["--metric", "accuracy"],
+            modes={
+                "lora": ["--rank", "16", "--lr", "2e-3", "--epochs", "4"],
+                "full": ["--lr", "1e-4", "--head-lr", "2e-3", "--epochs", "3"],
+                "head_only": ["--lr", "5e-3", "--epochs", "3"],
+            },
+        ),
+        Corpus(
+            "unfair-tos",
+            "legal.unfair_clause",
+            "legal/unfair-tos/train.tsv",
+            report="macro_f1",
+            holdout=0.2,
+            title="Unfair Terms-of-Service clauses (legal.unfair_clause)",
+            description="Potentially unfair clause categories (level >= 2) per sentence, trained on the "
+            "CLAUDETTE English corpus (Galassi, Lagioia, Jablonowska, Lippi 2024; CC BY 4.0). Dev: 20% "
+            "of the documents held out (--holdout 0.2 --holdout-seed 0).",
+            common=["--metric", "macro_f1", "--pos-weight", "4"],
+            modes={
+                "lora": ["--rank", "16", "--lr", "2e-3", "--epochs", "3"],
+                "full": ["--lr", "1e-4", "--head-lr", "2e-3", "--epochs", "2"],
+                "head_only": ["--lr", "5e-3", "--epochs", "2"],
+            },
+        ),
+    )
+}
+
+
+def output_dir(corpus: Corpus, mode: str, out: Path, ship: bool) -> Path:
+    return SHIP / corpus.name if ship and mode == "lora" else out / f"{corpus.name}-{mode}"
+
+
+def command(corpus: Corpus, mode: str, output: Path, data: Path) -> list[str]:
+    argv = ["train", "--task", corpus.task, "--train", _relative(data / corpus.train)]
+    if corpus.dev:
+        argv += ["--dev", _relative(data / corpus.dev)]
+    else:
+        argv += ["--holdout", str(corpus.holdout), "--holdout-seed", "0"]
+    argv += ["--output", _relative(output), "--overwrite", "--seed", "0", "--title", corpus.title]
+    argv += ["--description", corpus.description, *MODE_FLAGS[mode], *corpus.common, *corpus.modes[mode]]
+    return argv
+
+
+def _relative(path: Path) -> str:
+    """Paths as seen from the repository root (the commands run there): ../shared/data/..."""
+    return os.path.relpath(path.resolve(), ROOT)
+
+
+def train(corpus: Corpus, mode: str, output: Path, data: Path) -> None:
+    argv = [str(ROOT / ".venv" / "bin" / "adapter-hub"), *command(corpus, mode, output, data)]
+    print("$ adapter-hub " + shlex.join(argv[1:]), flush=True)
+    subprocess.run(argv, cwd=ROOT, check=True)
+
+
+def summary(path: Path) -> dict[str, Any] | None:
+    file = path / "training" / "summary.json"
+    return json.loads(file.read_text()) if file.is_file() else None
+
+
+def table(corpora: list[Corpus], out: Path) -> str:
+    rows = [
+        "| corpus (dev split) | method | trainable params (% of backbone) | training time | dev metric | "
+        "other dev metrics |",
+        "|---|---|---|---|---|---|",
+    ]
+    for corpus in corpora:
+        for mode in MODES:
+            found = summary(output_dir(corpus, mode, out, ship=mode == "lora"))
+            if found is None:
+                rows.append(f"| {corpus.name} | {mode} | | | (not run) | |")
+                continue
+            t, dev = found["training"], found["dev"].get(corpus.task, {})
+            others = ", ".join(f"{k} {v:.3f}" for k, v in dev.items() if k != corpus.report and "." not in k)
+            rows.append(
+                f"| {corpus.name} | {mode} | {t['trainable_parameters']:,} ({t['trainable_percent']:.2f}%) | "
+                f"{t['seconds'] / 60:.1f} min, {t['steps']} steps | **{corpus.report} "
+                f"{dev.get(corpus.report, float('nan')):.4f}** | {others} |"
+            )
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpora", default=",".join(CORPORA), help="comma-separated (default: all)")
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated lora,full,head_only")
+    parser.add_argument("--ship", action="store_true", help="LoRA runs write examples/adapters/<corpus>")
+    parser.add_argument("--out", type=Path, default=OUT, help="where the other runs go (default .hub-data/quality)")
+    parser.add_argument("--data", type=Path, default=DATA, help="the corpora (default ../shared/data)")
+    parser.add_argument("--table", action="store_true", help="only print the table of what has run")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    args = parser.parse_args(argv)
+    corpora = [CORPORA[name] for name in args.corpora.split(",")]
+    modes = [m for m in args.modes.split(",") if m]
+    if args.table:
+        print(table(corpora, args.out))
+        return 0
+    if not args.data.is_dir() and not args.dry_run:
+        print(f"the corpora are not in {args.data}: see ../shared/data/README.md", file=sys.stderr)
+        return 2
+    for corpus in corpora:
+        for mode in modes:
+            output = output_dir(corpus, mode, args.out, args.ship)
+            if args.dry_run:
+                print("adapter-hub " + shlex.join(command(corpus, mode, output, args.data)))
+            else:
+                train(corpus, mode, output, args.data)
+    if not args.dry_run:
+        print(table(corpora, args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""End-to-end arms of bench_serving: the hub over gRPC (127.0.0.1 only) under concurrent
+clients, against the bare backbone in-process at the same batch size and against a naive
+server that runs PEFT one request at a time (same wire, same service code, no batching).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+from serving_fixtures import AdapterFiles, artifact, peft_model, text_of_tokens
+
+from hub.app import build_service
+from hub.auth import LOCAL_TENANT, LocalAuthenticator
+from hub.engine.engine import Row, apply_heads
+from hub.engine.runtime import Runtime, RowRequest
+from hub.plugin_manager import build_plugins
+from hub.service import HubService
+from hub.settings import Settings
+from hub.transport.server import HubServer
+
+LOAD_SCRIPT = Path(__file__).with_name("serving_load.py")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_texts(count: int, low: int, high: int, seed: int) -> list[str]:
+    """Texts of ``low`` to ``high`` tokens (uniform): a mix of short and long requests."""
+    rng = random.Random(seed)
+    return [text_of_tokens(rng.randint(low, high), seed + i) for i in range(count)]
+
+
+def publish(service: HubService, adapters: Sequence[AdapterFiles]) -> None:
+    spec = service.runtime.spec
+    for a in adapters:
+        service.registry.publish(LOCAL_TENANT, a.name, artifact(a, spec))
+
+
+class NaiveService(HubService):
+    """The baseline: one request at a time, its adapter switched on in PEFT, no batching."""
+
+    peft: Any = None
+    lock = threading.Lock()
+
+    def _run(self, rows: list) -> list:
+        with self.lock, torch.inference_mode():
+            first: RowRequest = rows[0]
+            self.peft.set_adapter(first.adapter.key.split("/", 1)[1].split("@", 1)[0])
+            tokenizer = self.runtime.backbone.tokenizer
+            encoded = tokenizer(  # type: ignore[operator]
+                [r.text for r in rows], padding=True, return_offsets_mapping=True, return_tensors="pt"
+            )
+            offsets = encoded.pop("offset_mapping").numpy()
+            output = self.peft(**encoded)
+            engine_rows = [Row(r.text, r.adapter, r.adapter.heads[r.task]) for r in rows]
+            return apply_heads(engine_rows, output, encoded["attention_mask"], offsets, encoded)
+
+
+def settings_for(store: Path, max_batch: int, wait_ms: float, cache: int, workers: int) -> Settings:
+    return Settings.from_env(
+        environ={},
+        host="127.0.0.1",
+        port=0,
+        store=str(store),
+        max_batch_size=max_batch,
+        max_batch_wait_ms=wait_ms,
+        adapter_cache_size=cache,
+        max_workers=workers,
+        auth="off",
+    )
+
+
+@contextmanager
+def serving(service: HubService, runtime: Runtime) -> Iterator[str]:
+    """Run ``service`` behind a real gRPC server on 127.0.0.1; yield its address."""
+    service.attach_runtime(runtime)
+    server = HubServer(service, LocalAuthenticator())
+    server.start(load_backbone=False)
+    try:
+        yield f"127.0.0.1:{server.port}"
+    finally:
+        server.stop(grace=5)
+        service.close()
+
+
+def hub_service(settings: Settings) -> HubService:
+    return build_service(settings)
+
+
+def naive_service(settings: Settings, runtime: Runtime, adapters: Sequence[AdapterFiles]) -> NaiveService:
+    plugins = build_plugins(settings)
+    service = NaiveService(settings, build_service(settings).registry, plugins.tasks, plugins=plugins)
+    backbone = runtime.backbone
+    service.peft = peft_model(str(backbone.path), list(adapters), backbone.device, backbone.dtype)
+    return service
+
+
+def drive(target: str, adapters: Sequence[AdapterFiles], texts: list[str], **spec: Any) -> dict[str, Any]:
+    """Run the load generator process against ``target``; its JSON summary."""
+    payload = {
+        "target": target,
+        "adapters": [[a.name, a.task] for a in adapters],
+        "texts": texts,
+        "seed": 7,
+        "zipf": 1.1,
+        **spec,
+    }
+    timeout = payload["warmup_s"] + payload["duration_s"] + 300
+    done = subprocess.run(
+        [sys.executable, str(LOAD_SCRIPT)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"load generator failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bare_throughput(runtime: Runtime, bare: torch.nn.Module, texts: list[str], batch: int, seconds: float) -> float:
+    """Texts per second of tokenizer + bare backbone forward, batches of ``batch`` in arrival order."""
+    tokenizer = runtime.backbone.tokenizer
+    device = runtime.backbone.device
+    rng = random.Random(11)
+    done = 0
+    with torch.inference_mode():
+        bare(**tokenizer(texts[:batch], padding=True, return_tensors="pt").to(device))  # type: ignore[operator]
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            chunk = [rng.choice(texts) for _ in range(batch)]
+            bare(**tokenizer(chunk, padding=True, return_tensors="pt").to(device))  # type: ignore[operator]
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            done += batch
+        elapsed = time.perf_counter() - start
+    return done / elapsed
+
+
+def batch_stats(service: HubService, before: tuple[int, int]) -> dict[str, float]:
+    stats = service.batcher.stats
+    batches, rows = stats.batches - before[0], stats.rows - before[1]
+    return {"mean_batch_rows": rows / batches if batches else 0.0, "batches": batches}

@@ -1,0 +1,153 @@
+"""The model being trained: the backbone (LoRA-wrapped, fully trainable, or frozen) plus heads.
+
+Heads are computed exactly as the serving engine computes them (same pooling function, same
+activation), so what the trainer measures on its dev set is what the hub will serve.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from adapters_registry.manifest import HeadKind
+from hub.engine.backbone import Backbone
+from hub.engine.engine import _pool
+from hub.engine.train.encode import IGNORE, Batch
+from hub.results import HeadScores
+from hub.training.types import Mode, TaskData, TrainOptions
+
+
+def head_key(task: str) -> str:
+    return task.replace(".", "__")  # ModuleDict keys may not contain dots
+
+
+class TrainModel(nn.Module):
+    def __init__(self, backbone: Backbone, tasks: Sequence[TaskData], options: TrainOptions) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.mode = options.mode
+        self.tasks = {t.task: t for t in tasks}
+        model = backbone.model
+        if options.mode is Mode.FULL:
+            model.requires_grad_(True)
+            self.encoder: nn.Module = model
+        else:
+            from peft import LoraConfig, get_peft_model
+
+            config = LoraConfig(
+                r=options.rank,
+                lora_alpha=options.alpha if options.alpha is not None else 2 * options.rank,
+                lora_dropout=options.lora_dropout,
+                target_modules=list(options.target_modules),
+                bias="none",
+            )
+            with warnings.catch_warnings():  # transformers' deprecation notes, via peft
+                warnings.simplefilter("ignore", FutureWarning)
+                self.encoder = get_peft_model(model, config)
+            if options.mode is Mode.HEAD_ONLY:
+                self.encoder.requires_grad_(False)  # lora_B stays zero: the update is nil
+        hidden = int(backbone.spec.hidden_size)
+        self.heads = nn.ModuleDict({head_key(t.task): _new_head(hidden, len(t.labels)) for t in tasks})
+        self.pos_weight: dict[str, torch.Tensor] = {}
+        self._encoder_frozen = not self.encoder_trainable()
+
+    # ---- parameters --------------------------------------------------------------------
+    def encoder_trainable(self) -> list[nn.Parameter]:
+        return [p for p in self.encoder.parameters() if p.requires_grad]
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        return list(self.heads.parameters())
+
+    def trainable_count(self) -> int:
+        return sum(p.numel() for p in (*self.encoder_trainable(), *self.head_parameters()))
+
+    def trainable_state(self) -> dict[str, torch.Tensor]:
+        """A copy of every trainable tensor (for keeping the best checkpoint in memory)."""
+        return {n: p.detach().clone() for n, p in self.named_parameters() if p.requires_grad}
+
+    def load_trainable_state(self, state: dict[str, torch.Tensor]) -> None:
+        params = dict(self.named_parameters())
+        with torch.no_grad():
+            for name, value in state.items():
+                params[name].copy_(value)
+
+    # ---- forward -----------------------------------------------------------------------
+    def _encode(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if not self._encoder_frozen:
+            output = self.encoder(**inputs)
+        else:
+            with torch.no_grad():
+                output = self.encoder(**inputs)
+        return output.last_hidden_state, getattr(output, "pooler_output", None)
+
+    def logits(
+        self, task: TaskData, hidden: torch.Tensor, pooled: torch.Tensor | None, mask: torch.Tensor
+    ) -> torch.Tensor:
+        head = self.heads[head_key(task.task)]
+        if task.head_kind is HeadKind.TOKEN:
+            return head(hidden)
+        index = torch.arange(hidden.shape[0], device=hidden.device)
+        return head(_pool(task.pooling, hidden, pooled, mask, index))
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        task = self.tasks[batch.task]
+        inputs = {k: v.to(self.backbone.device) for k, v in batch.inputs.items()}
+        targets = batch.targets.to(self.backbone.device)
+        hidden, pooled = self._encode(inputs)
+        logits = self.logits(task, hidden, pooled, inputs["attention_mask"])
+        if task.head_kind is HeadKind.TOKEN:
+            return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
+        if task.head_kind is HeadKind.MULTI_LABEL:
+            weight = self.pos_weight.get(task.task)
+            return F.binary_cross_entropy_with_logits(logits, targets, pos_weight=weight)
+        return F.cross_entropy(logits, targets)
+
+    # ---- serving-equivalent scoring ----------------------------------------------------
+    @torch.no_grad()
+    def score(self, task_name: str, texts: list[str], batch_size: int) -> list[HeadScores]:
+        """What the serving engine returns for these texts (no truncation, same decoding input)."""
+        task = self.tasks[task_name]
+        was_training = self.training
+        self.eval()
+        results: list[HeadScores | None] = [None] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        try:
+            for start in range(0, len(order), batch_size):
+                rows = order[start : start + batch_size]
+                for i, scores in zip(rows, self._score_batch(task, [texts[i] for i in rows]), strict=True):
+                    results[i] = scores
+        finally:
+            self.train(was_training)
+        return [r for r in results if r is not None]
+
+    def _score_batch(self, task: TaskData, texts: list[str]) -> list[HeadScores]:
+        encoded = self.backbone.tokenizer(  # type: ignore[operator]
+            texts, padding=True, return_offsets_mapping=True, return_tensors="pt"
+        )
+        offsets = encoded.pop("offset_mapping").numpy()
+        word_ids = np.asarray([[-1 if w is None else w for w in encoded.word_ids(i)] for i in range(len(texts))])
+        inputs = {k: v.to(self.backbone.device) for k, v in encoded.items()}
+        hidden, pooled = self._encode(inputs)
+        mask = inputs["attention_mask"]
+        logits = self.logits(task, hidden, pooled, mask).float()
+        lengths = mask.sum(dim=1).tolist()
+        if task.head_kind is HeadKind.TOKEN:
+            probs = logits.softmax(dim=-1).cpu().numpy()
+            return [
+                HeadScores(probs[j, :n], offsets[j, :n], word_ids[j, :n]) for j, n in enumerate(int(x) for x in lengths)
+            ]
+        if task.head_kind is HeadKind.MULTI_LABEL:
+            return [HeadScores(row) for row in torch.sigmoid(logits).cpu().numpy()]
+        return [HeadScores(row) for row in logits.softmax(dim=-1).cpu().numpy()]
+
+
+def _new_head(hidden: int, labels: int) -> nn.Linear:
+    head = nn.Linear(hidden, labels)
+    nn.init.normal_(head.weight, std=0.02)
+    nn.init.zeros_(head.bias)
+    return head

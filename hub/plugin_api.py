@@ -1,0 +1,60 @@
+"""The public surface for plugin authors: import from here, and only from here.
+
+    from hub.plugin_api import HeadKind, TaskSpec, hookimpl
+
+Everything else in ``hub`` may change without notice; this module's names are the contract
+(docs/plugins.md describes each hook and type).
+"""
+
+from __future__ import annotations
+
+from adapters_registry.manifest import HeadKind, HeadSpec, Manifest
+from hub.datasets import Example, Reader, TextExample, TokenExample, bio_chunks, gold
+from hub.hookspecs import ENTRY_POINT_GROUP, AdapterEvent, hookimpl
+from hub.metrics import Metric, classification_scores, entity_scores, multi_label_scores
+from hub.pipeline import Postprocessor
+from hub.results import EntitySpan, LabelScore, Prediction, SegmentPrediction
+from hub.tasks import TaskSpec
+from hub.text import (
+    Edit,
+    OffsetMap,
+    Preprocessed,
+    Preprocessor,
+    Segmenter,
+    Span,
+    apply_edits,
+    replace_patterns,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "AdapterEvent",
+    "Edit",
+    "EntitySpan",
+    "Example",
+    "HeadKind",
+    "HeadSpec",
+    "LabelScore",
+    "Manifest",
+    "Metric",
+    "OffsetMap",
+    "Postprocessor",
+    "Prediction",
+    "Preprocessed",
+    "Preprocessor",
+    "Reader",
+    "SegmentPrediction",
+    "Segmenter",
+    "Span",
+    "TaskSpec",
+    "TextExample",
+    "TokenExample",
+    "apply_edits",
+    "bio_chunks",
+    "classification_scores",
+    "entity_scores",
+    "gold",
+    "hookimpl",
+    "multi_label_scores",
+    "replace_patterns",
+]

@@ -1,0 +1,52 @@
+"""The residency admin operations as the transport calls them: tenant-scoped, transport-free."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from adapters_registry.registry import VersionRecord, check_name
+from hub.residency.residency import ResidencyStatus, Resident
+from hub.service import Caller, HubService
+
+
+@dataclass(frozen=True)
+class Done:
+    adapter: Resident
+    elapsed_ms: float
+
+
+class ResidencyAdmin:
+    """Load / Unload / Pin / Unpin / Status on the service's residency, in the caller's namespace."""
+
+    def __init__(self, service: HubService) -> None:
+        self.service = service
+
+    def _record(self, caller: Caller, name: str, ref: str) -> VersionRecord:
+        return self.service.cache.resolve(caller.namespace(), check_name("adapter name", name), ref)
+
+    def load(self, caller: Caller, name: str, ref: str = "") -> Done:
+        started = time.perf_counter()
+        record = self._record(caller, name, ref)
+        return Done(self.service.cache.load(record, self.service.runtime.pack), _ms(started))
+
+    def pin(self, caller: Caller, name: str, ref: str = "") -> Done:
+        started = time.perf_counter()
+        record = self._record(caller, name, ref)
+        return Done(self.service.cache.pin(record, self.service.runtime.pack), _ms(started))
+
+    def unpin(self, caller: Caller, name: str, ref: str = "") -> Done:
+        started = time.perf_counter()
+        return Done(self.service.cache.unpin(self._record(caller, name, ref)), _ms(started))
+
+    def unload(self, caller: Caller, name: str, ref: str = "") -> Done:
+        started = time.perf_counter()
+        return Done(self.service.cache.unload(self._record(caller, name, ref)), _ms(started))
+
+    def status(self, caller: Caller) -> ResidencyStatus:
+        """Tier counters (server-wide) and the caller's resident adapters (the operator: all)."""
+        return self.service.cache.status(None if caller.admin and not caller.tenant else caller.tenant)
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

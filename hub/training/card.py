@@ -1,0 +1,92 @@
+"""The metrics card (the artifact's README.md): what was trained, on what, and how well."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hub.training.evaluate import Evaluation
+from hub.training.types import Mode, TrainOptions, TrainOutcome
+
+MODE_TITLES = {
+    Mode.LORA: "LoRA adapter",
+    Mode.FULL: "full fine-tune (baseline; not servable by the hub)",
+    Mode.HEAD_ONLY: "head-only baseline (frozen backbone; served with a zero LoRA update)",
+}
+
+
+@dataclass(frozen=True)
+class CardTask:
+    task: str
+    head_kind: str
+    labels: Sequence[str]
+    train_source: str
+    train_examples: int
+    dev_source: str
+
+
+def render_card(
+    title: str,
+    description: str,
+    tasks: Sequence[CardTask],
+    evaluations: Sequence[Evaluation],
+    options: TrainOptions,
+    outcome: TrainOutcome,
+    command: str,
+) -> str:
+    percent = 100.0 * outcome.trainable_parameters / max(1, outcome.backbone_parameters)
+    lines = [f"# {title}", "", f"{MODE_TITLES[options.mode]} for Adapter Hub.", ""]
+    if description:
+        lines += [description, ""]
+    lines += ["## Tasks", "", "| task | head | labels | training data | examples | dev data |", "|---" * 6 + "|"]
+    for t in tasks:
+        labels = ", ".join(t.labels) if len(t.labels) <= 12 else f"{len(t.labels)} labels"
+        lines.append(
+            f"| `{t.task}` | {t.head_kind} | {labels} | {t.train_source} | {t.train_examples} | "
+            f"{t.dev_source or '(none)'} |"
+        )
+    lines += ["", "## Dev metrics", ""]
+    if evaluations:
+        lines += ["| task | examples | metric | value | all metrics |", "|---|---|---|---|---|"]
+        for e in evaluations:
+            others = ", ".join(f"{k} {v:.4f}" for k, v in e.metrics.items() if not k.startswith("f1."))
+            lines.append(f"| `{e.task}` | {e.examples} | {e.headline} | **{e.score:.4f}** | {others} |")
+        lines.append("")
+        lines.append("Per-label F1:")
+        lines.append("")
+        for e in evaluations:
+            per_label = ", ".join(f"{k[3:]} {v:.3f}" for k, v in e.metrics.items() if k.startswith("f1."))
+            lines.append(f"- `{e.task}`: {per_label or '(none)'}")
+    else:
+        lines.append("No dev set was given: nothing was measured.")
+    best = outcome.best
+    lines += [
+        "",
+        "## Training",
+        "",
+        f"- backbone: `{options.backbone}` (fingerprint `{outcome.backbone.fingerprint[:23]}...`)",
+        f"- trainable parameters: {outcome.trainable_parameters:,} "
+        f"({percent:.2f}% of the backbone's {outcome.backbone_parameters:,})",
+    ]
+    if options.mode is not Mode.FULL:
+        lines.append(
+            f"- LoRA: rank {options.rank}, alpha {options.alpha or 2 * options.rank:g}, "
+            f"dropout {options.lora_dropout:g}, targets {', '.join(options.target_modules)}"
+        )
+    lines += [
+        f"- steps: {outcome.steps} (batch {options.batch_size}, max length {options.max_seq_length}, "
+        f"lr {options.lr:g}, head lr {options.head_lr if options.head_lr is not None else options.lr:g}, "
+        f"seed {options.seed})",
+        f"- best dev evaluation at step {best.step} (epoch {best.epoch:g})" if best else "- no dev evaluation",
+        f"- stopped early: {'yes' if outcome.stopped_early else 'no'}",
+        f"- training time: {outcome.seconds:.0f} s on {options.device} "
+        f"({options.threads or 'default'} threads), dev evaluations included",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        "![training curves](training/curves.png)",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,184 @@
+"""`adapter-hub train` without the command line: data in, artifact directory out.
+
+The output directory is the hub's artifact (ready for `adapter-hub push`): PEFT's
+adapter_config.json + adapter_model.safetensors, heads.safetensors, hub_adapter.json and the
+metrics card README.md, validated by the same build_artifact the server runs at upload. The
+curves and the history go to ``training/`` inside it, which push leaves out (it sends files,
+not folders).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adapters_registry.artifact import ALLOWED_FILES, UploadInfo, build_artifact
+from adapters_registry.errors import InvalidArgument
+from adapters_registry.manifest import MANIFEST_FILE, MODEL_CARD_FILE, HeadSpec, Manifest, Pooling
+from hub.catalog import Catalog
+from hub.training.card import CardTask, render_card
+from hub.training.data import TaskInput, TaskSet, load_tasks
+from hub.training.evaluate import Evaluation, combine, evaluate, pipeline_predictor
+from hub.training.plots import plot_curves
+from hub.training.types import DevEvaluator, DevResult, Mode, Observer, Scorer, TrainOptions, TrainOutcome
+
+TRAINING_DIR = "training"
+CURVES_FILE = "curves.png"
+HISTORY_FILE = "history.json"
+SUMMARY_FILE = "summary.json"
+
+
+@dataclass
+class TrainRequest:
+    inputs: list[TaskInput]
+    options: TrainOptions
+    output: Path
+    holdout: float = 0.0  # fraction of a task's training file held out as dev when no --dev
+    holdout_seed: int = 0
+    pooling: Pooling = Pooling.MEAN
+    threshold: float = 0.5
+    select_metric: str = ""  # the dev value early stopping watches (default: each headline)
+    title: str = ""
+    description: str = ""
+    command: str = ""
+    overwrite: bool = False
+
+
+@dataclass
+class TrainReport:
+    output: Path
+    outcome: TrainOutcome
+    evaluations: list[Evaluation] = field(default_factory=list)
+    servable: bool = True
+
+    @property
+    def curves(self) -> Path:
+        return self.output / TRAINING_DIR / CURVES_FILE
+
+
+def heads_for(tasks: list[TaskSet]) -> dict[str, HeadSpec]:
+    return {
+        t.spec.name: HeadSpec(t.spec.name, t.spec.head_kind, list(t.data.labels), t.data.pooling, t.data.threshold)
+        for t in tasks
+    }
+
+
+def dev_evaluator(tasks: list[TaskSet], heads: dict[str, HeadSpec], select: str = "") -> DevEvaluator:
+    """Each task's dev set scored the way the hub serves it, then the task's own metric."""
+
+    def run(scorer: Scorer) -> DevResult:
+        return combine(_evaluations(tasks, heads, scorer), select)
+
+    return run
+
+
+def _evaluations(tasks: list[TaskSet], heads: dict[str, HeadSpec], scorer: Scorer) -> list[Evaluation]:
+    evaluations = []
+    for t in tasks:
+        if t.dev:
+            predict = pipeline_predictor(t.pipeline, heads[t.spec.name], scorer)
+            evaluations.append(evaluate(t.spec.name, t.spec.head_kind, t.metric, t.dev, predict))
+    return evaluations
+
+
+def prepare_output(path: Path, overwrite: bool) -> None:
+    """Refuse to mix a new artifact into an old one unless told; then clear only our files."""
+    ours = [path / name for name in ALLOWED_FILES] + [path / TRAINING_DIR]
+    if path.exists() and not path.is_dir():
+        raise InvalidArgument(f"{path} exists and is not a directory")
+    if any(p.exists() for p in ours) and not overwrite:
+        raise InvalidArgument(f"{path} already holds an artifact; pass --overwrite to replace it")
+    for p in ours:
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+    path.mkdir(parents=True, exist_ok=True)
+
+
+def train(request: TrainRequest, catalog: Catalog, observer: Observer | None = None) -> TrainReport:
+    options = request.options
+    tasks = load_tasks(
+        catalog,
+        request.inputs,
+        holdout=request.holdout,
+        holdout_seed=request.holdout_seed,
+        pooling=request.pooling,
+        threshold=request.threshold,
+    )
+    prepare_output(request.output, request.overwrite)  # fail before hours of training, not after
+    heads = heads_for(tasks)
+    evaluator = dev_evaluator(tasks, heads, request.select_metric) if any(t.dev for t in tasks) else None
+    from hub.engine.train.loop import run_training
+
+    outcome = run_training([t.data for t in tasks], options, evaluator, observer)
+    evaluations = []
+    if outcome.best is not None:
+        by_task = {t.spec.name: t for t in tasks}
+        evaluations = [
+            Evaluation(name, len(by_task[name].dev), metrics, by_task[name].metric.headline)
+            for name, metrics in outcome.best.metrics.items()
+        ]
+    report = TrainReport(request.output, outcome, evaluations, servable=bool(outcome.files))
+    _write(request, tasks, heads, report, catalog)
+    return report
+
+
+def _summary(request: TrainRequest, tasks: list[TaskSet], report: TrainReport) -> dict[str, Any]:
+    o = report.outcome
+    return {
+        "dev": {e.task: {k: round(v, 6) for k, v in e.metrics.items()} for e in report.evaluations},
+        "headline": {t.spec.name: t.metric.headline for t in tasks},
+        "selected_by": request.select_metric or "headline",
+        "dev_data": {t.spec.name: t.dev_source for t in tasks if t.dev},
+        "dev_examples": {t.spec.name: len(t.dev) for t in tasks if t.dev},
+        "train_examples": {t.spec.name: len(t.data.train) for t in tasks},
+        "training": {
+            **request.options.to_json(),
+            "steps": o.steps,
+            "seconds": round(o.seconds, 1),
+            "best_step": o.best.step if o.best else None,
+            "stopped_early": o.stopped_early,
+            "trainable_parameters": o.trainable_parameters,
+            "backbone_parameters": o.backbone_parameters,
+            "trainable_percent": round(100.0 * o.trainable_parameters / max(1, o.backbone_parameters), 4),
+            "holdout": request.holdout,
+            "holdout_seed": request.holdout_seed,
+        },
+    }
+
+
+def _write(
+    request: TrainRequest, tasks: list[TaskSet], heads: dict[str, HeadSpec], report: TrainReport, catalog: Catalog
+) -> None:
+    out, outcome = request.output, report.outcome
+    summary = _summary(request, tasks, report)
+    training = out / TRAINING_DIR
+    training.mkdir(parents=True, exist_ok=True)
+    (training / HISTORY_FILE).write_text(json.dumps(outcome.history.to_json(), indent=1) + "\n")
+    (training / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    title = request.title or out.name
+    plot_curves(outcome.history, training / CURVES_FILE, title, {t.spec.name: t.metric.headline for t in tasks})
+    card_tasks = [
+        CardTask(t.spec.name, t.spec.head_kind.value, t.data.labels, str(i.train), len(t.data.train), t.dev_source)
+        for t, i in zip(tasks, request.inputs, strict=True)
+    ]
+    options = request.options
+    card = render_card(title, request.description, card_tasks, report.evaluations, options, outcome, request.command)
+    if request.options.mode is Mode.FULL:
+        (out / MODEL_CARD_FILE).write_text(card)
+        return
+    manifest = Manifest(
+        tasks=list(heads.values()),
+        base_model_name=request.options.backbone,
+        base_model_fingerprint=outcome.backbone.fingerprint,
+        description=request.description or title,
+        metrics=summary,
+    )
+    files = {**outcome.files, MANIFEST_FILE: manifest.dumps(), MODEL_CARD_FILE: card.encode()}
+    artifact = build_artifact(files, UploadInfo(), outcome.backbone, catalog.tasks.contract)
+    for name, data in artifact.files.items():
+        (out / name).write_bytes(data)
