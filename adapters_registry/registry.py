@@ -198,6 +198,10 @@ class AdapterRegistry:
         files[MANIFEST_FILE] = record.manifest.dumps()
         return files
 
+    def read_file(self, record: VersionRecord, path: str) -> bytes:
+        """One file of a version (a path of its manifest), checked against its recorded sha256."""
+        return self._read_blob(record, path, record.manifest.files[path])
+
     def _read_blob(self, record: VersionRecord, path: str, expected: FileRecord) -> bytes:
         try:
             data = self.store.get(self._blob_key(record.tenant, expected.sha256)).data

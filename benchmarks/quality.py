@@ -12,6 +12,8 @@ training file here, so `--holdout 0.2 --holdout-seed 0` keeps 20% of it aside, b
 unfair-ToS (the reader gives each sentence its document): the distinct units (documents, or
 rows) are sorted, shuffled with random.Random(0) and the first fifth held out
 (hub.training.data.holdout_split). `adapter-hub eval --holdout 0.2` evaluates the same part.
+Runs use one CPU thread (--threads 1): on a shared 2-core machine two threads per process
+oversubscribe the cores and run several times slower.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def command(corpus: Corpus, mode: str, output: Path, data: Path) -> list[str]:
         argv += ["--dev", _relative(data / corpus.dev)]
     else:
         argv += ["--holdout", str(corpus.holdout), "--holdout-seed", "0"]
-    argv += ["--output", _relative(output), "--overwrite", "--seed", "0", "--title", corpus.title]
+    argv += ["--output", _relative(output), "--overwrite", "--seed", "0", "--threads", "1", "--title", corpus.title]
     argv += ["--description", corpus.description, *MODE_FLAGS[mode], *corpus.common, *corpus.modes[mode]]
     return argv
 

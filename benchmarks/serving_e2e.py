@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from serving_fixtures import AdapterFiles, artifact, peft_model, text_of_tokens
+from serving_fixtures import AdapterFiles, adapter_ref, artifact, nth_adapter, peft_model, text_of_tokens
 
 from hub.app import build_service
 from hub.auth import LOCAL_TENANT, LocalAuthenticator
-from hub.engine.engine import Row, apply_heads
-from hub.engine.runtime import Runtime, RowRequest
+from hub.engine.engine import Row
+from hub.engine.heads import apply_heads, token_layout
+from hub.engine.runtime import RowRequest, Runtime
 from hub.plugin_manager import build_plugins
 from hub.service import HubService
 from hub.settings import Settings
@@ -38,9 +39,11 @@ def make_texts(count: int, low: int, high: int, seed: int) -> list[str]:
     return [text_of_tokens(rng.randint(low, high), seed + i) for i in range(count)]
 
 
-def publish(service: HubService, adapters: Sequence[AdapterFiles]) -> None:
+def publish(service: HubService, first: int, end: int) -> None:
+    """Register the benchmark's adapters ``first`` to ``end - 1`` (made one at a time)."""
     spec = service.runtime.spec
-    for a in adapters:
+    for index in range(first, end):
+        a = nth_adapter(index, spec)
         service.registry.publish(LOCAL_TENANT, a.name, artifact(a, spec))
 
 
@@ -58,13 +61,15 @@ class NaiveService(HubService):
             encoded = tokenizer(  # type: ignore[operator]
                 [r.text for r in rows], padding=True, return_offsets_mapping=True, return_tensors="pt"
             )
-            offsets = encoded.pop("offset_mapping").numpy()
+            layouts = [token_layout(encoded, i) for i in range(len(rows))]
+            encoded.pop("offset_mapping")
+            encoded = encoded.to(self.runtime.backbone.device)
             output = self.peft(**encoded)
             engine_rows = [Row(r.text, r.adapter, r.adapter.heads[r.task]) for r in rows]
-            return apply_heads(engine_rows, output, encoded["attention_mask"], offsets, encoded)
+            return apply_heads(engine_rows, output, encoded["attention_mask"], layouts)
 
 
-def settings_for(store: Path, max_batch: int, wait_ms: float, cache: int, workers: int) -> Settings:
+def settings_for(store: Path, max_batch: int, wait_ms: float, workers: int) -> Settings:
     return Settings.from_env(
         environ={},
         host="127.0.0.1",
@@ -72,7 +77,6 @@ def settings_for(store: Path, max_batch: int, wait_ms: float, cache: int, worker
         store=str(store),
         max_batch_size=max_batch,
         max_batch_wait_ms=wait_ms,
-        adapter_cache_size=cache,
         max_workers=workers,
         auth="off",
     )
@@ -103,11 +107,12 @@ def naive_service(settings: Settings, runtime: Runtime, adapters: Sequence[Adapt
     return service
 
 
-def drive(target: str, adapters: Sequence[AdapterFiles], texts: list[str], **spec: Any) -> dict[str, Any]:
-    """Run the load generator process against ``target``; its JSON summary."""
+def drive(target: str, registered: int, texts: list[str], **spec: Any) -> dict[str, Any]:
+    """Run the load generator process against ``target`` (Zipf over the first ``registered``
+    benchmark adapters); its JSON summary."""
     payload = {
         "target": target,
-        "adapters": [[a.name, a.task] for a in adapters],
+        "adapters": [list(adapter_ref(i)) for i in range(registered)],
         "texts": texts,
         "seed": 7,
         "zipf": 1.1,

@@ -27,12 +27,13 @@ TOKEN_TASK = "generic.token_classification"
 SEQ_LABELS = ("negative", "neutral", "positive")
 TOKEN_LABELS = ("O", "B-ORG", "I-ORG", "B-PER", "I-PER")
 PEFT_PREFIX = "base_model.model."
-WORDS = (
+_SENTENCES = (
     "the company reported strong quarterly results and the board approved a new dividend "
     "patients with chronic pain received the treatment twice a day for six weeks "
     "this agreement may be terminated by either party with thirty days written notice "
     "shares fell after the central bank raised interest rates again on monday"
-).split()
+)
+WORDS = _SENTENCES.split()
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,18 @@ def make_adapter(name: str, spec: BackboneSpec, seed: int, token: bool, rank: in
     return AdapterFiles(name, TOKEN_TASK if token else SEQ_TASK, labels, files, state)
 
 
-def make_adapters(count: int, spec: BackboneSpec, token_every: int = 3) -> list[AdapterFiles]:
-    """``count`` adapters; every ``token_every``-th is a token (NER-style) adapter."""
-    return [make_adapter(f"bench-{i:04d}", spec, 1000 + i, token=i % token_every == 1) for i in range(count)]
+def adapter_ref(index: int) -> tuple[str, str]:
+    """Name and task of the benchmark's adapter number ``index``: every third is a token task."""
+    return f"bench-{index:04d}", TOKEN_TASK if index % 3 == 1 else SEQ_TASK
+
+
+def nth_adapter(index: int, spec: BackboneSpec) -> AdapterFiles:
+    name, task = adapter_ref(index)
+    return make_adapter(name, spec, 1000 + index, token=task == TOKEN_TASK)
+
+
+def make_adapters(count: int, spec: BackboneSpec) -> list[AdapterFiles]:
+    return [nth_adapter(i, spec) for i in range(count)]
 
 
 def artifact(adapter: AdapterFiles, spec: BackboneSpec):  # type: ignore[no-untyped-def]

@@ -221,5 +221,3 @@ def _deliver(items: list[_Item], results: Sequence[Any]) -> None:
 def _fail(request: _Request, error: BaseException) -> None:
     if not request.future.done():
         request.future.set_exception(error)
-
-

@@ -97,7 +97,7 @@ class HubService:
         self._ready = threading.Event()
         # Rows of concurrent requests share engine forwards (hub/batching.py).
         self.batcher: DynamicBatcher = DynamicBatcher(
-            lambda rows: self.runtime.run(rows),
+            lambda rows: self.runtime.run(rows),  # noqa: PLW0108 - the runtime is attached later
             max_batch_size=settings.max_batch_size,
             max_wait_s=settings.max_batch_wait_ms / 1000,
         )
@@ -194,6 +194,7 @@ class HubService:
     def close(self, drain: bool = True) -> None:
         """Stop taking inference rows; finish (``drain``) or fail the queued ones."""
         self.batcher.close(drain=drain, timeout=self.settings.shutdown_grace_s)
+        self.cache.close()
 
     def _served(self, record: VersionRecord, task: str, prepared: Sequence[Prepared], scores: list) -> Served:
         """Decode each piece by head kind, then let the task's pipeline map back and sum up."""

@@ -33,7 +33,7 @@ class Settings:
     max_upload_bytes: int = 64 << 20
     max_adapter_rank: int = 64
     # Residency (hub/residency): byte budgets per tier, least recently used evicted, pins kept.
-    device_cache_bytes: int = 1 << 30  # packed adapters the engine consumes (GPU or, on CPU, host RAM)
+    device_cache_bytes: int = 2 << 30  # packed adapters the engine consumes (PackedAdapter.nbytes)
     host_cache_bytes: int = 2 << 30  # verified adapter file bytes in memory
     disk_cache_dir: str = ""  # empty: ~/.cache/adapter-hub for an s3:// store, none for a local one; "off"
     disk_cache_bytes: int = 10 << 30  # verified blobs by sha256 on local disk, kept across restarts

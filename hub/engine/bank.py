@@ -4,14 +4,16 @@ Adapters are copied once into slots of a rank bucket (ranks rounded up to 8, 16,
 so a forward never stacks per-adapter tensors: for each layer it gathers the rows' slots
 from one ``(slots, R, in)`` / ``(slots, R, out)`` pair (Punica's BGMV, S-LoRA's unified
 bank). A lower rank is zero-padded inside its bucket; an adapter that skips a layer has
-zeros there. Slots are reused least-recently-used first; the adapters of the batch being
-planned are never evicted (the bank grows instead). Host -> device copies are non-blocking
-from pinned memory when the bank lives on a GPU.
+zeros there. A slot is freed when its PackedAdapter is garbage collected (the residency tier
+let it go and no request holds it), so the bank follows the device tier; over its own byte
+budget it also reuses slots least-recently-used first, never one of the batch being planned
+(the bank grows instead). Host -> device copies are non-blocking from pinned memory on a GPU.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import weakref
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 import torch
@@ -52,7 +54,8 @@ class Bucket:
 class BankStats:
     loads: int = 0
     hits: int = 0
-    evictions: int = 0
+    evictions: int = 0  # slots reused for another adapter (over the byte budget)
+    released: int = 0  # slots freed because their adapter was collected
     bytes: int = 0
 
 
@@ -75,10 +78,14 @@ class LoraBank:
         self.buckets: dict[int, Bucket] = {}
         self.placements: OrderedDict[int, Placement] = OrderedDict()  # uid -> placement, LRU order
         self.stats = BankStats()
+        self._released: deque[int] = deque()  # uids of collected adapters (appended by any thread)
 
     # ---- public ---------------------------------------------------------------------------
     def place(self, adapters: list[PackedAdapter]) -> dict[int, Placement]:
         """Make every adapter resident (loading the missing ones); return uid -> placement."""
+        while self._released:
+            if self._free(self._released.popleft()):
+                self.stats.released += 1
         keep = {a.uid for a in adapters}
         placed: dict[int, Placement] = {}
         for adapter in adapters:
@@ -97,11 +104,17 @@ class LoraBank:
         return bucket.a[layer][placement.slot], bucket.b[layer][placement.slot]
 
     def evict(self, uid: int) -> bool:
+        """Free the slot of adapter ``uid`` (call under the engine's lock)."""
+        if not self._free(uid):
+            return False
+        self.stats.evictions += 1
+        return True
+
+    def _free(self, uid: int) -> bool:
         placement = self.placements.pop(uid, None)
         if placement is None:
             return False
         self.buckets[placement.bucket].owners.pop(placement.slot, None)
-        self.stats.evictions += 1
         return True
 
     def __len__(self) -> int:
@@ -131,6 +144,7 @@ class LoraBank:
         bucket.owners[slot] = adapter.uid
         placement = Placement(bucket.rank, slot, layers)
         self.placements[adapter.uid] = placement
+        weakref.finalize(adapter, self._released.append, adapter.uid)
         self.stats.loads += 1
         return placement
 

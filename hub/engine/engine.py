@@ -1,9 +1,10 @@
-"""One forward pass for a batch whose rows use different adapters and different heads.
+"""One batch of rows with different adapters and different heads, at about the bare backbone's cost.
 
-Per call: place the batch's adapters in the bank (a no-op when resident), sort the rows so
-each rank bucket's rows are contiguous (rows without adapter last), tokenize in that order,
-set one plan shared by every wrapped Linear, run the backbone once, apply each head to its
-rows, and hand the scores back in the caller's order.
+Per call: place the batch's adapters in the bank (a no-op when resident), tokenize once without
+padding, split the rows into forwards of similar lengths (``chunking``), and for each forward
+sort its rows so each bank bucket's rows are contiguous (rows without adapter last), pad, set
+one plan shared by every wrapped Linear, run the backbone, apply each head to its rows. Scores
+come back in the caller's order.
 """
 
 from __future__ import annotations
@@ -16,13 +17,23 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from adapters_registry.manifest import HeadKind, Pooling
+from adapters_registry.manifest import HeadKind
 from hub.engine.backbone import Backbone
 from hub.engine.bank import LoraBank, Placement
+from hub.engine.chunking import split_by_length
+from hub.engine.heads import apply_heads, pool, token_layout
 from hub.engine.lora_layer import BatchPlan, LoraContext, RowGroup, wrap_linears
 from hub.engine.packing import PackedAdapter, PackedHead
 from hub.engine.precision import check_quantize, quantize_linears
 from hub.results import HeadScores
+
+_pool = pool  # the trainer computes heads exactly as served (hub/engine/train/model.py)
+
+# The fixed cost of one more forward, in tokens of work: on a CPU compute follows tokens and a
+# forward's Python/dispatch overhead is worth a few dozen tokens; on a GPU small forwards are
+# launch-bound, so a batch is split only when padding would be very large.
+SPLIT_OVERHEAD_TOKENS = {"cpu": 64, "cuda": 4096}
+MAX_FORWARD_TOKENS = 16384  # padded tokens per forward (bounds activation memory)
 
 
 @dataclass(frozen=True)
@@ -33,9 +44,16 @@ class Row:
 
 
 class Engine:
-    """Owns the wrapped backbone and its LoRA bank; ``run`` is serialized (one forward at a time)."""
+    """Owns the wrapped backbone and its LoRA bank; ``run`` is serialized (one batch at a time)."""
 
-    def __init__(self, backbone: Backbone, quantize: str = "none", bank_bytes: int = 1 << 30) -> None:
+    def __init__(
+        self,
+        backbone: Backbone,
+        quantize: str = "none",
+        bank_bytes: int = 1 << 30,
+        split_overhead: int | None = None,
+        max_forward_tokens: int = MAX_FORWARD_TOKENS,
+    ) -> None:
         check_quantize(quantize, backbone.device, backbone.dtype)
         self.backbone = backbone
         self.quantize = quantize
@@ -45,12 +63,17 @@ class Engine:
         if quantize == "int8":
             quantize_linears(backbone.model)
         self.bank = LoraBank(shapes, backbone.device, backbone.dtype, bank_bytes)
+        default_overhead = SPLIT_OVERHEAD_TOKENS.get(backbone.device.type, 4096)
+        self.split_overhead = default_overhead if split_overhead is None else split_overhead
+        self.max_forward_tokens = max_forward_tokens
         self._lock = threading.Lock()
         # A fast tokenizer keeps its padding state in shared Rust state: a padded batch on one
         # thread and an unpadded count on another corrupt each other. Each use has its own copy.
         self._tokenizer = copy.deepcopy(backbone.tokenizer)
         self._counter = copy.deepcopy(backbone.tokenizer)
         self._count_lock = threading.Lock()
+        self._pad_id = int(getattr(backbone.tokenizer, "pad_token_id", 0) or 0)
+        self.forwards = 0
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         """Tokens per text, special tokens included (for request validation; any thread)."""
@@ -61,49 +84,67 @@ class Engine:
     def run(self, rows: Sequence[Row]) -> list[HeadScores]:
         if not rows:
             return []
+        results: list[HeadScores | None] = [None] * len(rows)
         with self._lock, torch.inference_mode():
-            order, plan = self._plan(rows)
-            ordered = [rows[i] for i in order]
-            encoded = self._tokenizer(  # type: ignore[operator]
-                [r.text for r in ordered],
-                padding=True,
-                return_offsets_mapping=True,
-                return_tensors="pt",
-            )
-            offsets = encoded.pop("offset_mapping").numpy()
-            inputs = {k: self._to_device(v) for k, v in encoded.items()}
-            output = self._forward(inputs, plan)
-            scores = apply_heads(ordered, output, inputs["attention_mask"], offsets, encoded)
-        results: list[HeadScores] = [scores[0]] * len(rows)
-        for position, index in enumerate(order):
-            results[index] = scores[position]
-        return results
+            placed = self._place(rows)
+            encoded = self._tokenizer([r.text for r in rows], return_offsets_mapping=True)  # type: ignore[operator]
+            lengths = [len(ids) for ids in encoded["input_ids"]]
+            by_length = sorted(range(len(rows)), key=lengths.__getitem__)
+            chunks = split_by_length([lengths[i] for i in by_length], self.split_overhead, self.max_forward_tokens)
+            for start, end in chunks:
+                chunk = by_length[start:end]
+                order, plan = self._plan([rows[i] for i in chunk], placed)
+                members = [chunk[p] for p in order]
+                inputs = self._pad(encoded, members, max(lengths[i] for i in members))
+                output = self._forward(inputs, plan)
+                layouts = [token_layout(encoded, i) if rows[i].head.kind is HeadKind.TOKEN else None for i in members]
+                scores = apply_heads([rows[i] for i in members], output, inputs["attention_mask"], layouts)
+                for i, score in zip(members, scores, strict=True):
+                    results[i] = score
+        return [r for r in results if r is not None]
 
     def forward_encoded(self, rows: Sequence[Row], inputs: dict[str, torch.Tensor]) -> object:
         """One forward of already tokenized rows (benchmarks): the backbone output, rows sorted
-        as the plan wants them (heads not applied)."""
+        as the plan wants them (heads not applied, no length split)."""
         with self._lock, torch.inference_mode():
-            order, plan = self._plan(rows)
+            order, plan = self._plan(rows, self._place(rows))
             index = self._to_device(torch.tensor(order, dtype=torch.long))
             return self._forward({k: v.index_select(0, index) for k, v in inputs.items()}, plan)
 
     def _forward(self, inputs: dict[str, torch.Tensor], plan: BatchPlan | None) -> object:
+        self.forwards += 1
+        self.context.threads = torch.get_num_threads()
         self.context.plan = plan
         try:
             return self.backbone.model(**inputs)
         finally:
             self.context.plan = None
 
+    def _pad(self, encoded: object, members: list[int], width: int) -> dict[str, torch.Tensor]:
+        """The members' token ids (and masks, token types) padded to ``width``, on the device."""
+        keys = [k for k in encoded if k != "offset_mapping"]  # type: ignore[attr-defined]
+        arrays = {k: np.full((len(members), width), self._pad_id if k == "input_ids" else 0) for k in keys}
+        for r, i in enumerate(members):
+            for k in keys:
+                values = encoded[k][i]  # type: ignore[index]
+                arrays[k][r, : len(values)] = values
+        return {k: self._to_device(torch.from_numpy(a)) for k, a in arrays.items()}
+
     # ---- LoRA plan ----------------------------------------------------------------------
-    def _plan(self, rows: Sequence[Row]) -> tuple[list[int], BatchPlan | None]:
-        """Row order (by bucket, target set and slot; no adapter last) and its row groups."""
+    def _place(self, rows: Sequence[Row]) -> dict[int, Placement]:
         distinct: dict[int, PackedAdapter] = {}
         for row in rows:
             if row.adapter is not None:
                 distinct.setdefault(row.adapter.uid, row.adapter)
-        if not distinct:
+        return self.bank.place(list(distinct.values())) if distinct else {}
+
+    def _plan(
+        self, rows: Sequence[Row], placed: dict[int, Placement] | None = None
+    ) -> tuple[list[int], BatchPlan | None]:
+        """Row order (by bucket, target set and slot; no adapter last) and its row groups."""
+        placed = self._place(rows) if placed is None else placed
+        if not any(row.adapter is not None for row in rows):
             return list(range(len(rows))), None
-        placed = self.bank.place(list(distinct.values()))
         target_sets: dict[frozenset[str], int] = {}
         keys: list[tuple[int, int, int, int]] = []
         for row in rows:
@@ -137,60 +178,3 @@ class Engine:
         if device.type == "cuda":
             return tensor.pin_memory().to(device, non_blocking=True)
         return tensor
-
-
-def apply_heads(
-    rows: Sequence[Row],
-    output: object,
-    mask: torch.Tensor,
-    offsets: np.ndarray,
-    encoded: object,
-) -> list[HeadScores]:
-    """Each row's head on the backbone output (rows in the order they were encoded)."""
-    hidden = output.last_hidden_state  # type: ignore[attr-defined]
-    pooled = getattr(output, "pooler_output", None)
-    groups: dict[int, list[int]] = {}
-    for i, row in enumerate(rows):
-        groups.setdefault(id(row.head), []).append(i)
-    results: list[HeadScores | None] = [None] * len(rows)
-    lengths = mask.sum(dim=1).tolist()
-    for indices in groups.values():
-        head = rows[indices[0]].head
-        index = torch.tensor(indices, device=hidden.device)
-        if head.kind is HeadKind.TOKEN:
-            logits = hidden.index_select(0, index) @ head.weight.t() + head.bias
-            probs = logits.float().softmax(dim=-1).cpu().numpy()
-            for j, i in enumerate(indices):
-                n = int(lengths[i])
-                words = [-1 if w is None else w for w in encoded.word_ids(i)[:n]]  # type: ignore[attr-defined]
-                results[i] = HeadScores(probs[j, :n], offsets[i, :n], np.array(words))
-            continue
-        features = _pool(head.pooling, hidden, pooled, mask, index)
-        logits = (features @ head.weight.t() + head.bias).float()
-        activation = torch.sigmoid if head.kind is HeadKind.MULTI_LABEL else _softmax
-        probs = activation(logits).cpu().numpy()
-        for j, i in enumerate(indices):
-            results[i] = HeadScores(probs[j])
-    return [r for r in results if r is not None]
-
-
-def _softmax(logits: torch.Tensor) -> torch.Tensor:
-    return logits.softmax(dim=-1)
-
-
-def _pool(
-    pooling: Pooling,
-    hidden: torch.Tensor,
-    pooled: torch.Tensor | None,
-    mask: torch.Tensor,
-    index: torch.Tensor,
-) -> torch.Tensor:
-    if pooling is Pooling.POOLER:
-        if pooled is None:
-            raise ValueError("this backbone has no pooler; use a head with cls or mean pooling")
-        return pooled.index_select(0, index)
-    states = hidden.index_select(0, index)
-    if pooling is Pooling.CLS:
-        return states[:, 0]
-    weights = mask.index_select(0, index).unsqueeze(-1).to(states.dtype)
-    return (states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)

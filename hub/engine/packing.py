@@ -88,9 +88,7 @@ def pack_adapter(key: str, files: dict[str, bytes], manifest: Manifest, backbone
             raise IncompatibleAdapter([f"{path!r} is not a Linear module of {backbone.name}"])
         lora_b = tensors[name.replace(".lora_A.", ".lora_B.")]
         scale = lora.scaling(path, lora_a.shape[0], prefix)
-        layers[module] = LoraPair(
-            a=_host(lora_a.float(), backbone), b=_host(lora_b.float().t() * scale, backbone)
-        )
+        layers[module] = LoraPair(a=_host(lora_a.float(), backbone), b=_host(lora_b.float().t() * scale, backbone))
     return PackedAdapter(key, layers, _pack_heads(files[HEADS_FILE], manifest, backbone))
 
 

@@ -23,12 +23,12 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from adapters_registry.errors import Unavailable
-from adapters_registry.manifest import Manifest
+from adapters_registry.manifest import MANIFEST_FILE, Manifest
 from adapters_registry.registry import AdapterRegistry, VersionRecord
 from adapters_registry.storage.base import StoreUnavailable
 from hub.residency.breaker import BreakerState, GuardedStore
@@ -73,7 +73,7 @@ def split_key(key: str) -> tuple[str, str, int]:
 
 @dataclass(frozen=True)
 class ResidencyConfig:
-    device_bytes: int = 1 << 30
+    device_bytes: int = 2 << 30
     host_bytes: int = 2 << 30
     alias_ttl_s: float = 5.0
 
@@ -124,6 +124,8 @@ class Residency:
         self._records: dict[str, VersionRecord] = {}  # records of what the memory tiers hold
         self._draining: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
         self._lock = threading.Lock()
+        # bounded: an outage can tie up at most this many threads (each call has its own timeouts)
+        self._fetchers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="adapter-fetch")
 
     # ---- the request path ---------------------------------------------------------------
     def resolve(self, tenant: str, name: str, ref: str = "") -> VersionRecord:
@@ -156,7 +158,9 @@ class Residency:
     def _load(self, record: VersionRecord, key: str, pack: Packer[P]) -> P:
         started = time.perf_counter()
         what = f"adapter {record.name}@{record.version}"
-        packed = self.device.peek(key) or self._draining.get(key)  # loaded meanwhile, or still in use
+        packed = self.device.peek(key)  # loaded meanwhile
+        if packed is None:
+            packed = self._draining.get(key)  # evicted or retired, but still held by a request
         if packed is None:
             self.device.check_room(key, min_packed_bytes(record), what)  # refuse before fetching
             files = self._files(record, key)
@@ -193,9 +197,11 @@ class Residency:
         return files
 
     def _fetch(self, record: VersionRecord) -> dict[str, bytes]:
+        """Every file of the version from the store, fetched in parallel, each sha256-verified."""
         started = time.perf_counter()
+        paths = list(record.manifest.files)
         try:
-            files = self.registry.read_files(record)
+            blobs = list(self._fetchers.map(lambda path: self.registry.read_file(record, path), paths))
         except StoreUnavailable as exc:
             with self._lock:
                 self.store_failures += 1
@@ -203,6 +209,8 @@ class Residency:
                 f"adapter {record.name}@{record.version} is not resident on this server and the object store "
                 f"cannot be reached: {exc.message}"
             ) from None
+        files = dict(zip(paths, blobs, strict=True))
+        files[MANIFEST_FILE] = record.manifest.dumps()
         self.store_latency.add(time.perf_counter() - started)
         with self._lock:
             self.store_fetches += 1
@@ -239,6 +247,10 @@ class Residency:
             key = f"{tenant}/{name}@{version}"
             self._unpin_key(key)
             self._release(key, "deleted")
+
+    def close(self) -> None:
+        """Stop the fetch threads (at shutdown)."""
+        self._fetchers.shutdown(wait=False, cancel_futures=True)
 
     def expire(self, tenant: str, name: str) -> None:
         """An upload or alias move through this server: its aliases are re-read on next use."""

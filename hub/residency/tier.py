@@ -43,6 +43,11 @@ class LatencyWindow:
             self._samples.append(seconds)
             self.count += 1
 
+    def recent(self, count: int) -> list[float]:
+        """The last ``count`` samples, in seconds, oldest first."""
+        with self._lock:
+            return list(self._samples)[-count:] if count > 0 else []
+
     def percentiles_ms(self) -> tuple[float, float]:
         with self._lock:
             ordered = sorted(self._samples)

@@ -48,7 +48,7 @@ def test_load_pin_unpin_unload_and_status_are_tenant_scoped(
     tiers = {t["name"]: t for t in status["tiers"]}
     assert list(tiers) == ["device", "host", "disk", "store"]
     assert (tiers["device"]["count"], tiers["device"]["pinned"], tiers["device"]["misses"]) == (2, 1, 2)
-    assert tiers["device"]["budget_bytes"] == 1 << 30 and tiers["device"]["load_p50_ms"] > 0
+    assert tiers["device"]["budget_bytes"] == 2 << 30 and tiers["device"]["load_p50_ms"] > 0
     assert tiers["store"]["hits"] == 2 and status["store"]["breaker"] == "closed"
     assert [(a["name"], a["version"], a["pinned"]) for a in status["adapters"]] == [
         ("sent", "1", True),
@@ -96,7 +96,9 @@ def test_an_adapter_that_cannot_fit_gets_resource_exhausted(start_hub, tiny_runt
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
-def test_adapters_named_in_settings_are_resident_before_the_first_request(start_hub, tiny_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_adapters_named_in_settings_are_resident_before_the_first_request(
+    start_hub, tiny_runtime, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     store = str(tmp_path / "shared-store")
     first, client = start_hub(tiny_runtime, store=store)
     for name, seed in (("a", 1), ("b", 2)):

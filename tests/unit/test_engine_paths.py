@@ -219,3 +219,55 @@ def test_counting_tokens_on_other_threads_does_not_disturb_a_padded_batch(world)
     for again in runs:
         for a, b in zip(expected, again, strict=True):
             np.testing.assert_allclose(a.probs, b.probs, atol=1e-6)
+
+
+def test_length_split_forwards_give_the_same_rows(world) -> None:  # type: ignore[no-untyped-def]
+    backbone_dir, adapters = world
+    split, whole = _engine(backbone_dir, split_overhead=0), _engine(backbone_dir, split_overhead=10**9)
+    texts = [TEXTS[3], TEXTS[4] * 3, TEXTS[0], "a b", TEXTS[2] * 2, TEXTS[1]]
+    results = []
+    for engine in (split, whole):
+        packed = _pack(engine, adapters)
+        rows = [
+            Row(t, packed[k], packed[k].heads[adapters[k][2]]) for k, t in zip([2, 5, 0, 8, 3, 6], texts, strict=True)
+        ]
+        results.append(engine.run(rows))
+    assert split.forwards > 1 and whole.forwards == 1
+    for a, b in zip(*results, strict=True):
+        assert a.probs.shape == b.probs.shape
+        np.testing.assert_allclose(a.probs, b.probs, atol=1e-5)
+
+
+def test_a_collected_adapter_frees_its_bank_slot(world) -> None:  # type: ignore[no-untyped-def]
+    import gc
+
+    backbone_dir, adapters = world
+    engine = _engine(backbone_dir)
+    packed = _pack(engine, adapters[:2])
+    head = packed[0].heads[adapters[0][2]]
+    engine.run([Row(TEXTS[0], packed[0], head), Row(TEXTS[0], packed[1], packed[1].heads[adapters[1][2]])])
+    assert len(engine.bank) == 2
+    del packed[1]  # the residency tier dropped it and no request holds it any more
+    gc.collect()
+    engine.run([Row(TEXTS[0], packed[0], head)])
+    assert len(engine.bank) == 1 and engine.bank.stats.released == 1
+
+
+def test_small_lora_matmuls_run_on_one_thread_and_restore_the_setting(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    backbone_dir, adapters = world
+    engine = _engine(backbone_dir)
+    packed = _pack(engine, adapters)
+    rows = _rows(packed, adapters, list(range(len(adapters))))
+    before = torch.get_num_threads()
+    seen: list[int] = []
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (seen.append(n), real(n)))
+    try:
+        real(2)
+        expected = engine.run(rows)
+        assert torch.get_num_threads() == 2
+        assert seen and seen[0] == 1 and seen[-1] == 2  # narrowed, then restored
+    finally:
+        real(before)
+    for a, b in zip(expected, _engine(backbone_dir).run(rows), strict=True):
+        np.testing.assert_allclose(a.probs, b.probs, atol=1e-5)
