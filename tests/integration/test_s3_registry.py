@@ -100,8 +100,8 @@ def test_a_tampered_object_is_never_served(
     data = bytearray(store.get(blob).data)
     data[-1] ^= 0x01
     store.put(blob, bytes(data))
-    with HubClient(f"127.0.0.1:{server.port}", api_key=key) as acme:  # cold: bytes come from S3
-        with pytest.raises(grpc.RpcError) as caught:
-            acme.predict("sent", ["x"])
+    # cold: bytes come from S3
+    with HubClient(f"127.0.0.1:{server.port}", api_key=key) as acme, pytest.raises(grpc.RpcError) as caught:
+        acme.predict("sent", ["x"])
     assert caught.value.code() == grpc.StatusCode.DATA_LOSS
     assert "does not match its sha256" in caught.value.details()
