@@ -48,7 +48,11 @@ def publish(service: HubService, first: int, end: int) -> None:
 
 
 class NaiveService(HubService):
-    """The baseline: one request at a time, its adapter switched on in PEFT, no batching."""
+    """The baseline: one request at a time through PEFT, no batching across requests.
+
+    The request's adapter is chosen with ``adapter_names=`` (measured faster than
+    ``set_adapter``, which walks every loaded adapter of every layer: 40 ms at 100 adapters).
+    """
 
     peft: Any = None
     lock = threading.Lock()
@@ -56,7 +60,7 @@ class NaiveService(HubService):
     def _run(self, rows: list) -> list:
         with self.lock, torch.inference_mode():
             first: RowRequest = rows[0]
-            self.peft.set_adapter(first.adapter.key.split("/", 1)[1].split("@", 1)[0])
+            name = first.adapter.key.split("/", 1)[1].split("@", 1)[0]
             tokenizer = self.runtime.backbone.tokenizer
             encoded = tokenizer(  # type: ignore[operator]
                 [r.text for r in rows], padding=True, return_offsets_mapping=True, return_tensors="pt"
@@ -64,7 +68,7 @@ class NaiveService(HubService):
             layouts = [token_layout(encoded, i) for i in range(len(rows))]
             encoded.pop("offset_mapping")
             encoded = encoded.to(self.runtime.backbone.device)
-            output = self.peft(**encoded)
+            output = self.peft(**encoded, adapter_names=[name] * len(rows))
             engine_rows = [Row(r.text, r.adapter, r.adapter.heads[r.task]) for r in rows]
             return apply_heads(engine_rows, output, encoded["attention_mask"], layouts)
 

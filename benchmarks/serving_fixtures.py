@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from safetensors.torch import save as save_safetensors
 
-from adapters_registry.artifact import UploadInfo, build_artifact
+from adapters_registry.artifact import Artifact, UploadInfo, build_artifact
 from adapters_registry.manifest import BackboneSpec
 from hub.tasks import default_task_registry
 
@@ -92,7 +92,7 @@ def make_adapters(count: int, spec: BackboneSpec) -> list[AdapterFiles]:
     return [nth_adapter(i, spec) for i in range(count)]
 
 
-def artifact(adapter: AdapterFiles, spec: BackboneSpec):  # type: ignore[no-untyped-def]
+def artifact(adapter: AdapterFiles, spec: BackboneSpec) -> Artifact:
     upload = UploadInfo(adapter.task, adapter.labels)
     return build_artifact(dict(adapter.files), upload, spec, default_task_registry().contract)
 
@@ -107,7 +107,7 @@ def zipf_weights(count: int, exponent: float = 1.1) -> list[float]:
     return [1.0 / (rank + 1) ** exponent for rank in range(count)]
 
 
-def peft_model(model_dir: str, adapters: list[AdapterFiles], device: torch.device, dtype: torch.dtype):  # type: ignore[no-untyped-def]
+def peft_model(model_dir: str, adapters: list[AdapterFiles], device: torch.device, dtype: torch.dtype) -> Any:
     """The bare backbone with every adapter loaded into one PeftModel (names = adapter names)."""
     from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
     from transformers import AutoModel

@@ -47,7 +47,7 @@ class Settings:
     shutdown_grace_s: float = 10.0
     max_batch_size: int = 32  # rows per engine forward, batched across requests and tenants
     max_batch_wait_ms: float = 2.0  # how long the oldest queued row may wait for a batch to fill
-    torch_threads: int = 0  # torch intra-op threads; 0: torch's default (one per core)
+    torch_threads: int = 0  # torch intra-op threads; 0: one per core but one (at least 1)
     quantize: str = "none"  # none | int8: dynamic int8 of the frozen backbone's Linears (CPU)
     plugins_allow: str = ""  # comma-separated plugin (entry-point) names to load; empty: every one
     plugins_deny: str = ""  # comma-separated plugin names never to load (not even imported)

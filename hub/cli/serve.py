@@ -47,7 +47,7 @@ def add_serve_parser(sub: Any) -> None:
     p.add_argument(
         "--torch-threads",
         type=int,
-        help="torch intra-op threads (ADAPTER_HUB_TORCH_THREADS; default 0: one per core)",
+        help="torch intra-op threads (ADAPTER_HUB_TORCH_THREADS; default 0: one per core but one)",
     )
     p.add_argument(
         "--quantize",

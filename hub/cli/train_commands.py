@@ -95,6 +95,9 @@ def _add_train_parser(sub: Any) -> None:
                    help="stop after this many dev evaluations without improvement (default: never)")  # fmt: skip
     g.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     g = p.add_argument_group("output")
+    g.add_argument("--save-dtype", choices=["float32", "float16", "bfloat16"], default="float32",
+                   help="dtype of the saved tensors; float16 halves the artifact (dev metrics are "
+                   "measured on the saved weights)")  # fmt: skip
     g.add_argument("--title", default="", help="the metrics card's title (default: the directory name)")
     g.add_argument("--description", default="", help="free text for the manifest and the card")
     g.add_argument("--overwrite", action="store_true", help="replace an artifact already in --output")
@@ -182,6 +185,7 @@ def _options(args: argparse.Namespace, backbone: str) -> TrainOptions:
         patience=args.patience,
         threads=args.threads,
         device=args.device,
+        save_dtype=args.save_dtype,
     )
 
 

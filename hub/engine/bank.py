@@ -98,11 +98,6 @@ class LoraBank:
             placed[adapter.uid] = placement
         return placed
 
-    def weights(self, placement: Placement, layer: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """One adapter's padded (R, in) and (R, out) for ``layer`` (views, no copy)."""
-        bucket = self.buckets[placement.bucket]
-        return bucket.a[layer][placement.slot], bucket.b[layer][placement.slot]
-
     def evict(self, uid: int) -> bool:
         """Free the slot of adapter ``uid`` (call under the engine's lock)."""
         if not self._free(uid):

@@ -77,10 +77,12 @@ def render_card(
         f"- steps: {outcome.steps} (batch {options.batch_size}, max length {options.max_seq_length}, "
         f"lr {options.lr:g}, head lr {options.head_lr if options.head_lr is not None else options.lr:g}, "
         f"seed {options.seed})",
-        f"- best dev evaluation at step {best.step} (epoch {best.epoch:g})" if best else "- no dev evaluation",
+        f"- best dev evaluation at step {best.step} (epoch {best.epoch:g}); saved as {options.save_dtype}"
+        if best
+        else f"- no dev evaluation; saved as {options.save_dtype}",
         f"- stopped early: {'yes' if outcome.stopped_early else 'no'}",
         f"- training time: {outcome.seconds:.0f} s on {options.device} "
-        f"({options.threads or 'default'} threads), dev evaluations included",
+        f"(torch threads: {options.threads or 'default'}), dev evaluations included",
         "",
         "```",
         command,

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from hub.training.types import History
 
+SMOOTHING = 10  # loss records per point of the moving mean
+
 
 def plot_curves(history: History, path: Path, title: str, headlines: dict[str, str]) -> Path:
     """Training loss per step on the left, each task's dev headline metric on the right."""
@@ -17,7 +19,10 @@ def plot_curves(history: History, path: Path, title: str, headlines: dict[str, s
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=100)
     try:
         steps = [s.step for s in history.steps]
-        left.plot(steps, [s.loss for s in history.steps], color="tab:blue", linewidth=1.2)
+        losses = [s.loss for s in history.steps]
+        left.plot(steps, losses, color="tab:blue", linewidth=0.8, alpha=0.35, label="recorded")
+        left.plot(steps, _smooth(losses), color="tab:blue", linewidth=1.6, label="moving mean")
+        left.legend(fontsize=8, loc="upper right")
         left.set_xlabel("step")
         left.set_ylabel("training loss")
         left.set_title("loss")
@@ -42,3 +47,12 @@ def plot_curves(history: History, path: Path, title: str, headlines: dict[str, s
     finally:
         plt.close(fig)
     return path
+
+
+def _smooth(values: list[float], window: int = SMOOTHING) -> list[float]:
+    """Trailing mean over the last ``window`` points (fewer at the start)."""
+    out, total = [], 0.0
+    for i, value in enumerate(values):
+        total += value - (values[i - window] if i >= window else 0.0)
+        out.append(total / min(i + 1, window))
+    return out

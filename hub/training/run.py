@@ -119,7 +119,7 @@ def train(request: TrainRequest, catalog: Catalog, observer: Observer | None = N
     if outcome.best is not None:
         by_task = {t.spec.name: t for t in tasks}
         evaluations = [
-            Evaluation(name, len(by_task[name].dev), metrics, by_task[name].metric.headline)
+            Evaluation(name, len(by_task[name].dev), metrics, request.select_metric or by_task[name].metric.headline)
             for name, metrics in outcome.best.metrics.items()
         ]
     report = TrainReport(request.output, outcome, evaluations, servable=bool(outcome.files))
@@ -161,7 +161,8 @@ def _write(
     (training / HISTORY_FILE).write_text(json.dumps(outcome.history.to_json(), indent=1) + "\n")
     (training / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     title = request.title or out.name
-    plot_curves(outcome.history, training / CURVES_FILE, title, {t.spec.name: t.metric.headline for t in tasks})
+    shown = {t.spec.name: request.select_metric or t.metric.headline for t in tasks}
+    plot_curves(outcome.history, training / CURVES_FILE, title, shown)
     card_tasks = [
         CardTask(t.spec.name, t.spec.head_kind.value, t.data.labels, str(i.train), len(t.data.train), t.dev_source)
         for t, i in zip(tasks, request.inputs, strict=True)

@@ -79,6 +79,7 @@ class TrainOptions:
     patience: int | None = None  # evaluations without improvement before stopping
     threads: int | None = None  # torch CPU threads; None: torch's default
     device: str = "cpu"
+    save_dtype: str = "float32"  # the artifact's tensors: float32 | float16 | bfloat16
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

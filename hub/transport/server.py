@@ -102,6 +102,7 @@ class HubServer:
         self.health.enter_graceful_shutdown()
         grace = self.service.settings.shutdown_grace_s if grace is None else grace
         self.server.stop(grace).wait()
+        self.service.close(drain=True)  # in-flight calls are done; release the batcher thread
 
     def wait(self) -> None:
         self.server.wait_for_termination()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters_registry.safetensors_io import parse
 from hub.cli.main import main
 
 pytest.importorskip("hub_medical", reason="the medical plugin is installed by scripts/bootstrap.sh")
@@ -21,7 +22,7 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def test_held_out_split_is_the_same_for_train_and_eval(
+def test_held_out_split_and_half_precision_weights_evaluate_as_recorded(
     tiny_backbone_dir: Path, corpora: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = str(corpora["fin_train"])
@@ -29,12 +30,14 @@ def test_held_out_split_is_the_same_for_train_and_eval(
     split = ["--holdout", "0.25", "--holdout-seed", "3"]
     out = str(tmp_path / "fin")
     trained = run(["train", "--task", "finance.sentiment", "--train", data, *split, "-o", out, *backbone, *FAST,
-                   "--json"], capsys)  # fmt: skip
+                   "--save-dtype", "float16", "--json"], capsys)  # fmt: skip
     assert trained["servable"] and trained["dev"][0]["examples"] == 12  # a quarter of 48 rows
     evaluated = run(["eval", "--adapter", out, "--task", "finance.sentiment", "--data", data, *split, *backbone,
                      "--json"], capsys)  # fmt: skip
     assert evaluated["examples"] == 12
     assert evaluated["metrics"] == trained["dev"][0]["metrics"]
+    weights = parse((tmp_path / "fin" / "adapter_model.safetensors").read_bytes())
+    assert {t.dtype for t in weights.tensors.values()} == {"F16"}
     card = (tmp_path / "fin" / "README.md").read_text()
     assert "finance.sentiment" in card and "adapter-hub train --task finance.sentiment" in card
 

@@ -103,3 +103,15 @@ def test_tiny_run_on_the_real_corpora_learns(plugins: HubPlugins, tmp_path: Path
     losses = [s.loss for s in report.outcome.history.steps]
     assert sum(losses[-6:]) / 6 < sum(losses[:6]) / 6, losses
     assert report.servable
+
+
+def test_rare_multi_label_categories_are_learned_not_collapsed(
+    plugins: HubPlugins, corpora: dict[str, Path], tmp_path: Path
+) -> None:
+    """Regression: with heads starting at zero bias, the shared 'every label is rare' gradient
+    collapsed the LoRA-adapted features to one point and nothing was ever predicted."""
+    pytest.importorskip("hub_legal", reason="the legal plugin is installed by scripts/bootstrap.sh")
+    inputs = [TaskInput("legal.unfair_clause", corpora["tos"])]
+    options = TrainOptions(backbone=PACKAGED_BACKBONE, max_steps=40, eval_every=40, batch_size=16, lr=2e-3)
+    report = train(TrainRequest(inputs, options, tmp_path / "tos", holdout=0.3), plugins.catalog)
+    assert report.evaluations[0].metrics["micro_f1"] > 0.5, report.evaluations[0].metrics

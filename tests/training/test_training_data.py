@@ -80,3 +80,22 @@ def test_predicted_entities_become_word_tags_for_the_metric() -> None:
     labels = Prediction(predicted=["ltd", "ter"])
     assert predicted_value(TextExample("x", ()), labels, HeadKind.MULTI_LABEL) == frozenset({"ltd", "ter"})
     assert predicted_value(TextExample("x", ("a",)), Prediction(predicted=["a"]), HeadKind.SEQUENCE) == "a"
+
+
+def test_heads_start_at_the_training_label_prior(tiny_backbone_dir) -> None:
+    import math
+
+    from hub.engine.backbone import load_backbone
+    from hub.engine.train.encode import encode_task, label_frequencies
+    from hub.engine.train.model import TrainModel
+    from hub.training.types import TaskData, TrainExample, TrainOptions
+
+    examples = [TrainExample("a", ("x",)), TrainExample("b", ("x", "y")), TrainExample("c", ()), TrainExample("d", ())]
+    data = TaskData("t.multi", HeadKind.MULTI_LABEL, ["x", "y"], examples)
+    backbone = load_backbone(str(tiny_backbone_dir), device="cpu")
+    frequencies = label_frequencies(encode_task(backbone.tokenizer, data, 16))
+    assert frequencies == [0.5, 0.25]
+    model = TrainModel(backbone, [data], TrainOptions(backbone=str(tiny_backbone_dir)))
+    model.init_head_bias(data, frequencies)
+    bias = model.heads["t__multi"].bias.tolist()
+    assert bias == pytest.approx([0.0, math.log(0.25 / 0.75)], abs=1e-6)

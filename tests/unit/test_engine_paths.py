@@ -271,3 +271,18 @@ def test_small_lora_matmuls_run_on_one_thread_and_restore_the_setting(world, mon
         real(before)
     for a, b in zip(expected, _engine(backbone_dir).run(rows), strict=True):
         np.testing.assert_allclose(a.probs, b.probs, atol=1e-5)
+
+
+def test_automatic_threads_leave_a_core_to_the_server(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from hub.engine import precision
+
+    before = torch.get_num_threads()
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(precision, "available_cpus", lambda: 8)
+    try:
+        assert precision.configure_threads(0) == 7
+        assert precision.configure_threads(3) == 3
+        monkeypatch.setattr(precision, "available_cpus", lambda: 1)
+        assert precision.configure_threads(0) == 1
+    finally:
+        torch.set_num_threads(before)

@@ -93,6 +93,26 @@ def _token_targets(encoded: object, row: int, example: TrainExample, index: dict
     return targets
 
 
+def label_frequencies(task: EncodedTask) -> list[float]:
+    """How often each head label is the target: per example for sequence and multi-label heads,
+    per trained token (first pieces of words) for token heads."""
+    counts = [0.0] * len(task.data.labels)
+    total = 0
+    for target in task.targets:
+        if isinstance(target, int):  # sequence: the label's index
+            counts[target] += 1
+            total += 1
+        elif task.data.head_kind is HeadKind.MULTI_LABEL:
+            counts = [c + float(x) for c, x in zip(counts, target, strict=True)]  # type: ignore[call-overload]
+            total += 1
+        else:  # token: a label index per token, IGNORE where untrained
+            trained = [t for t in target if t != IGNORE]  # type: ignore[attr-defined]
+            for t in trained:
+                counts[t] += 1
+            total += len(trained)
+    return [c / max(1, total) for c in counts]
+
+
 def epoch_batches(tasks: list[EncodedTask], batch_size: int, rng: random.Random) -> list[tuple[int, list[int]]]:
     """(task index, example indices) for one pass over every task, in a seeded order.
 

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from adapters_registry.manifest import HEADS_FILE, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, HeadKind
 from hub.engine.backbone import load_backbone
-from hub.engine.train.encode import Batch, EncodedTask, collate, encode_task, epoch_batches
+from hub.engine.train.encode import Batch, EncodedTask, collate, encode_task, epoch_batches, label_frequencies
 from hub.engine.train.model import TrainModel, head_key
 from hub.training.types import (
     DevEvaluator,
@@ -31,6 +32,7 @@ from hub.training.types import (
     TrainOutcome,
 )
 
+SAVE_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 MAX_LOSS_POINTS = 200  # loss records kept for the curves, whatever the run length
 
 
@@ -54,10 +56,13 @@ def run_training(
     if options.threads:
         torch.set_num_threads(options.threads)
     backbone = load_backbone(options.backbone, device=options.device)
+    backbone_parameters = backbone.parameters  # before LoRA layers join the module tree
     seed_everything(options.seed)
     model = TrainModel(backbone, tasks, options)
     encoded = [encode_task(backbone.tokenizer, t, options.max_seq_length) for t in tasks]
     _set_pos_weights(model, options)
+    for task in encoded:
+        model.init_head_bias(task.data, label_frequencies(task))
     started = time.perf_counter()
     loop = _Loop(model, encoded, options, evaluate, observer)
     loop.run()
@@ -70,7 +75,7 @@ def run_training(
         steps=loop.step,
         seconds=seconds,
         trainable_parameters=model.trainable_count(),
-        backbone_parameters=backbone.parameters,
+        backbone_parameters=backbone_parameters,
         backbone=backbone.spec,
         stopped_early=loop.stopped,
     )
@@ -157,7 +162,20 @@ class _Loop:
             self.observer.close()
         if self.best_state is not None:
             self.model.load_trainable_state(self.best_state)
+        if self.options.mode is not Mode.FULL and self.options.save_dtype != "float32":
+            self._round_to_saved_dtype()
         self.model.eval()
+
+    def _round_to_saved_dtype(self) -> None:
+        """Make the weights in memory exactly what the artifact will hold, and measure those."""
+        dtype = SAVE_DTYPES[self.options.save_dtype]
+        with torch.no_grad():
+            for p in self.params:
+                p.copy_(p.to(dtype).to(p.dtype))
+        if self.evaluate is not None and self.best is not None:
+            batch_size = self.options.eval_batch_size
+            result = self.evaluate(lambda task, texts: self.model.score(task, texts, batch_size))
+            self.best = EvalRecord(self.best.step, self.best.epoch, result.score, result.metrics)
 
     def _train_step(self, batch: Batch) -> None:
         loss = self.model.loss(batch)
@@ -192,8 +210,9 @@ class _Loop:
 
 
 def export_files(model: TrainModel, options: TrainOptions) -> dict[str, bytes]:
-    """adapter_config.json + adapter_model.safetensors exactly as PEFT's save_pretrained writes
-    them (the base model path replaced by the backbone's name), and heads.safetensors."""
+    """adapter_config.json + adapter_model.safetensors as PEFT's save_pretrained writes them (the
+    base model path replaced by the backbone's name; tensors in ``save_dtype``), heads.safetensors."""
+    dtype = SAVE_DTYPES[options.save_dtype]
     with tempfile.TemporaryDirectory(prefix="adapter-hub-export-") as tmp:
         from peft import PeftModel
 
@@ -203,16 +222,23 @@ def export_files(model: TrainModel, options: TrainOptions) -> dict[str, bytes]:
         config["base_model_name_or_path"] = _base_name(options.backbone, model.backbone.name)
         files = {
             PEFT_CONFIG_FILE: (json.dumps(config, indent=2, sort_keys=True) + "\n").encode(),
-            PEFT_WEIGHTS_FILE: (Path(tmp) / PEFT_WEIGHTS_FILE).read_bytes(),
+            PEFT_WEIGHTS_FILE: _cast((Path(tmp) / PEFT_WEIGHTS_FILE).read_bytes(), dtype),
         }
     heads: dict[str, torch.Tensor] = {}
     for task in model.tasks:
         head = model.heads[head_key(task)]
         assert isinstance(head, torch.nn.Linear)
-        heads[f"{task}.weight"] = head.weight.detach().float().cpu().contiguous()
-        heads[f"{task}.bias"] = head.bias.detach().float().cpu().contiguous()
+        heads[f"{task}.weight"] = head.weight.detach().to(dtype).cpu().contiguous()
+        heads[f"{task}.bias"] = head.bias.detach().to(dtype).cpu().contiguous()
     files[HEADS_FILE] = save_safetensors(heads)
     return files
+
+
+def _cast(data: bytes, dtype: torch.dtype) -> bytes:
+    if dtype is torch.float32:
+        return data
+    tensors = load_safetensors(data)
+    return save_safetensors({k: v.to(dtype).contiguous() for k, v in tensors.items()}, metadata={"format": "pt"})
 
 
 def _base_name(requested: str, name: str) -> str:

@@ -21,6 +21,8 @@ from hub.engine.train.encode import IGNORE, Batch
 from hub.results import HeadScores
 from hub.training.types import Mode, TaskData, TrainOptions
 
+PRIOR_FLOOR = 1e-4  # labels never seen in training start at this frequency
+
 
 def head_key(task: str) -> str:
     return task.replace(".", "__")  # ModuleDict keys may not contain dots
@@ -55,6 +57,18 @@ class TrainModel(nn.Module):
         self.heads = nn.ModuleDict({head_key(t.task): _new_head(hidden, len(t.labels)) for t in tasks})
         self.pos_weight: dict[str, torch.Tensor] = {}
         self._encoder_frozen = not self.encoder_trainable()
+
+    def init_head_bias(self, task: TaskData, frequencies: list[float]) -> None:
+        """Start each head at the training data's label prior: log-frequency for softmax heads,
+        log-odds for sigmoid ones. Otherwise the first steps spend their gradient, through the
+        encoder too, on learning how rare a label is; with rare multi-label categories that can
+        collapse the LoRA-adapted features to one point before any text is told apart."""
+        p = torch.tensor(frequencies).clamp(PRIOR_FLOOR, 1.0 - PRIOR_FLOOR)
+        bias = torch.log(p / (1.0 - p)) if task.head_kind is HeadKind.MULTI_LABEL else torch.log(p)
+        head = self.heads[head_key(task.task)]
+        assert isinstance(head, nn.Linear)
+        with torch.no_grad():
+            head.bias.copy_(bias.to(head.bias.device))
 
     # ---- parameters --------------------------------------------------------------------
     def encoder_trainable(self) -> list[nn.Parameter]:
