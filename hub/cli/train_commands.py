@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -212,9 +213,15 @@ def _plugins() -> tuple[Settings, HubPlugins]:
     return settings, build_plugins(settings)
 
 
+def _quiet_loading() -> None:
+    """Our progress bar is the only one: not the model loader's (read when transformers loads)."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from hub.training.run import TrainRequest, train
 
+    _quiet_loading()
     settings, plugins = _plugins()
     request = TrainRequest(
         inputs=list(args.tasks),
@@ -259,6 +266,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from hub.training.inprocess import EvalData, eval_examples, evaluate_directory
 
+    _quiet_loading()
     settings, plugins = _plugins()
     data = EvalData(args.task, args.data, args.reader, args.holdout, args.holdout_seed)
     directory = Path(args.adapter)
