@@ -23,21 +23,9 @@ def packaged_model_dir() -> Path:
 
 def make_tiny_backbone(directory: Path, seed: int = 0) -> Path:
     """A 2-layer random BERT with the packaged model's real tokenizer, saved as a local HF dir."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
+    from hub.engine.tiny import save_tiny_backbone
 
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=30522,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    )
-    BertModel(config).save_pretrained(directory)
-    AutoTokenizer.from_pretrained(packaged_model_dir()).save_pretrained(directory)
-    return directory
+    return save_tiny_backbone(directory, seed)
 
 
 def make_peft_adapter(
