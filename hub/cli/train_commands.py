@@ -198,6 +198,8 @@ def command_line(args: argparse.Namespace) -> str:
         argv += ["--dev", str(t.dev)] if t.dev else []
         argv += ["--reader", t.reader] if t.reader else []
     skip = {"tasks", "train", "dev", "reader", "handler", "command", "json", "no_progress", "overwrite"}
+    if not args.holdout:
+        skip |= {"holdout", "holdout_seed"}
     for name, value in vars(args).items():
         if name in skip or value is None or value is False or value == "":
             continue

@@ -40,6 +40,7 @@ def test_held_out_split_and_half_precision_weights_evaluate_as_recorded(
     assert {t.dtype for t in weights.tensors.values()} == {"F16"}
     card = (tmp_path / "fin" / "README.md").read_text()
     assert "finance.sentiment" in card and "adapter-hub train --task finance.sentiment" in card
+    assert "--holdout 0.25 --holdout-seed 3" in card  # the card's command reproduces the split
 
 
 def test_each_task_block_takes_the_files_that_follow_it(
@@ -53,6 +54,7 @@ def test_each_task_block_takes_the_files_that_follow_it(
     assert [d["task"] for d in trained["dev"]] == ["medical.ner"]  # finance has no dev set here
     manifest = json.loads((out / "hub_adapter.json").read_text())
     assert [t["task"] for t in manifest["tasks"]] == ["medical.ner", "finance.sentiment"]
+    assert "--holdout" not in (out / "README.md").read_text()  # no split asked for, none recorded
 
 
 def test_a_file_option_before_any_task_is_an_error(corpora: dict[str, Path], tmp_path: Path) -> None:
