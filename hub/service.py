@@ -108,7 +108,12 @@ class HubService:
 
         s = self.settings
         self._runtime = Runtime.load(
-            s.backbone, device=s.device, dtype=s.dtype, quantize=s.quantize, threads=s.torch_threads
+            s.backbone,
+            device=s.device,
+            dtype=s.dtype,
+            quantize=s.quantize,
+            threads=s.torch_threads,
+            bank_bytes=s.device_cache_bytes,  # one budget: the device tier and the engine's LoRA slots
         )
         self._warm_up()
         self._ready.set()

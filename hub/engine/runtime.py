@@ -24,9 +24,9 @@ class RowRequest:
 
 
 class Runtime:
-    def __init__(self, backbone: Backbone, quantize: str = "none") -> None:
+    def __init__(self, backbone: Backbone, quantize: str = "none", bank_bytes: int = 1 << 30) -> None:
         self.backbone = backbone
-        self.engine = Engine(backbone, quantize=quantize)
+        self.engine = Engine(backbone, quantize=quantize, bank_bytes=bank_bytes)
 
     @classmethod
     def load(
@@ -36,11 +36,14 @@ class Runtime:
         dtype: str = "float32",
         quantize: str = "none",
         threads: int = 0,
+        bank_bytes: int = 1 << 30,
     ) -> Runtime:
         """Load the backbone and wrap it. ``threads`` > 0 sets torch's intra-op threads
-        (process-wide); ``quantize="int8"`` makes the frozen Linears dynamic int8 (CPU)."""
+        (process-wide); ``quantize="int8"`` makes the frozen Linears dynamic int8 (CPU);
+        ``bank_bytes`` bounds the LoRA slots on the engine's device (the service passes the
+        device tier's budget, so one setting bounds both)."""
         configure_threads(threads)
-        return cls(load_backbone(backbone, device=device, dtype=dtype), quantize=quantize)
+        return cls(load_backbone(backbone, device=device, dtype=dtype), quantize=quantize, bank_bytes=bank_bytes)
 
     @property
     def spec(self) -> BackboneSpec:

@@ -1,6 +1,10 @@
+from pathlib import Path
+
 import pytest
 
 from adapters_registry.errors import InvalidArgument, ResourceExhausted
+from hub.app import build_service
+from hub.plugin_manager import build_plugins
 from hub.settings import Settings
 from hub.upload import UploadAssembler, UploadHeader
 
@@ -38,3 +42,12 @@ def test_settings_read_environment_then_overrides() -> None:
     assert (s.port, s.device, s.store, s.host) == (7000, "cpu", "/tmp/s", "127.0.0.1")
     with pytest.raises(SystemExit, match="ADAPTER_HUB_PORT"):
         Settings.from_env({"ADAPTER_HUB_PORT": "many"})
+
+
+def test_one_budget_bounds_the_device_tier_and_the_engines_lora_slots(tiny_backbone_dir: Path) -> None:
+    env = {"ADAPTER_HUB_DEVICE_CACHE_BYTES": str(3 << 20), "ADAPTER_HUB_DEVICE": "cpu"}
+    settings = Settings.from_env(env, backbone=str(tiny_backbone_dir), store="memory://one-budget")
+    service = build_service(settings, build_plugins(settings, entry_points=False))
+    service.load_backbone()
+    assert service.cache.device.budget == 3 << 20
+    assert service.runtime.engine.bank.max_bytes == 3 << 20
