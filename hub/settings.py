@@ -25,7 +25,10 @@ class Settings:
     backbone: str = DEFAULT_BACKBONE  # "packaged:all-minilm-l6-v2" or a local HF model directory
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     dtype: str = "float32"  # float32 | float16 | bfloat16
-    max_workers: int = 16  # gRPC handler threads
+    # gRPC handler threads. Each waiting request holds one, so this also bounds how many
+    # single-text requests one batch can gather: keep it well above max_batch_size (the serving
+    # benchmark's figures were measured at 96)
+    max_workers: int = 96
     max_texts_per_request: int = 256
     max_text_chars: int = 20_000
     max_tokens_per_text: int = 512
