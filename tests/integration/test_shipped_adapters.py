@@ -55,11 +55,13 @@ SHIPPED_ADAPTERS = (
         "legal/unfair-tos/train.tsv",
         0.2,
         (
-            "We may terminate or suspend your account at any time, without prior notice, for any reason.",
+            "By using the service you agree to these terms. We may remove any content at our sole discretion. "
+            "These terms are governed by the laws of the State of California. We are not liable for any "
+            "indirect or consequential damages.",
             "Any dispute arising from these terms shall be resolved by binding arbitration in San Francisco.",
             "We use cookies to remember your preferences.",
         ),
-        (("unilateral_termination",), ("arbitration",), ()),
+        (("contract_by_using", "limitation_of_liability", "content_removal", "choice_of_law"), ("arbitration",), ()),
     ),
 )
 IDS = [s.directory for s in SHIPPED_ADAPTERS]
@@ -90,7 +92,7 @@ def test_shipped_adapter_answers_the_quickstart_questions(
         if "entities" in prediction:
             assert tuple(e["text"] for e in prediction["entities"]) == expected
         else:
-            assert tuple(prediction["predicted"]) == expected
+            assert set(prediction["predicted"]) == set(expected)
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"the real corpora are not in {DATA} (see its README)")
