@@ -236,9 +236,11 @@ class HubService:
         artifact = build_artifact(files, info, self.runtime.spec, self.tasks.contract, limits)
         if self.plugins is not None and (problems := self.plugins.validate_adapter(artifact.manifest)):
             raise InvalidArtifact(problems)
-        self._check_quota(caller.namespace(), header.name, artifact.size_bytes)
-        record = self.registry.publish(caller.namespace(), header.name, artifact)
-        self.cache.expire(caller.namespace(), header.name)  # `latest` moved: re-read on next use
+        tenant = caller.namespace()
+        self._check_quota(tenant, header.name, artifact.size_bytes)
+        record = self.registry.publish(tenant, header.name, artifact)
+        self.cache.expire(tenant, header.name)  # `latest` moved: re-read on next use
+        self._recheck_quota(tenant, record)
         return record
 
     def quota(self, tenant: str) -> tuple[int, int]:
@@ -262,6 +264,23 @@ class HubService:
             )
         if name not in names and len(names) >= max_adapters:
             raise ResourceExhausted(f"adapter quota exceeded: {len(names)} of {max_adapters} adapters")
+
+    def _recheck_quota(self, tenant: str, record: VersionRecord) -> None:
+        """Uploads racing through any server can each pass the check before any of them is
+        stored. Counting again once ours is stored closes that: of racers that together go over,
+        the last to count sees them all and withdraws (so may an earlier one, if it counts after
+        the other's publish), so the quota is never exceeded; a withdrawn upload was never
+        acknowledged, and its number is tombstoned like any deleted version."""
+        max_bytes, max_adapters = self.quota(tenant)
+        used, names = self.registry.usage(tenant)
+        if used <= max_bytes and len(names) <= max_adapters:
+            return
+        self.registry.delete(tenant, record.name, str(record.version))
+        self.cache.drop(tenant, record.name, [record.version])
+        raise ResourceExhausted(
+            f"quota exceeded by uploads arriving at the same time ({used} of {max_bytes} bytes, "
+            f"{len(names)} of {max_adapters} adapters); {record.name} was not stored: try again"
+        )
 
     def list_adapters(self, caller: Caller) -> list[AdapterListing]:
         return self.registry.listings(caller.namespace())
