@@ -124,7 +124,7 @@ JOINT_TASKS = (
     ("medical.ner", "medical/ncbi-disease/train.tsv", "medical/ncbi-disease/devel.tsv", ""),
     ("generic.token_classification", "medical/bc5cdr/train.tsv", "medical/bc5cdr/devel.tsv", "medical.conll"),
 )
-JOINT_FLAGS = ["--save-dtype", "float16", "--rank", "16", "--lr", "2e-3", "--epochs", "3"]
+JOINT_FLAGS = ["--save-dtype", "float16", "--rank", "16", "--lr", "2e-3", "--epochs", "10"]
 
 
 def output_dir(corpus: Corpus, mode: str, out: Path, ship: bool) -> Path:

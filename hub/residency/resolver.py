@@ -87,11 +87,7 @@ class CachedResolver:
                 self._moved(tenant, name, seen.version)
             raise
         except Unavailable as exc:
-            if cached is None:
-                raise Unavailable(f"cannot resolve {name}@{alias}: {exc.message}") from None
-            with self._lock:
-                self.stale_served += 1
-            return cached.record
+            return self._stale(cached.record if cached else None, f"{name}@{alias}", exc)
         finally:
             with self._lock:
                 self._refreshing.discard(key)
@@ -103,6 +99,15 @@ class CachedResolver:
         if seen is not None and seen.version != record.version:
             self._moved(tenant, name, seen.version)
         return record
+
+    def _stale(self, last: VersionRecord | None, what: str, exc: Unavailable) -> VersionRecord:
+        """During a store outage, answer with what was resolved last (counted); if nothing was,
+        the caller gets UNAVAILABLE."""
+        if last is None:
+            raise Unavailable(f"cannot resolve {what}: {exc.message}") from None
+        with self._lock:
+            self.stale_served += 1
+        return last
 
     def _by_number(self, tenant: str, name: str, version: int) -> VersionRecord:
         key = (tenant, name, version)
@@ -120,11 +125,7 @@ class CachedResolver:
                 self.on_retired(tenant, name, version, "deleted")
             raise
         except Unavailable as exc:
-            if cached is None:
-                raise Unavailable(f"cannot resolve {name}@{version}: {exc.message}") from None
-            with self._lock:
-                self.stale_served += 1
-            return cached.record
+            return self._stale(cached.record if cached else None, f"{name}@{version}", exc)
         finally:
             with self._lock:
                 self._refreshing.discard(key)
