@@ -186,11 +186,7 @@ class AdapterRegistry:
             raw = json.loads(self.store.get(self._version_key(tenant, name, version)).data)
         except ObjectNotFound:
             raise NotFound(f"adapter {name}@{version} not found") from None
-        problems: list[str] = []
-        manifest = parse_manifest(raw["manifest"], problems)
-        if manifest is None:
-            raise IntegrityError(f"stored record of {name}@{version} is damaged")
-        return VersionRecord(tenant, name, version, raw["created_at"], manifest, raw.get("lora", {}))
+        return record_from_json(tenant, raw, f"{name}@{version}")
 
     def read_files(self, record: VersionRecord) -> dict[str, bytes]:
         """Fetch every file of a version, checking each against its recorded sha256."""
@@ -278,6 +274,20 @@ class AdapterRegistry:
                 replacement = max(remaining, default=None) if alias == LATEST else None
                 self._update_alias(tenant, name, alias, lambda cur, t=target, r=replacement: r if cur == t else cur)
         return versions
+
+
+def record_from_json(tenant: str, raw: Any, what: str) -> VersionRecord:
+    """A version record as ``VersionRecord.to_json`` wrote it; IntegrityError naming ``what``
+    when it is damaged."""
+    record = None
+    with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+        manifest = parse_manifest(raw["manifest"], [])
+        if manifest is not None:
+            name, version, created = str(raw["name"]), int(raw["version"]), str(raw["created_at"])
+            record = VersionRecord(tenant, name, version, created, manifest, dict(raw.get("lora") or {}))
+    if record is None:
+        raise IntegrityError(f"stored record of {what} is damaged")
+    return record
 
 
 def _now() -> str:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from adapters_registry.errors import Conflict, NotFound, Unauthenticated, Unavailable
+from adapters_registry.journal import Journal
 from adapters_registry.registry import check_name
 from adapters_registry.storage.base import ConditionFailed, ObjectNotFound, ObjectStore
 
@@ -57,8 +58,11 @@ def _hash(secret: str) -> str:
 
 
 class TenantDirectory:
-    def __init__(self, store: ObjectStore) -> None:
+    def __init__(self, store: ObjectStore, journal: Journal | None = None) -> None:
         self.store = store
+        # key owners and tenant records as last read, for a server restarted while the store
+        # is unreachable (known keys keep working; a revocation removes the tenant's entry)
+        self.journal = journal
         self._cache: dict[str, tuple[float, TenantRecord]] = {}
         self._key_owner: dict[str, str] = {}  # key id -> tenant; never changes once written
         self._lock = threading.Lock()
@@ -111,6 +115,8 @@ class TenantDirectory:
         self._update(name, change)
         with self._lock:
             self._cache.pop(name, None)
+        if self.journal is not None:
+            self.journal.remove(("records", name))
         return revoked
 
     def _update(self, name: str, change: Callable[[TenantRecord | None], TenantRecord]) -> None:
@@ -139,13 +145,10 @@ class TenantDirectory:
         key_id, _, secret = body.partition("_")
         if body == api_key or len(key_id) != 16 or not secret:
             raise refused
-        tenant = self._key_owner.get(key_id)
+        tenant = self._key_owner.get(key_id) or self._read_owner(key_id)
         if tenant is None:
-            try:
-                tenant = str(json.loads(self.store.get(self._index_key(key_id)).data)["tenant"])
-            except (ObjectNotFound, ValueError, KeyError):
-                raise refused from None
-            self._key_owner[key_id] = tenant
+            raise refused
+        self._key_owner[key_id] = tenant
         record = self._cached(tenant)
         if not any(k.key_id == key_id for k in record.keys):
             record = self._cached(tenant, fresh=True)  # a key newer than the cached record
@@ -153,6 +156,26 @@ class TenantDirectory:
             if key.key_id == key_id and not key.revoked and hmac.compare_digest(key.sha256, _hash(secret)):
                 return tenant
         raise refused
+
+    def _read_owner(self, key_id: str) -> str | None:
+        """The tenant a key id belongs to, from the store (or, while it is unreachable, from the
+        journal); None for an unknown key id."""
+        data: bytes | None
+        try:
+            data = self.store.get(self._index_key(key_id)).data
+        except ObjectNotFound:
+            return None
+        except Unavailable:
+            data = self.journal.read(("keys", key_id)) if self.journal is not None else None
+            if data is None:
+                raise
+        else:
+            if self.journal is not None:
+                self.journal.write(("keys", key_id), data)
+        try:
+            return str(json.loads(data)["tenant"])
+        except (ValueError, KeyError, TypeError):
+            return None
 
     def _cached(self, tenant: str, fresh: bool = False) -> TenantRecord:
         """The tenant's record, re-read at most every few seconds (revocations take that long
@@ -166,9 +189,19 @@ class TenantDirectory:
         try:
             record = self.get(tenant)
         except Unavailable:
-            if hit is None:
+            last = hit[1] if hit is not None else self._journaled(tenant)
+            if last is None:
                 raise
-            return hit[1]  # the store is unreachable: keep the last record read (stale-if-error)
+            return last  # the store is unreachable: keep the last record read (stale-if-error)
         with self._lock:
             self._cache[tenant] = (now, record)
+        if self.journal is not None and (hit is None or hit[1] != record):
+            self.journal.write(("records", tenant), record.to_json())
         return record
+
+    def _journaled(self, tenant: str) -> TenantRecord | None:
+        data = self.journal.read(("records", tenant)) if self.journal is not None else None
+        try:
+            return TenantRecord.from_json(data) if data is not None else None
+        except (ValueError, KeyError, TypeError):
+            return None

@@ -26,7 +26,7 @@ from adapters_registry.tenants import TenantDirectory, TenantRecord
 from hub.batching import DynamicBatcher
 from hub.pipeline import Prepared
 from hub.plugin_manager import CacheEvents, HubPlugins, PluginInfo
-from hub.residency import build_residency, prefetch
+from hub.residency import build_residency, prefetch, tenant_journal
 from hub.results import Prediction, decode
 from hub.settings import Settings
 from hub.tasks import TaskRegistry, TaskSpec, choose_task
@@ -89,7 +89,7 @@ class HubService:
         self.settings = settings
         self.registry = registry
         self.tasks = tasks
-        self.tenants = tenants or TenantDirectory(registry.store)
+        self.tenants = tenants or TenantDirectory(registry.store, journal=tenant_journal(settings))
         self.plugins = plugins  # None: no plugin hooks run (validate_adapter, adapter events)
         observer = CacheEvents(plugins) if plugins is not None else None
         self.cache = build_residency(settings, registry, observer)  # tiers, single-flight, hot swap

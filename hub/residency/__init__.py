@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from adapters_registry.journal import Journal
 from adapters_registry.registry import AdapterRegistry
 from adapters_registry.storage.base import ObjectStore
 from hub.residency.breaker import CircuitBreaker, GuardedStore
@@ -33,6 +34,7 @@ __all__ = [
     "disk_cache_dir",
     "guard_store",
     "prefetch",
+    "tenant_journal",
     "version_key",
 ]
 
@@ -55,6 +57,13 @@ def build_residency(settings: Settings, registry: AdapterRegistry, observer: Cac
     directory = disk_cache_dir(settings)
     disk = DiskCache(directory, settings.disk_cache_bytes) if directory is not None else None
     return Residency(registry, config, disk, observer)
+
+
+def tenant_journal(settings: Settings) -> Journal | None:
+    """Where key owners and tenant records are kept as last read, beside the disk tier (none
+    without one), so a server restarted during a store outage still knows its tenants' keys."""
+    directory = disk_cache_dir(settings)
+    return Journal(directory / "tenants") if directory is not None else None
 
 
 def guard_store(store: ObjectStore, settings: Settings) -> GuardedStore:

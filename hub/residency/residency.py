@@ -33,6 +33,7 @@ from adapters_registry.registry import AdapterRegistry, VersionRecord
 from adapters_registry.storage.base import StoreUnavailable
 from hub.residency.breaker import BreakerState, GuardedStore
 from hub.residency.disk import DiskCache
+from hub.residency.names import NameJournal
 from hub.residency.resolver import CachedResolver
 from hub.residency.tier import LatencyWindow, MemoryTier, TierFull, TierStats
 
@@ -113,7 +114,8 @@ class Residency:
         self.registry = registry
         self.config = config
         self.observer = observer
-        self.resolver = CachedResolver(registry, config.alias_ttl_s, on_retired=self._retire)
+        journal = NameJournal(disk.root) if disk is not None else None
+        self.resolver = CachedResolver(registry, config.alias_ttl_s, on_retired=self._retire, journal=journal)
         self.device: MemoryTier[Any] = MemoryTier("device", config.device_bytes, "ADAPTER_HUB_DEVICE_CACHE_BYTES")
         self.host: MemoryTier[dict[str, bytes]] = MemoryTier("host", config.host_bytes, "ADAPTER_HUB_HOST_CACHE_BYTES")
         self.disk = disk

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from adapters_registry.errors import NotFound, Unavailable
 from adapters_registry.registry import LATEST, AdapterRegistry, VersionRecord, check_alias
+from hub.residency.names import NameJournal
 
 Retired = Callable[[str, str, int, str], None]  # tenant, name, version, reason
 
@@ -43,8 +44,10 @@ class CachedResolver:
         on_retired: Retired | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_entries: int = 100_000,
+        journal: NameJournal | None = None,
     ) -> None:
         self.registry = registry
+        self.journal = journal  # last-known answers on disk, for a restart during an outage
         self.ttl_s = max(0.0, ttl_s)
         self.on_retired = on_retired
         self.clock = clock
@@ -83,11 +86,13 @@ class CachedResolver:
         except NotFound:
             with self._lock:
                 self._aliases.pop(key, None)
+            if self.journal is not None:
+                self.journal.forget(tenant, name, alias)
             if seen is not None:
                 self._moved(tenant, name, seen.version)
             raise
         except Unavailable as exc:
-            return self._stale(cached.record if cached else None, f"{name}@{alias}", exc)
+            return self._stale(cached.record if cached else None, (tenant, name, alias), exc)
         finally:
             with self._lock:
                 self._refreshing.discard(key)
@@ -96,15 +101,21 @@ class CachedResolver:
             self.refreshes += 1
             self._remember(self._aliases, key, _Seen(record.version, now))
             self._remember(self._records, (tenant, name, record.version), _Record(record, now))
+        if self.journal is not None and (seen is None or seen.version != record.version):
+            self.journal.remember(alias, record)
+            self.journal.remember(str(record.version), record)  # name@N resolves without the alias
         if seen is not None and seen.version != record.version:
             self._moved(tenant, name, seen.version)
         return record
 
-    def _stale(self, last: VersionRecord | None, what: str, exc: Unavailable) -> VersionRecord:
-        """During a store outage, answer with what was resolved last (counted); if nothing was,
-        the caller gets UNAVAILABLE."""
+    def _stale(self, last: VersionRecord | None, ref: tuple[str, str, str], exc: Unavailable) -> VersionRecord:
+        """During a store outage, answer with what was resolved last (counted): from memory, else
+        from the journal on disk; if neither knows the name, the caller gets UNAVAILABLE."""
+        tenant, name, alias_or_number = ref
+        if last is None and self.journal is not None:
+            last = self.journal.recall(tenant, name, alias_or_number)
         if last is None:
-            raise Unavailable(f"cannot resolve {what}: {exc.message}") from None
+            raise Unavailable(f"cannot resolve {name}@{alias_or_number}: {exc.message}") from None
         with self._lock:
             self.stale_served += 1
         return last
@@ -121,17 +132,21 @@ class CachedResolver:
         except NotFound:
             with self._lock:
                 self._records.pop(key, None)
+            if self.journal is not None:
+                self.journal.forget(tenant, name, str(version))
             if cached is not None and self.on_retired is not None:
                 self.on_retired(tenant, name, version, "deleted")
             raise
         except Unavailable as exc:
-            return self._stale(cached.record if cached else None, f"{name}@{version}", exc)
+            return self._stale(cached.record if cached else None, (tenant, name, str(version)), exc)
         finally:
             with self._lock:
                 self._refreshing.discard(key)
         with self._lock:
             self.refreshes += 1
             self._remember(self._records, key, _Record(record, self.clock()))
+        if self.journal is not None and cached is None:
+            self.journal.remember(str(version), record)
         return record
 
     def _remember(self, table: OrderedDict, key: object, value: object) -> None:

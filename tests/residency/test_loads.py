@@ -115,6 +115,39 @@ def test_the_disk_tier_serves_after_a_restart_and_refetches_damaged_blobs(store,
     assert again.disk is not None and again.disk.corrupt == 1
 
 
+def test_a_server_restarted_during_an_outage_serves_the_adapters_its_disk_holds(tiny_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = SwitchableStore(MemoryStore())
+    registry = AdapterRegistry(store)
+    publish(registry, tiny_runtime.spec, "acme", "sent", seed=1)
+    publish(registry, tiny_runtime.spec, "acme", "other", seed=2)
+    pack, _ = counting_packer(tiny_runtime)
+    first = Residency(registry, disk=DiskCache(tmp_path / "disk", 1 << 20))
+    for ref in ("latest", "1"):
+        first.get(first.resolve("acme", "sent", ref), pack)
+
+    store.down = True  # the store goes away, and the server restarts
+    restarted = Residency(registry, disk=DiskCache(tmp_path / "disk", 1 << 20))
+    for ref in ("latest", "1"):
+        record = restarted.resolve("acme", "sent", ref)
+        assert (record.tenant, record.name, record.version) == ("acme", "sent", 1)
+        assert restarted.get(record, pack).key == first.get(record, pack).key
+    assert restarted.resolver.stale_served == 2
+    with pytest.raises(Unavailable, match="cannot resolve other@latest"):
+        restarted.resolve("acme", "other", "latest")  # never resolved on this server
+    with pytest.raises(Unavailable):
+        restarted.resolve("rival", "sent", "latest")  # another tenant's name is not acme's
+
+    store.down = False
+    registry.delete("acme", "sent")  # through another server; this one learns it at its next look
+    for ref in ("latest", "1"):
+        with pytest.raises(NotFound):
+            restarted.resolve("acme", "sent", ref)
+    store.down = True
+    once_more = Residency(registry, disk=DiskCache(tmp_path / "disk", 1 << 20))
+    with pytest.raises(Unavailable):
+        once_more.resolve("acme", "sent", "latest")  # a deleted adapter is not served from disk
+
+
 def test_alias_moves_and_deletions_reach_another_server_within_the_ttl(tiny_runtime) -> None:  # type: ignore[no-untyped-def]
     shared = MemoryStore()
     writer = AdapterRegistry(shared)

@@ -200,3 +200,33 @@ def test_cached_adapters_serve_through_a_storage_outage_and_all_recovers(
     after = ResidencyClient(client).status()
     assert after.store.breaker == "closed"
     client.close()
+
+
+def test_a_server_restarted_during_an_outage_serves_the_adapters_its_disk_holds(
+    start_hub, packaged_runtime, seaweedfs_restartable, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    weed = seaweedfs_restartable
+    settings = s3_settings(weed, monkeypatch, store_breaker_failures=2, store_timeout_s=2.0, store_retries=0)
+    first, _ = start_hub(packaged_runtime, **settings)  # both servers share one disk-cache directory
+    with HubClient(f"127.0.0.1:{first.port}", api_key=ADMIN) as admin:
+        key = admin.create_tenant("acme").api_key
+    with HubClient(f"127.0.0.1:{first.port}", api_key=key, timeout=30) as client:
+        for name, seed in (("hot", 1), ("cold", 2)):
+            client.push(write_adapter_dir(tmp_path / name, packaged_runtime.spec, seed), name)
+        served = client.predict("hot", [TEXT])
+
+    weed.stop()
+    try:
+        restarted, _ = start_hub(packaged_runtime, **settings)  # a fresh process: empty memory
+        with HubClient(f"127.0.0.1:{restarted.port}", api_key=key, timeout=30) as client:
+            again = client.predict("hot", [TEXT])  # the key, the name and the files: all from disk
+            assert again.version == "1" and close(scores(again), scores(served))
+            with pytest.raises(grpc.RpcError) as caught:
+                client.predict("cold", [TEXT])  # never loaded by any server here
+            assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        with HubClient(f"127.0.0.1:{restarted.port}", api_key="ahk_0123456789abcdef_wrong", timeout=30) as stranger:
+            with pytest.raises(grpc.RpcError) as caught:
+                stranger.list_adapters()
+            assert caught.value.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.UNAVAILABLE)
+    finally:
+        weed.start()
