@@ -43,6 +43,7 @@ class Settings:
     alias_ttl_s: float = 5.0  # alias moves / deletions made through other servers reach this one within it
     prefetch: str = ""  # comma-separated TENANT/NAME[@VERSION] loaded at start-up
     pin: str = ""  # comma-separated TENANT/NAME[@VERSION] loaded and pinned at start-up
+    tenant_pin_bytes: int = 0  # what one tenant may pin (file bytes); 0: a quarter of device_cache_bytes
     store_breaker_failures: int = 3  # consecutive object-store failures that open the circuit
     store_breaker_open_s: float = 5.0  # seconds the open circuit fails fast before one probe
     store_timeout_s: float = 5.0  # S3 read timeout per attempt (connect: at most 2 s)
@@ -77,6 +78,10 @@ class Settings:
         if not settings.store:
             settings.store = default_store()
         return settings
+
+    @property
+    def tenant_pin_limit(self) -> int:
+        return self.tenant_pin_bytes or self.device_cache_bytes // 4
 
     @property
     def address(self) -> str:

@@ -33,7 +33,10 @@ class ResidencyAdmin:
     def pin(self, caller: Caller, name: str, ref: str = "") -> Done:
         started = time.perf_counter()
         record = self._record(caller, name, ref)
-        return Done(self.service.cache.pin(record, self.service.runtime.pack), _ms(started))
+        # a tenant's pins share the device tier with every other tenant's; the operator (and the
+        # single local user when auth is off) may pin up to the whole budget
+        limit = None if caller.admin else self.service.settings.tenant_pin_limit
+        return Done(self.service.cache.pin(record, self.service.runtime.pack, tenant_limit=limit), _ms(started))
 
     def unpin(self, caller: Caller, name: str, ref: str = "") -> Done:
         started = time.perf_counter()

@@ -27,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from adapters_registry.errors import Unavailable
+from adapters_registry.errors import ResourceExhausted, Unavailable
 from adapters_registry.manifest import MANIFEST_FILE, Manifest
 from adapters_registry.registry import AdapterRegistry, VersionRecord
 from adapters_registry.storage.base import StoreUnavailable
@@ -263,10 +263,15 @@ class Residency:
         self.get(record, pack)
         return self.describe(record)
 
-    def pin(self, record: VersionRecord, pack: Packer[P]) -> Resident:
+    def pin(self, record: VersionRecord, pack: Packer[P], tenant_limit: int | None = None) -> Resident:
+        """Load and keep resident until unpinned. ``tenant_limit`` caps the file bytes one tenant
+        may hold pinned (tenants' own pins; the operator's pass None), so no tenant can take the
+        whole device tier from the others."""
         key = version_key(record)
         with self._lock:
             fresh = key not in self._pins
+            if fresh and tenant_limit is not None:
+                self._check_pin_limit(record, tenant_limit)
             self._pins[key] = record
         if fresh:
             self.device.pin(key)
@@ -279,6 +284,15 @@ class Residency:
                 self._unpin_key(key)
             raise
         return self.describe(record)
+
+    def _check_pin_limit(self, record: VersionRecord, limit: int) -> None:
+        held = sum(r.size_bytes for r in self._pins.values() if r.tenant == record.tenant)
+        if held + record.size_bytes > limit:
+            raise ResourceExhausted(
+                f"pinning {record.name}@{record.version} ({record.size_bytes} bytes) would make your "
+                f"pinned adapters {held + record.size_bytes} bytes; a tenant may pin {limit} "
+                "(ADAPTER_HUB_TENANT_PIN_BYTES): unpin others first"
+            )
 
     def unpin(self, record: VersionRecord) -> Resident:
         self._unpin_key(version_key(record))

@@ -112,3 +112,29 @@ def test_adapters_named_in_settings_are_resident_before_the_first_request(
     assert (device.count, device.pinned, device.hits) == (2, 1, 0)
     assert client.predict("b", ["warm"]).version == "1"
     assert next(t for t in ResidencyClient(client).status().tiers if t.name == "device").hits == 1
+
+
+def test_one_tenant_cannot_pin_more_than_its_share(
+    start_hub, tiny_runtime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    dirs = [write_adapter_dir(tmp_path / f"a{seed}", tiny_runtime.spec, seed) for seed in (1, 2)]
+    size = max(sum(p.stat().st_size for p in d.iterdir() if p.name != "hub_adapter.json") for d in dirs)
+    server, _ = start_hub(tiny_runtime, auth="on", admin_key=ADMIN, tenant_pin_bytes=size * 3 // 2)
+    target = f"127.0.0.1:{server.port}"
+    with HubClient(target, api_key=ADMIN) as admin:
+        acme, rival = admin.create_tenant("acme").api_key, admin.create_tenant("rival").api_key
+    for key in (acme, rival):
+        with HubClient(target, api_key=key) as client:
+            for d in dirs:
+                client.push(d, "sent")
+
+    assert run_cli(capsys, target, acme, "pin", "sent@1")[0] == 0
+    assert run_cli(capsys, target, acme, "pin", "sent@1")[0] == 0  # pinned already: no more bytes
+    code, _, err = run_cli(capsys, target, acme, "pin", "sent@2")
+    assert code == 1 and err.startswith("error: RESOURCE_EXHAUSTED: pinning sent@2")
+    assert "ADAPTER_HUB_TENANT_PIN_BYTES" in err
+    assert run_cli(capsys, target, rival, "pin", "sent@2")[0] == 0  # the limit is per tenant
+    code, out, _ = run_cli(capsys, target, acme, "status", "--json")
+    assert [a["version"] for a in json.loads(out)["adapters"] if a["pinned"]] == ["1"]  # sent@2 not pinned
+    assert run_cli(capsys, target, acme, "unpin", "sent@1")[0] == 0
+    assert run_cli(capsys, target, acme, "pin", "sent@2")[0] == 0
