@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,19 @@ class HubClient:
     def predict(self, adapter: str, texts: list[str], task: str = "") -> inference_pb2.PredictResponse:
         request = inference_pb2.PredictRequest(adapter=parse_ref(adapter), task=task, texts=texts)
         return self._call(self.inference.Predict, request)
+
+    def predict_stream(
+        self, requests: Iterable[tuple[str, str, list[str], str]]
+    ) -> Iterator[inference_pb2.PredictStreamResponse]:
+        """(request_id, adapter, texts, task) in; answers out as each finishes (any order)."""
+        messages = (
+            inference_pb2.PredictStreamRequest(
+                request_id=request_id,
+                request=inference_pb2.PredictRequest(adapter=parse_ref(adapter), task=task, texts=texts),
+            )
+            for request_id, adapter, texts, task in requests
+        )
+        return self.inference.PredictStream(messages, timeout=self.timeout, metadata=self.metadata)
 
     def fan_out(self, text: str, targets: list[tuple[str, str]]) -> inference_pb2.FanOutResponse:
         request = inference_pb2.FanOutRequest(

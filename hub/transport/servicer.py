@@ -20,6 +20,7 @@ from hub.auth import Authenticator
 from hub.service import Caller, HubService, Target
 from hub.transport import convert
 from hub.transport.status import abort, guarded
+from hub.transport.stream import answer_stream
 from hub.upload import UploadAssembler, UploadHeader
 
 
@@ -50,6 +51,18 @@ class InferenceServicer(_Base, inference_pb2_grpc.InferenceServiceServicer):
         caller = self.caller(context)
         target = _target(request.adapter, request.task)
         return convert.predict_response(self.service.predict(caller, target, list(request.texts)))
+
+    def PredictStream(self, requests: Iterator[inference_pb2.PredictStreamRequest], context: grpc.ServicerContext):
+        try:
+            caller = self.caller(context)
+        except Exception as exc:  # noqa: BLE001 - reported as the call's status
+            abort(context, exc)
+
+        def run_one(request: inference_pb2.PredictRequest) -> inference_pb2.PredictResponse:
+            target = _target(request.adapter, request.task)
+            return convert.predict_response(self.service.predict(caller, target, list(request.texts)))
+
+        yield from answer_stream(requests, run_one, context, self.service.settings.max_batch_size)
 
     @guarded
     def FanOut(self, request: inference_pb2.FanOutRequest, context: grpc.ServicerContext):

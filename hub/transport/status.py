@@ -36,13 +36,19 @@ def status_for(error: errors.DomainError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
-def abort(context: grpc.ServicerContext, error: BaseException) -> NoReturn:
-    """Abort the call with the mapped status; unknown errors become a bare INTERNAL."""
+def status_of(error: BaseException) -> tuple[grpc.StatusCode, str]:
+    """The status and message a client sees for ``error``: a domain error's own message, or a
+    bare INTERNAL with an incident id (the details go to the server log only)."""
     if isinstance(error, errors.DomainError):
-        context.abort(status_for(error), error.message)
+        return status_for(error), error.message
     incident = uuid.uuid4().hex[:12]
     log.exception("internal error %s", incident, exc_info=error)
-    context.abort(grpc.StatusCode.INTERNAL, f"internal error (incident {incident}); see the server log")
+    return grpc.StatusCode.INTERNAL, f"internal error (incident {incident}); see the server log"
+
+
+def abort(context: grpc.ServicerContext, error: BaseException) -> NoReturn:
+    """Abort the call with the mapped status; unknown errors become a bare INTERNAL."""
+    context.abort(*status_of(error))
     raise AssertionError("context.abort returned")  # grpc's abort always raises
 
 

@@ -45,6 +45,11 @@ class InferenceServiceStub:
                 request_serializer=hub_dot_api_dot_v1_dot_inference__pb2.FanOutRequest.SerializeToString,
                 response_deserializer=hub_dot_api_dot_v1_dot_inference__pb2.FanOutResponse.FromString,
                 _registered_method=True)
+        self.PredictStream = channel.stream_stream(
+                '/hub.api.v1.InferenceService/PredictStream',
+                request_serializer=hub_dot_api_dot_v1_dot_inference__pb2.PredictStreamRequest.SerializeToString,
+                response_deserializer=hub_dot_api_dot_v1_dot_inference__pb2.PredictStreamResponse.FromString,
+                _registered_method=True)
 
 
 class InferenceServiceServicer:
@@ -65,6 +70,16 @@ class InferenceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PredictStream(self, request_iterator, context):
+        """Many Predict requests on one call. Each is answered as soon as it is done, so answers may
+        come in another order (request_id pairs them); requests in flight share engine batches with
+        each other and with other calls. A request's own error is its answer and the stream goes on;
+        only a problem with the call itself (authentication) ends it with a status.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InferenceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +92,11 @@ def add_InferenceServiceServicer_to_server(servicer, server):
                     servicer.FanOut,
                     request_deserializer=hub_dot_api_dot_v1_dot_inference__pb2.FanOutRequest.FromString,
                     response_serializer=hub_dot_api_dot_v1_dot_inference__pb2.FanOutResponse.SerializeToString,
+            ),
+            'PredictStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.PredictStream,
+                    request_deserializer=hub_dot_api_dot_v1_dot_inference__pb2.PredictStreamRequest.FromString,
+                    response_serializer=hub_dot_api_dot_v1_dot_inference__pb2.PredictStreamResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +154,33 @@ class InferenceService:
             '/hub.api.v1.InferenceService/FanOut',
             hub_dot_api_dot_v1_dot_inference__pb2.FanOutRequest.SerializeToString,
             hub_dot_api_dot_v1_dot_inference__pb2.FanOutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PredictStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/hub.api.v1.InferenceService/PredictStream',
+            hub_dot_api_dot_v1_dot_inference__pb2.PredictStreamRequest.SerializeToString,
+            hub_dot_api_dot_v1_dot_inference__pb2.PredictStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,77 @@
+"""PredictStream through the real server: many requests on one call, answers paired by id."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import grpc
+import pytest
+
+from hub.transport.client import HubClient
+from tests.residency.conftest import write_adapter_dir
+
+pytestmark = pytest.mark.integration
+TEXTS = ["shares rally after a strong quarter", "the regulator fined the bank", "a quiet day", "x"]
+
+
+def scores(response) -> list[list[tuple[str, float]]]:  # type: ignore[no-untyped-def]
+    return [[(x.label, round(x.score, 5)) for x in p.labels] for p in response.predictions]
+
+
+def test_stream_answers_every_request_as_predict_would(start_hub, tiny_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, client = start_hub(tiny_runtime)
+    for seed in (1, 2, 3):
+        client.push(write_adapter_dir(tmp_path / f"a{seed}", tiny_runtime.spec, seed), f"a{seed}")
+    requests = [(f"r{i}", f"a{i % 3 + 1}", TEXTS[: i % 4 + 1], "") for i in range(40)]
+    requests.insert(7, ("missing", "nobody", ["hello"], ""))
+    requests.insert(20, ("empty", "a1", [], ""))
+
+    answers = list(client.predict_stream(iter(requests)))
+
+    assert sorted(a.request_id for a in answers) == sorted(r[0] for r in requests)  # each once
+    by_id = {a.request_id: a for a in answers}
+    assert by_id["missing"].error.code == grpc.StatusCode.NOT_FOUND.value[0]
+    assert "nobody" in by_id["missing"].error.message
+    assert by_id["empty"].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    for request_id, adapter, texts, task in requests:
+        if request_id in ("missing", "empty"):
+            continue
+        streamed = by_id[request_id]
+        assert streamed.WhichOneof("outcome") == "response"
+        unary = client.predict(adapter, texts, task=task)
+        assert streamed.response.adapter == adapter and streamed.response.version == unary.version
+        assert scores(streamed.response) == scores(unary)
+
+
+def test_stream_needs_a_valid_key_for_the_whole_call(start_hub, tiny_runtime) -> None:  # type: ignore[no-untyped-def]
+    server, _ = start_hub(tiny_runtime, auth="on", admin_key="stream-admin")
+    stranger = HubClient(f"127.0.0.1:{server.port}", api_key="ahk_0123456789abcdef_wrong")
+    with stranger, pytest.raises(grpc.RpcError) as caught:
+        list(stranger.predict_stream(iter([("r1", "a1", ["hello"], "")])))
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_an_empty_stream_ends_cleanly(start_hub, tiny_runtime) -> None:  # type: ignore[no-untyped-def]
+    _, client = start_hub(tiny_runtime)
+    assert list(client.predict_stream(iter([]))) == []
+
+
+def test_a_client_cancelling_mid_stream_leaves_the_server_serving(start_hub, tiny_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, client = start_hub(tiny_runtime)
+    client.push(write_adapter_dir(tmp_path / "a1", tiny_runtime.spec, 1), "a1")
+    hold = threading.Event()
+
+    def requests():  # type: ignore[no-untyped-def]
+        yield ("first", "a1", ["hello"], "")
+        hold.wait(30)  # the client keeps the call open without sending more
+
+    call = client.predict_stream(requests())
+    assert next(call).request_id == "first"
+    call.cancel()
+    with pytest.raises(grpc.RpcError) as caught:
+        next(call)
+    assert caught.value.code() == grpc.StatusCode.CANCELLED
+    hold.set()
+    assert client.predict("a1", ["still serving"]).version == "1"
+    assert [a.request_id for a in client.predict_stream(iter([("again", "a1", ["hi"], "")]))] == ["again"]
