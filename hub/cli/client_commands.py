@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hub.cli.bulk import cmd_predict_file
 from hub.cli.render import (
     head_kind_name,
     human_size,
@@ -44,6 +45,11 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    if bool(args.file) == bool(args.texts):
+        raise ValueError("give the texts as arguments or --file, not both or neither")
+    if args.file:
+        with _client(args) as client:
+            return cmd_predict_file(args, client)
     with _client(args) as client:
         response = client.predict(args.adapter, list(args.texts), task=args.task or "")
     if args.json:

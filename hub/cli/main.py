@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = client_cmd("predict", cc.cmd_predict, "score texts with an adapter")
     p.add_argument("--adapter", required=True, help="NAME or NAME@VERSION (number or alias)")
     p.add_argument("--task", help="task to use when the adapter has several")
-    p.add_argument("texts", nargs="+", metavar="TEXT")
+    p.add_argument("--file", help="score this file's lines instead (one text per line; - reads stdin), streamed")
+    p.add_argument("texts", nargs="*", metavar="TEXT")
 
     p = client_cmd("fanout", cc.cmd_fanout, "score one text with several adapters in one pass")
     p.add_argument("text")

@@ -30,6 +30,11 @@ def parse_ref(text: str) -> common_pb2.AdapterRef:
     return common_pb2.AdapterRef(name=name, version=version)
 
 
+def status_name(code: int) -> str:
+    """A status code number (as in RequestError) by its name, e.g. 5 -> NOT_FOUND."""
+    return next((c.name for c in grpc.StatusCode if c.value[0] == code), str(code))
+
+
 class HubClient:
     def __init__(self, target: str, api_key: str | None = None, timeout: float = 60.0) -> None:
         self.channel = grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", 8 << 20)])

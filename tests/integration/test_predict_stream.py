@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
 import grpc
 import pytest
 
+from hub.cli.main import main as cli_main
 from hub.transport.client import HubClient
 from tests.residency.conftest import write_adapter_dir
 
@@ -75,3 +77,28 @@ def test_a_client_cancelling_mid_stream_leaves_the_server_serving(start_hub, tin
     hold.set()
     assert client.predict("a1", ["still serving"]).version == "1"
     assert [a.request_id for a in client.predict_stream(iter([("again", "a1", ["hi"], "")]))] == ["again"]
+
+
+def test_predict_file_streams_every_line_in_order(
+    start_hub, tiny_runtime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    server, client = start_hub(tiny_runtime)
+    client.push(write_adapter_dir(tmp_path / "a1", tiny_runtime.spec, 1), "a1")
+    texts = [f"{TEXTS[i % 4]} number {i}" for i in range(70)]
+    lines = [*texts[:10], "", "   ", *texts[10:]]  # blank lines are skipped, numbering kept
+    source = tmp_path / "texts.txt"
+    source.write_text("\n".join(lines) + "\n")
+    target = ["--target", f"127.0.0.1:{server.port}"]
+
+    capsys.readouterr()
+    assert cli_main(["predict", "--adapter", "a1", "--file", str(source), "--json", *target]) == 0
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [p["line"] for p in printed] == [*range(1, 11), *range(13, 73)]
+    unary = client.predict("a1", [texts[0], texts[69]])
+    assert printed[0]["predicted"] == list(unary.predictions[0].predicted)
+    assert printed[-1]["predicted"] == list(unary.predictions[1].predicted)
+
+    assert cli_main(["predict", "--adapter", "nobody", "--file", str(source), *target]) == 1
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 3 and errors[0].startswith("error: NOT_FOUND: ") and errors[0].endswith("(lines 1-34)")
+    assert cli_main(["predict", "--adapter", "a1", *target]) == 2  # neither texts nor --file
