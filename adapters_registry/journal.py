@@ -24,6 +24,23 @@ log = logging.getLogger("adapters_registry.journal")
 _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 
+def atomic_write(path: Path, data: bytes, private: bool = False) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place, so a reader
+    sees the old file or the whole new one; ``private``: readable by this user only. Raises
+    OSError (the temporary file removed)."""
+    temp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
+        temp.write_bytes(data)
+        if private:
+            temp.chmod(0o600)
+        os.replace(temp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+
+
 class Journal:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -32,16 +49,10 @@ class Journal:
         path = self._path(parts)
         if path is None:
             return
-        temp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            temp.write_bytes(data)
-            temp.chmod(0o600)
-            os.replace(temp, path)
+            atomic_write(path, data, private=True)
         except OSError as exc:
             log.warning("journal: cannot write %s: %s", path, exc)
-            with contextlib.suppress(OSError):
-                temp.unlink()
 
     def read(self, parts: tuple[str, ...]) -> bytes | None:
         path = self._path(parts)

@@ -255,6 +255,8 @@ class HubService:
         )
 
     def _check_quota(self, tenant: str, name: str, size: int) -> None:
+        """Would ``name`` with ``size`` more bytes fit the tenant's quota? (After publishing,
+        ``size`` is 0: what is stored already counts.)"""
         max_bytes, max_adapters = self.quota(tenant)
         used, names = self.registry.usage(tenant)
         if used + size > max_bytes:
@@ -262,7 +264,7 @@ class HubService:
                 f"storage quota exceeded: {used} bytes used + {size} new > {max_bytes}; "
                 "delete old versions or ask the operator for more"
             )
-        if name not in names and len(names) >= max_adapters:
+        if len({*names, name}) > max_adapters:
             raise ResourceExhausted(f"adapter quota exceeded: {len(names)} of {max_adapters} adapters")
 
     def _recheck_quota(self, tenant: str, record: VersionRecord) -> None:
@@ -271,16 +273,14 @@ class HubService:
         the last to count sees them all and withdraws (so may an earlier one, if it counts after
         the other's publish), so the quota is never exceeded; a withdrawn upload was never
         acknowledged, and its number is tombstoned like any deleted version."""
-        max_bytes, max_adapters = self.quota(tenant)
-        used, names = self.registry.usage(tenant)
-        if used <= max_bytes and len(names) <= max_adapters:
-            return
-        self.registry.delete(tenant, record.name, str(record.version))
-        self.cache.drop(tenant, record.name, [record.version])
-        raise ResourceExhausted(
-            f"quota exceeded by uploads arriving at the same time ({used} of {max_bytes} bytes, "
-            f"{len(names)} of {max_adapters} adapters); {record.name} was not stored: try again"
-        )
+        try:
+            self._check_quota(tenant, record.name, 0)
+        except ResourceExhausted as exc:
+            self.registry.delete(tenant, record.name, str(record.version))
+            self.cache.drop(tenant, record.name, [record.version])
+            raise ResourceExhausted(
+                f"{exc.message} (uploads arriving at the same time); {record.name} was not stored: try again"
+            ) from None
 
     def list_adapters(self, caller: Caller) -> list[AdapterListing]:
         return self.registry.listings(caller.namespace())

@@ -16,10 +16,10 @@ import logging
 import os
 import re
 import threading
-import uuid
 from collections import OrderedDict
 from pathlib import Path
 
+from adapters_registry.journal import atomic_write
 from adapters_registry.manifest import MANIFEST_FILE
 from adapters_registry.registry import VersionRecord
 from hub.residency.tier import LatencyWindow, TierStats
@@ -93,16 +93,10 @@ class DiskCache:
                 return True
             if len(data) > self.budget - self._pinned_bytes():
                 return False
-        path = self._path(digest)
-        temp = path.parent / f".{digest}.tmp-{uuid.uuid4().hex[:8]}"
         try:
-            path.parent.mkdir(exist_ok=True)
-            temp.write_bytes(data)
-            os.replace(temp, path)
+            atomic_write(self._path(digest), data)
         except OSError as exc:
             log.warning("disk cache: cannot write blob %s: %s", digest, exc)
-            with contextlib.suppress(OSError):
-                temp.unlink()
             return False
         with self._lock:
             if digest not in self._index:
