@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapters_registry import safetensors_io as st
-from adapters_registry.errors import IncompatibleAdapter, InvalidArtifact
 from adapters_registry.lora_config import (
     CLASSIFIER_MODULES,
     HEAD_TASK_TYPES,
@@ -35,6 +34,7 @@ from adapters_registry.manifest import (
     parse_manifest,
 )
 from adapters_registry.weights import check_lora_tensors
+from hub.errors import IncompatibleAdapter, InvalidArtifact
 
 ALLOWED_FILES = (PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, MANIFEST_FILE, HEADS_FILE, MODEL_CARD_FILE)
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters_registry.artifact import Artifact, sha256_hex
-from adapters_registry.errors import Conflict, IntegrityError, InvalidArgument, NotFound
 from adapters_registry.manifest import MANIFEST_FILE, FileRecord, Manifest, parse_manifest
 from adapters_registry.storage.base import ConditionFailed, ObjectNotFound, ObjectStore
+from hub.errors import Conflict, IntegrityError, InvalidArgument, NotFound
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 LATEST = "latest"

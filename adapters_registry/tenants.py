@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from adapters_registry.errors import Conflict, NotFound, Unauthenticated, Unavailable
 from adapters_registry.journal import Journal
 from adapters_registry.registry import check_name
 from adapters_registry.storage.base import ConditionFailed, ObjectNotFound, ObjectStore
+from hub.errors import Conflict, NotFound, Unauthenticated, Unavailable
 
 KEY_PREFIX = "ahk_"
 _ROOT = "_system"

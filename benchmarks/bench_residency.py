@@ -46,7 +46,7 @@ from adapters_registry.storage.s3 import S3Options, S3Store
 from hub.residency import Residency, ResidencyConfig, version_key
 from hub.residency.breaker import CircuitBreaker, GuardedStore
 from hub.residency.disk import DiskCache
-from hub.tasks import default_task_registry
+from hub.tasks.specs import default_task_registry
 
 BACKBONE = "packaged:all-minilm-l6-v2"
 TARGETS = ("query", "key", "value", "dense")

@@ -19,14 +19,14 @@ from typing import Any
 import torch
 from serving_fixtures import AdapterFiles, adapter_ref, artifact, nth_adapter, peft_model, text_of_tokens
 
-from hub.app import build_service
-from hub.auth import LOCAL_TENANT, LocalAuthenticator
 from hub.engine.engine import Row
 from hub.engine.heads import apply_heads, token_layout
 from hub.engine.runtime import RowRequest, Runtime
-from hub.plugin_manager import build_plugins
-from hub.service import HubService
-from hub.settings import Settings
+from hub.plugins.manager import build_plugins
+from hub.serving.app import build_service
+from hub.serving.auth import LOCAL_TENANT, LocalAuthenticator
+from hub.serving.service import HubService
+from hub.serving.settings import Settings
 from hub.transport.server import HubServer
 
 LOAD_SCRIPT = Path(__file__).with_name("serving_load.py")

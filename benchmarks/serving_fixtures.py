@@ -19,7 +19,7 @@ from safetensors.torch import save as save_safetensors
 
 from adapters_registry.artifact import Artifact, UploadInfo, build_artifact
 from adapters_registry.manifest import BackboneSpec
-from hub.tasks import default_task_registry
+from hub.tasks.specs import default_task_registry
 
 TARGETS = ["query", "key", "value", "dense"]
 SEQ_TASK = "generic.sequence_classification"

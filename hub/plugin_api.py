@@ -9,13 +9,13 @@ Everything else in ``hub`` may change without notice; this module's names are th
 from __future__ import annotations
 
 from adapters_registry.manifest import HeadKind, HeadSpec, Manifest
-from hub.datasets import Example, Reader, TextExample, TokenExample, bio_chunks, gold
-from hub.hookspecs import ENTRY_POINT_GROUP, AdapterEvent, hookimpl
-from hub.metrics import Metric, classification_scores, entity_scores, multi_label_scores
-from hub.pipeline import Postprocessor
-from hub.results import EntitySpan, LabelScore, Prediction, SegmentPrediction
-from hub.tasks import TaskSpec
-from hub.text import (
+from hub.plugins.hookspecs import ENTRY_POINT_GROUP, AdapterEvent, hookimpl
+from hub.tasks.datasets import Example, Reader, TextExample, TokenExample, bio_chunks, gold
+from hub.tasks.metrics import Metric, classification_scores, entity_scores, multi_label_scores
+from hub.tasks.pipeline import Postprocessor
+from hub.tasks.results import EntitySpan, LabelScore, Prediction, SegmentPrediction
+from hub.tasks.specs import TaskSpec
+from hub.tasks.text import (
     Edit,
     OffsetMap,
     Preprocessed,

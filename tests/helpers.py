@@ -7,7 +7,7 @@ from pathlib import Path
 
 from adapters_registry.artifact import UploadInfo, build_artifact
 from adapters_registry.manifest import BackboneSpec
-from hub.tasks import default_task_registry
+from hub.tasks.specs import default_task_registry
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -67,3 +67,16 @@ def read_dir(directory: Path) -> dict[str, bytes]:
 
 def artifact_from_dir(directory: Path, spec: BackboneSpec, task: str = "", labels: tuple[str, ...] = ()):
     return build_artifact(read_dir(directory), UploadInfo(task, labels), spec, default_task_registry().contract)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Absolute module names a source file imports (``import a.b``, ``from a.b import c``)."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found

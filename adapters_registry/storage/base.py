@@ -11,7 +11,7 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from adapters_registry.errors import Conflict, NotFound, Unavailable
+from hub.errors import Conflict, NotFound, Unavailable
 
 _KEY_SEGMENT = re.compile(r"^[A-Za-z0-9._@=+-]+$")
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
-from adapters_registry.errors import InvalidArgument
 from adapters_registry.storage.base import ObjectStore
 from adapters_registry.storage.local import LocalStore
 from adapters_registry.storage.memory import MemoryStore
+from hub.errors import InvalidArgument
 
 
 class _Opener(Protocol):

@@ -27,7 +27,6 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from adapters_registry.errors import DomainError, InvalidArgument, NotFound
 from adapters_registry.storage.base import (
     ConditionFailed,
     ObjectNotFound,
@@ -36,6 +35,7 @@ from adapters_registry.storage.base import (
     StoreUnavailable,
     check_key,
 )
+from hub.errors import DomainError, InvalidArgument, NotFound
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _MISSING = {"NoSuchKey", "NotFound", "404"}

@@ -14,7 +14,7 @@ KINDS = ("preprocessors", "segmenters", "readers", "metrics")
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    from hub.catalog import PluginError
+    from hub.plugins.catalog import PluginError
 
     try:
         response = _local() if args.local else _remote(args)
@@ -39,8 +39,8 @@ def _remote(args: argparse.Namespace) -> admin_pb2.ListPluginsResponse:
 
 def _local() -> admin_pb2.ListPluginsResponse:
     """What `serve` would load here, with the same settings (ADAPTER_HUB_PLUGINS_ALLOW / _DENY)."""
-    from hub.plugin_manager import build_plugins
-    from hub.settings import Settings
+    from hub.plugins.manager import build_plugins
+    from hub.serving.settings import Settings
     from hub.transport import convert
 
     plugins = build_plugins(Settings.from_env())

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from adapters_registry.manifest import HeadKind
 from hub.api.v1 import inference_pb2
-from hub.datasets import Example
-from hub.metrics import Metric
-from hub.results import EntitySpan, LabelScore, Prediction
+from hub.tasks.datasets import Example
+from hub.tasks.metrics import Metric
+from hub.tasks.results import EntitySpan, LabelScore, Prediction
 from hub.training.evaluate import Evaluation, Predictor, batched, evaluate
 from hub.transport.client import HubClient
 

@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import Any
 
-from hub.settings import DEFAULT_BACKBONE, DEFAULT_PORT, Settings, default_store
+from hub.serving.settings import DEFAULT_BACKBONE, DEFAULT_PORT, Settings, default_store
 
 
 def add_serve_parser(sub: Any) -> None:
@@ -67,9 +67,9 @@ def add_serve_parser(sub: Any) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from adapters_registry.errors import DomainError
-    from hub.app import build_authenticator, build_service
-    from hub.catalog import PluginError
+    from hub.errors import DomainError
+    from hub.plugins.catalog import PluginError
+    from hub.serving.app import build_authenticator, build_service
     from hub.transport.server import HubServer
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters_registry.manifest import Pooling
-from hub.settings import Settings
+from hub.engine.train.types import DEFAULT_TARGETS, EvalRecord, Mode, Observer, TrainOptions
+from hub.serving.settings import Settings
 from hub.training.data import TaskInput
-from hub.training.types import DEFAULT_TARGETS, EvalRecord, Mode, Observer, TrainOptions
 
 if TYPE_CHECKING:
-    from hub.plugin_manager import HubPlugins
+    from hub.plugins.manager import HubPlugins
 
 DEFAULT_LR = {Mode.LORA: 1e-3, Mode.FULL: 5e-5, Mode.HEAD_ONLY: 5e-3}
 
@@ -209,7 +209,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 def _plugins() -> tuple[Settings, HubPlugins]:
-    from hub.plugin_manager import build_plugins
+    from hub.plugins.manager import build_plugins
 
     settings = Settings.from_env()
     return settings, build_plugins(settings)

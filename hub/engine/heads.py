@@ -10,7 +10,7 @@ import torch
 
 from adapters_registry.manifest import HeadKind, Pooling
 from hub.engine.packing import PackedHead
-from hub.results import HeadScores
+from hub.tasks.results import HeadScores
 
 # Per row: (character offsets per token, word id per token with -1 for special tokens), or
 # None for rows whose head is not a token head (nothing per token is needed then).

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 import torch
 from safetensors.torch import load as load_safetensors
 
-from adapters_registry.errors import IncompatibleAdapter, InvalidArtifact
 from adapters_registry.lora_config import parse_lora_config
 from adapters_registry.manifest import (
     HEADS_FILE,
@@ -21,6 +20,7 @@ from adapters_registry.manifest import (
 )
 from adapters_registry.weights import resolve_module, split_lora_key
 from hub.engine.backbone import Backbone
+from hub.errors import IncompatibleAdapter, InvalidArtifact
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import warnings
 import torch
 from torch import nn
 
-from adapters_registry.errors import InvalidArgument
+from hub.errors import InvalidArgument
 
 QUANTIZE_MODES = ("none", "int8")
 

@@ -13,7 +13,7 @@ from hub.engine.backbone import Backbone, load_backbone
 from hub.engine.engine import Engine, Row
 from hub.engine.packing import PackedAdapter, pack_adapter
 from hub.engine.precision import configure_threads
-from hub.results import HeadScores
+from hub.tasks.results import HeadScores
 
 
 @dataclass(frozen=True)

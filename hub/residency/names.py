@@ -14,9 +14,9 @@ import json
 import logging
 from pathlib import Path
 
-from adapters_registry.errors import IntegrityError
 from adapters_registry.journal import Journal
 from adapters_registry.registry import VersionRecord, record_from_json
+from hub.errors import IntegrityError
 
 log = logging.getLogger("hub.residency")
 

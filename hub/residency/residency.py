@@ -27,10 +27,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from adapters_registry.errors import ResourceExhausted, Unavailable
 from adapters_registry.manifest import MANIFEST_FILE, Manifest
 from adapters_registry.registry import AdapterRegistry, VersionRecord
 from adapters_registry.storage.base import StoreUnavailable
+from hub.errors import ResourceExhausted, Unavailable
 from hub.residency.breaker import BreakerState, GuardedStore
 from hub.residency.disk import DiskCache
 from hub.residency.names import NameJournal

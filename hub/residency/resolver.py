@@ -17,8 +17,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from adapters_registry.errors import NotFound, Unavailable
 from adapters_registry.registry import LATEST, AdapterRegistry, VersionRecord, check_alias
+from hub.errors import NotFound, Unavailable
 from hub.residency.names import NameJournal
 
 Retired = Callable[[str, str, int, str], None]  # tenant, name, version, reason

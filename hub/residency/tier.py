@@ -12,7 +12,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from adapters_registry.errors import ResourceExhausted
+from hub.errors import ResourceExhausted
 
 V = TypeVar("V")
 

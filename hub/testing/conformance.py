@@ -29,18 +29,19 @@ from typing import Any
 import pytest
 
 from adapters_registry.manifest import HeadKind
-from hub.app import build_service
-from hub.catalog import NAME
-from hub.datasets import check_example, gold
-from hub.hookspecs import ENTRY_POINT_GROUP
-from hub.metrics import check_scores
-from hub.plugin_manager import HubPlugins, build_plugins
-from hub.results import Prediction
-from hub.service import Caller, HubService, Target
-from hub.settings import Settings
+from hub.plugins.catalog import NAME
+from hub.plugins.hookspecs import ENTRY_POINT_GROUP
+from hub.plugins.manager import HubPlugins, build_plugins
+from hub.serving.app import build_service
+from hub.serving.auth import Caller
+from hub.serving.service import HubService, Target
+from hub.serving.settings import Settings
+from hub.serving.upload import UploadHeader
+from hub.tasks.datasets import check_example, gold
+from hub.tasks.metrics import check_scores
+from hub.tasks.results import Prediction
+from hub.tasks.text import check_preprocessed, check_segments
 from hub.testing.artifacts import random_adapter_files, sample_labels
-from hub.text import check_preprocessed, check_segments
-from hub.upload import UploadHeader
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from hub.engine.train.types import Mode, TrainOptions, TrainOutcome
 from hub.training.evaluate import Evaluation
-from hub.training.types import Mode, TrainOptions, TrainOutcome
 
 MODE_TITLES = {
     Mode.LORA: "LoRA adapter",

@@ -11,14 +11,14 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adapters_registry.errors import InvalidArgument
 from adapters_registry.manifest import HeadKind, Pooling
-from hub.catalog import Catalog
-from hub.datasets import Example, TextExample, TokenExample, check_example
-from hub.metrics import Metric
-from hub.pipeline import TaskPipeline
-from hub.tasks import TaskSpec
-from hub.training.types import Span, TaskData, TrainExample
+from hub.engine.train.types import Span, TaskData, TrainExample
+from hub.errors import InvalidArgument
+from hub.plugins.catalog import Catalog
+from hub.tasks.datasets import Example, TextExample, TokenExample, check_example
+from hub.tasks.metrics import Metric
+from hub.tasks.pipeline import TaskPipeline
+from hub.tasks.specs import TaskSpec
 
 MAX_PROBLEMS = 5
 

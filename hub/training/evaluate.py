@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters_registry.manifest import HeadKind, HeadSpec
-from hub.datasets import Example, TokenExample, gold
-from hub.metrics import Metric
-from hub.pipeline import TaskPipeline
-from hub.results import Prediction, decode
-from hub.training.types import DevResult, Scorer
+from hub.engine.train.types import DevResult, Scorer
+from hub.tasks.datasets import Example, TokenExample, gold
+from hub.tasks.metrics import Metric
+from hub.tasks.pipeline import TaskPipeline
+from hub.tasks.results import Prediction, decode
 
 # texts -> one Prediction per text (offsets into the given texts)
 Predictor = Callable[[list[str]], list[Prediction]]
@@ -56,7 +56,7 @@ def word_tags(example: TokenExample, prediction: Prediction) -> tuple[str, ...]:
 
 
 def predicted_value(example: Example, prediction: Prediction, kind: HeadKind) -> object:
-    """What the metric compares on the predicted side (the counterpart of hub.datasets.gold)."""
+    """What the metric compares on the predicted side (the counterpart of hub.tasks.datasets.gold)."""
     if kind is HeadKind.TOKEN:
         assert isinstance(example, TokenExample)
         return word_tags(example, prediction)

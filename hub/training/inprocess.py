@@ -8,18 +8,18 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters_registry.errors import InvalidArgument
 from adapters_registry.manifest import PEFT_WEIGHTS_FILE
-from hub.auth import LOCAL_TENANT
-from hub.catalog import Catalog
-from hub.datasets import Example
-from hub.plugin_manager import HubPlugins
-from hub.results import Prediction
-from hub.service import Caller, HubService, Target
-from hub.settings import Settings
+from hub.errors import InvalidArgument
+from hub.plugins.catalog import Catalog
+from hub.plugins.manager import HubPlugins
+from hub.serving.auth import LOCAL_TENANT, Caller
+from hub.serving.service import HubService, Target
+from hub.serving.settings import Settings
+from hub.serving.upload import UploadHeader
+from hub.tasks.datasets import Example
+from hub.tasks.results import Prediction
 from hub.training.data import holdout_split, read_examples
 from hub.training.evaluate import Evaluation, Predictor, batched, evaluate
-from hub.upload import UploadHeader
 
 EVAL_NAME = "evaluated"
 
@@ -50,7 +50,7 @@ def adapter_files(directory: Path) -> dict[str, bytes]:
 
 
 def local_service(plugins: HubPlugins, settings: Settings) -> HubService:
-    from hub.app import build_service
+    from hub.serving.app import build_service
 
     memory = dataclasses.replace(settings, store=f"memory://eval-{uuid.uuid4().hex}")
     service = build_service(memory, plugins)

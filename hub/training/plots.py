@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hub.training.types import History
+from hub.engine.train.types import History
 
 SMOOTHING = 10  # loss records per point of the moving mean
 

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from adapters_registry.artifact import ALLOWED_FILES, UploadInfo, build_artifact
-from adapters_registry.errors import InvalidArgument
 from adapters_registry.manifest import MANIFEST_FILE, MODEL_CARD_FILE, HeadSpec, Manifest, Pooling
-from hub.catalog import Catalog
+from hub.engine.train.types import DevEvaluator, DevResult, Mode, Observer, Scorer, TrainOptions, TrainOutcome
+from hub.errors import InvalidArgument
+from hub.plugins.catalog import Catalog
 from hub.training.card import CardTask, render_card
 from hub.training.data import TaskInput, TaskSet, load_tasks
 from hub.training.evaluate import Evaluation, combine, evaluate, pipeline_predictor
 from hub.training.plots import plot_curves
-from hub.training.types import DevEvaluator, DevResult, Mode, Observer, Scorer, TrainOptions, TrainOutcome
 
 TRAINING_DIR = "training"
 CURVES_FILE = "curves.png"

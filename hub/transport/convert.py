@@ -7,11 +7,11 @@ import json
 from adapters_registry.manifest import HeadKind
 from adapters_registry.registry import AdapterListing, VersionRecord
 from hub.api.v1 import adapters_pb2, admin_pb2, common_pb2, inference_pb2
-from hub.catalog import KINDS
-from hub.plugin_manager import PluginInfo
-from hub.results import EntitySpan, LabelScore, Prediction
-from hub.service import Served
-from hub.tasks import TaskSpec
+from hub.plugins.catalog import KINDS
+from hub.plugins.manager import PluginInfo
+from hub.serving.service import Served
+from hub.tasks.results import EntitySpan, LabelScore, Prediction
+from hub.tasks.specs import TaskSpec
 
 HEAD_KINDS = {
     HeadKind.SEQUENCE: common_pb2.HEAD_KIND_SEQUENCE,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import grpc
 
-from adapters_registry.errors import InvalidArgument
 from hub.api.v1 import residency_pb2, residency_pb2_grpc
-from hub.auth import Authenticator
-from hub.residency.admin import Done, ResidencyAdmin
+from hub.errors import InvalidArgument
 from hub.residency.residency import Resident
-from hub.service import HubService
+from hub.serving.auth import Authenticator
+from hub.serving.residency_admin import Done, ResidencyAdmin
+from hub.serving.service import HubService
 from hub.transport.servicer import _Base
 from hub.transport.status import guarded
 

@@ -23,8 +23,8 @@ from hub.api.v1 import (
     tenants_pb2,
     tenants_pb2_grpc,
 )
-from hub.auth import Authenticator
-from hub.service import HubService
+from hub.serving.auth import Authenticator
+from hub.serving.service import HubService
 from hub.transport.residency_servicer import ResidencyServicer
 from hub.transport.servicer import AdapterServicer, AdminServicer, InferenceServicer
 from hub.transport.tenant_servicer import TenantServicer

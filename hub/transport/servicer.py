@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import grpc
 
-from adapters_registry.errors import InvalidArgument
 from hub import __version__
 from hub.api.v1 import (
     adapters_pb2,
@@ -16,12 +15,13 @@ from hub.api.v1 import (
     inference_pb2,
     inference_pb2_grpc,
 )
-from hub.auth import Authenticator
-from hub.service import Caller, HubService, Target
+from hub.errors import InvalidArgument
+from hub.serving.auth import Authenticator, Caller
+from hub.serving.service import HubService, Target
+from hub.serving.upload import UploadAssembler, UploadHeader
 from hub.transport import convert
 from hub.transport.status import abort, guarded
 from hub.transport.stream import answer_stream
-from hub.upload import UploadAssembler, UploadHeader
 
 
 class _Base:

@@ -10,7 +10,7 @@ from typing import Any, NoReturn, TypeVar
 
 import grpc
 
-from adapters_registry import errors
+from hub import errors
 
 log = logging.getLogger("hub.transport")
 

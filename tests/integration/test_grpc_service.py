@@ -176,9 +176,9 @@ def test_list_get_alias_delete(packaged_hub, packaged_adapters) -> None:  # type
 
 
 def test_not_serving_until_the_backbone_is_loaded(start_hub, tiny_backbone_dir) -> None:  # type: ignore[no-untyped-def]
-    from hub.app import build_service
-    from hub.auth import LocalAuthenticator
-    from hub.settings import Settings
+    from hub.serving.app import build_service
+    from hub.serving.auth import LocalAuthenticator
+    from hub.serving.settings import Settings
     from hub.transport.client import HubClient
     from hub.transport.server import HubServer
 

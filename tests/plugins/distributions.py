@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.hookspecs import ENTRY_POINT_GROUP
+from hub.plugins.hookspecs import ENTRY_POINT_GROUP
 
 
 class SitePackages:

@@ -1,4 +1,4 @@
-"""The plugin boundary (DESIGN.md): plugins import only hub.plugin_api; the hub never names a
+"""The plugin boundary (docs/architecture.md, "Boundaries"): plugins import only hub.plugin_api; the hub never names a
 plugin; managers and registries are built in factories, never at module level."""
 
 from __future__ import annotations
@@ -9,20 +9,11 @@ from pathlib import Path
 import pytest
 
 from hub import plugin_api
+from tests.helpers import imported_modules as imported
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_SOURCES = sorted(ROOT.glob("plugins/*/hub_*/**/*.py"))
 HUB_SOURCES = sorted([*ROOT.glob("hub/**/*.py"), *ROOT.glob("adapters_registry/**/*.py")])
-
-
-def imported(path: Path) -> set[str]:
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-    return found
 
 
 def test_the_domain_plugins_exist() -> None:

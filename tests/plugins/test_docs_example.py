@@ -6,8 +6,8 @@ import re
 import textwrap
 from pathlib import Path
 
-from hub.plugin_manager import build_plugins
-from hub.settings import Settings
+from hub.plugins.manager import build_plugins
+from hub.serving.settings import Settings
 from tests.plugins.distributions import SitePackages
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters_registry.errors import InvalidArtifact
-from hub.catalog import PluginError
-from hub.pipeline import PluginFault
+from hub.errors import InvalidArtifact
 from hub.plugin_api import (
     AdapterEvent,
     HeadKind,
@@ -26,9 +24,12 @@ from hub.plugin_api import (
     hookimpl,
     replace_patterns,
 )
-from hub.service import Caller, Target
+from hub.plugins.catalog import PluginError
+from hub.serving.auth import Caller
+from hub.serving.service import Target
+from hub.serving.upload import UploadHeader
+from hub.tasks.pipeline import PluginFault
 from hub.testing.artifacts import random_adapter_files
-from hub.upload import UploadHeader
 from tests.plugins.conftest import load, service_with
 
 CALLER = Caller("hooks")

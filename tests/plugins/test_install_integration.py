@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from hub.cli.main import main
-from hub.hookspecs import ENTRY_POINT_GROUP
 from hub.plugin_api import HeadKind
+from hub.plugins.hookspecs import ENTRY_POINT_GROUP
 from hub.testing.artifacts import random_adapter_files
 
 pytestmark = pytest.mark.integration

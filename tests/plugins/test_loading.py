@@ -6,9 +6,9 @@ from types import MappingProxyType
 
 import pytest
 
-from hub.catalog import PluginError
-from hub.plugin_manager import build_plugins
-from hub.settings import Settings
+from hub.plugins.catalog import PluginError
+from hub.plugins.manager import build_plugins
+from hub.serving.settings import Settings
 from tests.plugins.distributions import SitePackages
 
 TASK_PLUGIN = """

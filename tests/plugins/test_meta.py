@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hub import hookspecs, plugin_api
-from hub.plugin_manager import HOOKS
+from hub import plugin_api
+from hub.plugins import hookspecs
+from hub.plugins.manager import HOOKS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "plugins.md"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from hub.pipeline import TaskPipeline
 from hub.plugin_api import (
     EntitySpan,
     LabelScore,
@@ -15,9 +14,11 @@ from hub.plugin_api import (
     Span,
     replace_patterns,
 )
-from hub.service import Caller, Target
+from hub.serving.auth import Caller
+from hub.serving.service import Target
+from hub.serving.upload import UploadHeader
+from hub.tasks.pipeline import TaskPipeline
 from hub.testing.artifacts import random_adapter_files
-from hub.upload import UploadHeader
 from tests.plugins.conftest import load, service_with
 
 MASK = Preprocessor("t.mask", lambda text: replace_patterns(text, [(re.compile(r"\d+"), "<n>")]))

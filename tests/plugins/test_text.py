@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from hub.text import (
+from hub.tasks.text import (
     Edit,
     OffsetMap,
     Preprocessed,

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from adapters_registry.errors import InvalidArgument
 from adapters_registry.storage import StoreUnavailable, open_store
 from adapters_registry.storage.s3 import BucketNotFound, S3Options, S3Store
+from hub.errors import InvalidArgument
 
 ACCESS_KEY = "AKIDFAULTTESTS0000001"
 SECRET_KEY = "fault-tests-secret-" + uuid.uuid4().hex

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters_registry.errors import InvalidArgument
 from adapters_registry.storage import open_store
 from adapters_registry.storage.local import LocalStore
+from hub.errors import InvalidArgument
 from tests.registry.store_contract import StoreContract
 
 

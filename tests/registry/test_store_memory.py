@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters_registry.errors import InvalidArgument
 from adapters_registry.storage import open_store
 from adapters_registry.storage.memory import MemoryStore
+from hub.errors import InvalidArgument
 from tests.registry.store_contract import StoreContract
 
 

@@ -134,7 +134,7 @@ def test_outage_and_recovery_on_restartable_server(seaweedfs_restartable: Seawee
 
 
 def test_options_reject_unknown_names() -> None:
-    from adapters_registry.errors import InvalidArgument
+    from hub.errors import InvalidArgument
 
     with pytest.raises(InvalidArgument, match="unknown S3 store option"):
         S3Options.from_kwargs({"endpoint": "http://127.0.0.1:1"})

@@ -8,7 +8,7 @@ from pathlib import Path
 from adapters_registry.artifact import ArtifactLimits, UploadInfo, build_artifact
 from adapters_registry.manifest import MANIFEST_FILE, BackboneSpec, HeadKind
 from adapters_registry.registry import AdapterRegistry, VersionRecord
-from hub.tasks import default_task_registry
+from hub.tasks.specs import default_task_registry
 from hub.testing.artifacts import random_adapter_files
 
 SEQ = "generic.sequence_classification"

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from adapters_registry.errors import NotFound, ResourceExhausted, Unavailable
 from adapters_registry.registry import AdapterRegistry
 from adapters_registry.storage.local import LocalStore
 from adapters_registry.storage.memory import MemoryStore
+from hub.errors import NotFound, ResourceExhausted, Unavailable
 from hub.residency import Residency, ResidencyConfig
 from hub.residency.disk import DiskCache
 from hub.residency.resolver import CachedResolver

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from hub.cli.main import main
-from hub.plugin_manager import HubPlugins
-from hub.settings import Settings
+from hub.engine.train.types import TrainOptions
+from hub.plugins.manager import HubPlugins
+from hub.serving.settings import Settings
 from hub.training.data import TaskInput
 from hub.training.inprocess import EVAL_NAME, adapter_files, local_service
 from hub.training.run import TrainRequest, train
-from hub.training.types import TrainOptions
 from tests.helpers import PACKAGED_BACKBONE
 from tests.training.corpora import DATA
 
@@ -60,9 +60,9 @@ def test_server_predictions_equal_in_process_predictions(
     client.push(trained, "trained")
     settings = Settings.from_env(environ={}, backbone=PACKAGED_BACKBONE, device="cpu")
     service = local_service(plugins, settings)
-    from hub.auth import LOCAL_TENANT
-    from hub.service import Caller, Target
-    from hub.upload import UploadHeader
+    from hub.serving.auth import LOCAL_TENANT, Caller
+    from hub.serving.service import Target
+    from hub.serving.upload import UploadHeader
 
     caller = Caller(LOCAL_TENANT, admin=True)
     service.upload(caller, UploadHeader(EVAL_NAME), adapter_files(trained))

@@ -9,10 +9,10 @@ import pytest
 
 from adapters_registry.artifact import Artifact, UploadInfo, build_artifact
 from adapters_registry.manifest import HEADS_FILE, MANIFEST_FILE, PEFT_WEIGHTS_FILE, BackboneSpec, HeadKind, Pooling
-from hub.plugin_manager import HubPlugins
+from hub.engine.train.types import Mode, TrainOptions
+from hub.plugins.manager import HubPlugins
 from hub.training.data import TaskInput
 from hub.training.run import TRAINING_DIR, TrainReport, TrainRequest, train
-from hub.training.types import Mode, TrainOptions
 from tests.helpers import read_dir
 
 pytest.importorskip("hub_medical", reason="the medical plugin is installed by scripts/bootstrap.sh")
@@ -118,7 +118,7 @@ def test_full_finetune_baseline_reports_but_writes_no_adapter(
 def test_output_directory_is_not_overwritten_by_accident(
     plugins: HubPlugins, tiny_backbone_dir: Path, corpora: dict[str, Path], tmp_path: Path
 ) -> None:
-    from adapters_registry.errors import InvalidArgument
+    from hub.errors import InvalidArgument
 
     inputs = [TaskInput("finance.sentiment", corpora["fin_train"], corpora["fin_dev"])]
     tiny(plugins, tiny_backbone_dir, tmp_path / "out", inputs, max_steps=2)

@@ -6,14 +6,14 @@ import random
 
 import pytest
 
-from adapters_registry.errors import InvalidArgument
 from adapters_registry.manifest import HeadKind
-from hub.datasets import TextExample, TokenExample
-from hub.results import EntitySpan, Prediction
-from hub.tasks import TaskSpec
+from hub.engine.train.types import Span
+from hub.errors import InvalidArgument
+from hub.tasks.datasets import TextExample, TokenExample
+from hub.tasks.results import EntitySpan, Prediction
+from hub.tasks.specs import TaskSpec
 from hub.training.data import head_labels, holdout_split
 from hub.training.evaluate import predicted_value
-from hub.training.types import Span
 
 
 def documents(n: int) -> list[TextExample]:
@@ -50,7 +50,7 @@ def test_head_labels_fixed_by_the_task_or_taken_from_the_data() -> None:
 
 def test_token_targets_tag_each_tokenizer_word_on_its_first_piece(packaged_runtime) -> None:
     from hub.engine.train.encode import IGNORE, encode_task
-    from hub.training.types import TaskData, TrainExample
+    from hub.engine.train.types import TaskData, TrainExample
 
     labels = ["O", "B-Disease", "I-Disease"]
     text = "TGF-beta1 deficiency causes colitis ."  # the tokenizer splits TGF-beta1 into 3 words
@@ -88,7 +88,7 @@ def test_heads_start_at_the_training_label_prior(tiny_backbone_dir) -> None:
     from hub.engine.backbone import load_backbone
     from hub.engine.train.encode import encode_task, label_frequencies
     from hub.engine.train.model import TrainModel
-    from hub.training.types import TaskData, TrainExample, TrainOptions
+    from hub.engine.train.types import TaskData, TrainExample, TrainOptions
 
     examples = [TrainExample("a", ("x",)), TrainExample("b", ("x", "y")), TrainExample("c", ()), TrainExample("d", ())]
     data = TaskData("t.multi", HeadKind.MULTI_LABEL, ["x", "y"], examples)

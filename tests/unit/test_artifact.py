@@ -11,9 +11,9 @@ import pytest
 
 from adapters_registry import safetensors_io as st
 from adapters_registry.artifact import ArtifactLimits, UploadInfo, build_artifact
-from adapters_registry.errors import IncompatibleAdapter, InvalidArtifact
 from adapters_registry.manifest import HEADS_FILE, MANIFEST_FILE, HeadKind
-from hub.tasks import default_task_registry
+from hub.errors import IncompatibleAdapter, InvalidArtifact
+from hub.tasks.specs import default_task_registry
 from tests.helpers import make_peft_adapter, read_dir
 
 SEQ = "generic.sequence_classification"

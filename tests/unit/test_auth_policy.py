@@ -1,8 +1,8 @@
 import pytest
 
-from adapters_registry.errors import InvalidArgument
-from hub.app import build_authenticator, build_service
-from hub.settings import Settings
+from hub.errors import InvalidArgument
+from hub.serving.app import build_authenticator, build_service
+from hub.serving.settings import Settings
 
 
 def settings(tmp_path, **kw) -> Settings:  # type: ignore[no-untyped-def]

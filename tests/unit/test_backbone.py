@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from adapters_registry.errors import InvalidArgument
 from hub.engine.backbone import fingerprint, load_backbone
+from hub.errors import InvalidArgument
 
 
 def test_backbone_is_frozen_and_fingerprinted(tiny_backbone_dir: Path) -> None:

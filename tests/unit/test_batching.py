@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from adapters_registry.errors import InvalidArgument, Unavailable
-from hub.batching import BatcherClosed, DynamicBatcher
+from hub.errors import InvalidArgument, Unavailable
+from hub.serving.batching import BatcherClosed, DynamicBatcher
 
 
 @dataclass(frozen=True)

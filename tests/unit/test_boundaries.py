@@ -1,11 +1,12 @@
-"""The architecture's import boundaries (DESIGN.md), checked on the source itself."""
+"""The architecture's import boundaries (docs/architecture.md, "Boundaries"), checked on the source."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import imported_modules as imports
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [p for pkg in ("hub", "adapters_registry") for p in (ROOT / pkg).rglob("*.py")]
@@ -23,15 +24,34 @@ ALLOWED = {
     "botocore": ("adapters_registry/storage/s3.py",),
 }
 
+# The hub's layers, top to bottom. A module may import its own layer and the layers below it,
+# never one above: a change low in the tree cannot be broken by what sits on top of it.
+LAYERS: list[tuple[str, ...]] = [
+    ("hub.cli",),
+    ("hub.transport", "hub.api"),
+    ("hub.training", "hub.testing"),
+    ("hub.serving",),
+    ("hub.residency",),
+    ("hub.plugins", "hub.plugin_api"),
+    ("hub.engine",),
+    ("hub.tasks",),
+    ("hub.errors", "hub"),
+]
+LOOSE_MODULES_MAX = 6  # modules directly in hub/ (besides __init__.py)
 
-def imports(path: Path) -> set[str]:
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-    return found
+
+def layer_of(module: str) -> int | None:
+    best: tuple[int, int] | None = None  # (prefix length, layer)
+    for index, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), index)
+    return None if best is None else best[1]
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 @pytest.mark.parametrize("module", sorted(ALLOWED))
@@ -45,11 +65,34 @@ def test_heavy_dependencies_stay_in_their_layer(module: str) -> None:
     assert offenders == [], f"{module} imported outside {ALLOWED[module]}"
 
 
-def test_registry_never_imports_the_hub() -> None:
+def test_no_import_runs_back_up_the_layers() -> None:
+    offenders = []
+    for path in (ROOT / "hub").rglob("*.py"):
+        own = layer_of(module_name(path))
+        assert own is not None, f"{path.relative_to(ROOT)} belongs to no layer: add it to LAYERS"
+        for imported in imports(path):
+            target = layer_of(imported)
+            if target is not None and target < own:
+                offenders.append(f"{module_name(path)} imports {imported} (a higher layer)")
+    assert offenders == []
+
+
+def test_layer_order_is_checked_on_a_known_back_import() -> None:
+    assert layer_of("hub.serving.service") < layer_of("hub.residency.residency")  # type: ignore[operator]
+    assert layer_of("hub.errors") == len(LAYERS) - 1
+
+
+def test_few_loose_modules_in_hub() -> None:
+    loose = sorted(p.name for p in (ROOT / "hub").glob("*.py") if p.name != "__init__.py")
+    assert len(loose) <= LOOSE_MODULES_MAX, f"hub/ has {len(loose)} loose modules: {loose}; put them in a layer"
+
+
+def test_registry_imports_only_the_error_vocabulary_of_the_hub() -> None:
     offenders = [
-        str(p.relative_to(ROOT))
+        f"{p.relative_to(ROOT)}: {i}"
         for p in (ROOT / "adapters_registry").rglob("*.py")
-        if any(i == "hub" or i.startswith("hub.") for i in imports(p))
+        for i in imports(p)
+        if (i == "hub" or i.startswith("hub.")) and i != "hub.errors"
     ]
     assert offenders == []
 

@@ -184,8 +184,8 @@ def test_dynamic_int8_backbone_stays_close_to_float32(world) -> None:  # type: i
 
 
 def test_quantize_is_checked() -> None:
-    from adapters_registry.errors import InvalidArgument
     from hub.engine.precision import check_quantize
+    from hub.errors import InvalidArgument
 
     with pytest.raises(InvalidArgument, match="one of"):
         check_quantize("int4", torch.device("cpu"), torch.float32)

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from adapters_registry.errors import ResourceExhausted
-from hub.app import build_service
-from hub.service import Caller, HubService
-from hub.settings import Settings
-from hub.upload import UploadHeader
+from hub.errors import ResourceExhausted
+from hub.serving.app import build_service
+from hub.serving.auth import Caller
+from hub.serving.service import HubService
+from hub.serving.settings import Settings
+from hub.serving.upload import UploadHeader
 from tests.residency.conftest import adapter_files
 
 RACERS = 6

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters_registry.errors import IntegrityError, InvalidArgument, NotFound
 from adapters_registry.registry import AdapterRegistry
 from adapters_registry.storage.local import LocalStore
+from hub.errors import IntegrityError, InvalidArgument, NotFound
 from tests.helpers import artifact_from_dir, make_peft_adapter
 
 SEQ = "generic.sequence_classification"

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from hub.results import HeadScores, decode_bio, decode_multi_label, decode_sequence
+from hub.tasks.results import HeadScores, decode_bio, decode_multi_label, decode_sequence
 
 LABELS = ["O", "B-Disease", "I-Disease", "B-Chemical", "I-Chemical"]
 

@@ -1,7 +1,7 @@
 import grpc
 import pytest
 
-from adapters_registry import errors
+from hub import errors
 from hub.transport.status import STATUS_TABLE, status_for
 
 

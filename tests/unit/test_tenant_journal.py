@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from adapters_registry.errors import Unauthenticated, Unavailable
 from adapters_registry.journal import Journal
 from adapters_registry.storage.memory import MemoryStore
 from adapters_registry.tenants import TenantDirectory
+from hub.errors import Unauthenticated, Unavailable
 from tests.residency.stores import SwitchableStore
 
 

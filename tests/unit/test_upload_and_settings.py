@@ -2,11 +2,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters_registry.errors import InvalidArgument, ResourceExhausted
-from hub.app import build_service
-from hub.plugin_manager import build_plugins
-from hub.settings import Settings
-from hub.upload import UploadAssembler, UploadHeader
+from hub.errors import InvalidArgument, ResourceExhausted
+from hub.plugins.manager import build_plugins
+from hub.serving.app import build_service
+from hub.serving.settings import Settings
+from hub.serving.upload import UploadAssembler, UploadHeader
 
 
 def test_chunks_assemble_into_files() -> None:

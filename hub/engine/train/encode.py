@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from adapters_registry.manifest import HeadKind
-from hub.training.types import Span, TaskData, TrainExample
+from hub.engine.train.types import Span, TaskData, TrainExample
 
 IGNORE = -100  # token positions that carry no label (special tokens, non-first sub-tokens)
 BUCKET_BATCHES = 50  # batches sorted by length together: little padding, still shuffled
@@ -68,7 +68,7 @@ def encode_task(tokenizer: object, data: TaskData, max_length: int) -> EncodedTa
 def _token_targets(encoded: object, row: int, example: TrainExample, index: dict[str, int]) -> list[int]:
     """A target per token: the tag of its word on the word's first token, IGNORE elsewhere.
 
-    The serving side decodes a word from its first token (hub.results.decode_bio), so that is
+    The serving side decodes a word from its first token (hub.tasks.results.decode_bio), so that is
     the token trained. Words are the tokenizer's own pre-tokenized words, as in serving.
     """
     word_ids = encoded.word_ids(row)  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from adapters_registry.manifest import HEADS_FILE, PEFT_CONFIG_FILE, PEFT_WEIGHT
 from hub.engine.backbone import load_backbone
 from hub.engine.train.encode import Batch, EncodedTask, collate, encode_task, epoch_batches, label_frequencies
 from hub.engine.train.model import TrainModel, head_key
-from hub.training.types import (
+from hub.engine.train.types import (
     DevEvaluator,
     EvalRecord,
     History,

@@ -18,8 +18,8 @@ from adapters_registry.manifest import HeadKind
 from hub.engine.backbone import Backbone
 from hub.engine.engine import _pool
 from hub.engine.train.encode import IGNORE, Batch
-from hub.results import HeadScores
-from hub.training.types import Mode, TaskData, TrainOptions
+from hub.engine.train.types import Mode, TaskData, TrainOptions
+from hub.tasks.results import HeadScores
 
 PRIOR_FLOOR = 1e-4  # labels never seen in training start at this frequency
 

@@ -58,7 +58,7 @@ class TokenExample:
 def bio_chunks(tags: Sequence[str]) -> list[tuple[str, int, int]]:
     """(label, first word, end word) of each entity in a BIO tag sequence.
 
-    conlleval chunking, as :func:`hub.results.decode_bio` reads the model's tags: an I-X that
+    conlleval chunking, as :func:`hub.tasks.results.decode_bio` reads the model's tags: an I-X that
     does not continue an X entity starts a new one.
     """
     chunks: list[tuple[str, int, int]] = []

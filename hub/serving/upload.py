@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from adapters_registry.errors import InvalidArgument, ResourceExhausted
+from hub.errors import InvalidArgument, ResourceExhausted
 
 MAX_FILES = 8
 

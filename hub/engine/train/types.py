@@ -8,8 +8,8 @@ from enum import StrEnum
 from typing import Any
 
 from adapters_registry.manifest import BackboneSpec, HeadKind, Pooling
-from hub.results import HeadScores
-from hub.text import OffsetMap
+from hub.tasks.results import HeadScores
+from hub.tasks.text import OffsetMap
 
 DEFAULT_TARGETS = ("query", "key", "value", "dense")
 

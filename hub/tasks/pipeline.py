@@ -2,7 +2,7 @@
 
 Before the model: the task's segmenter splits a text into segments (or the whole text is one),
 then its preprocessors rewrite each segment into what the model reads, keeping an offset map.
-After the model (and the head kind's decoding, :func:`hub.results.decode`): spans are mapped
+After the model (and the head kind's decoding, :func:`hub.tasks.results.decode`): spans are mapped
 back to the ORIGINAL text, the task's postprocessor runs, and segment answers are summed up.
 The model-facing text never leaves this module's callers: responses quote the original.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from hub.results import EntitySpan, LabelScore, Prediction, SegmentPrediction
-from hub.text import OffsetMap, Preprocessed, Preprocessor, Segmenter, Span, check_segments
+from hub.tasks.results import EntitySpan, LabelScore, Prediction, SegmentPrediction
+from hub.tasks.text import OffsetMap, Preprocessed, Preprocessor, Segmenter, Span, check_segments
 
 # (prediction for one segment or text, offsets already in the original text; the original text)
 Postprocessor = Callable[[Prediction, str], Prediction]

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 
-from adapters_registry.errors import InvalidArgument
 from adapters_registry.registry import AdapterRegistry
-from adapters_registry.storage import ObjectStore, open_store
-from hub.auth import Authenticator, KeyAuthenticator, LocalAuthenticator
-from hub.plugin_manager import HubPlugins, build_plugins
-from hub.residency import guard_store
-from hub.service import HubService
-from hub.settings import Settings
+from hub.errors import InvalidArgument
+from hub.plugins.manager import HubPlugins, build_plugins
+from hub.serving.auth import Authenticator, KeyAuthenticator, LocalAuthenticator
+from hub.serving.service import HubService
+from hub.serving.settings import Settings
+from hub.serving.stores import guard_store, open_configured_store
 
 
 def is_loopback(host: str) -> bool:
@@ -26,22 +24,6 @@ def is_loopback(host: str) -> bool:
 
 def is_local_store(uri: str) -> bool:
     return "://" not in uri or uri.startswith("file://")
-
-
-def open_configured_store(settings: Settings) -> ObjectStore:
-    options: dict[str, Any] = {}
-    if settings.store.startswith("s3://"):
-        options = {
-            "endpoint_url": settings.s3_endpoint_url or None,
-            "region": settings.s3_region or None,
-            "create_bucket": settings.s3_create_bucket,
-            "addressing_style": settings.s3_addressing_style or None,
-            # bounded calls: an unreachable store fails in seconds, never hangs handler threads
-            "connect_timeout": min(2.0, settings.store_timeout_s),
-            "read_timeout": settings.store_timeout_s,
-            "max_retries": settings.store_retries,
-        }
-    return open_store(settings.store, **options)
 
 
 def build_service(settings: Settings, plugins: HubPlugins | None = None) -> HubService:

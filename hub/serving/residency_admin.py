@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from adapters_registry.registry import VersionRecord, check_name
 from hub.residency.residency import ResidencyStatus, Resident
-from hub.service import Caller, HubService
+from hub.serving.auth import Caller
+from hub.serving.service import HubService
 
 
 @dataclass(frozen=True)

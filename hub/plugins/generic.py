@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from adapters_registry.manifest import HeadKind
-from hub.hookspecs import hookimpl
-from hub.metrics import Metric, classification_scores, entity_scores, multi_label_scores
-from hub.tasks import GENERIC_TASKS, TaskSpec
+from hub.plugins.hookspecs import hookimpl
+from hub.tasks.metrics import Metric, classification_scores, entity_scores, multi_label_scores
+from hub.tasks.specs import GENERIC_TASKS, TaskSpec
 
 NAME = "generic"
 

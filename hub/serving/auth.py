@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from typing import Protocol
 
-from adapters_registry.errors import Unauthenticated
 from adapters_registry.tenants import TenantDirectory
-from hub.service import Caller
+from hub.errors import PermissionDenied, Unauthenticated
 
 LOCAL_TENANT = "local"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated caller: a tenant (whose namespace scopes every name), the operator, or both."""
+
+    tenant: str
+    admin: bool = False
+
+    def namespace(self) -> str:
+        if not self.tenant:
+            raise PermissionDenied("the admin key has no adapters of its own: use a tenant's API key")
+        return self.tenant
 
 
 class Authenticator(Protocol):

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import pluggy
 
 from adapters_registry.manifest import Manifest
-from hub.datasets import Reader
-from hub.metrics import Metric
-from hub.tasks import TaskSpec
-from hub.text import Preprocessor, Segmenter
+from hub.tasks.datasets import Reader
+from hub.tasks.metrics import Metric
+from hub.tasks.specs import TaskSpec
+from hub.tasks.text import Preprocessor, Segmenter
 
 PROJECT = "adapter_hub"
 ENTRY_POINT_GROUP = "adapter_hub.plugins"

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from adapters_registry.artifact import ArtifactLimits, UploadInfo, build_artifact
-from adapters_registry.errors import (
+from adapters_registry.manifest import HeadKind
+from adapters_registry.registry import AdapterListing, AdapterRegistry, VersionRecord, check_name
+from adapters_registry.tenants import TenantDirectory, TenantRecord
+from hub.errors import (
     InvalidArgument,
     InvalidArtifact,
     NotFound,
@@ -20,34 +23,20 @@ from adapters_registry.errors import (
     ResourceExhausted,
     Unavailable,
 )
-from adapters_registry.manifest import HeadKind
-from adapters_registry.registry import AdapterListing, AdapterRegistry, VersionRecord, check_name
-from adapters_registry.tenants import TenantDirectory, TenantRecord
-from hub.batching import DynamicBatcher
-from hub.pipeline import Prepared
-from hub.plugin_manager import CacheEvents, HubPlugins, PluginInfo
-from hub.residency import build_residency, prefetch, tenant_journal
-from hub.results import Prediction, decode
-from hub.settings import Settings
-from hub.tasks import TaskRegistry, TaskSpec, choose_task
-from hub.upload import UploadHeader
+from hub.plugins.manager import CacheEvents, HubPlugins, PluginInfo
+from hub.residency import prefetch
+from hub.serving.auth import Caller
+from hub.serving.batching import DynamicBatcher
+from hub.serving.settings import Settings
+from hub.serving.stores import build_residency, tenant_journal
+from hub.serving.upload import UploadHeader
+from hub.tasks.pipeline import Prepared
+from hub.tasks.results import Prediction, decode
+from hub.tasks.specs import TaskRegistry, TaskSpec, choose_task
 
 if TYPE_CHECKING:
     from hub.engine.packing import PackedAdapter
     from hub.engine.runtime import Runtime
-
-
-@dataclass(frozen=True)
-class Caller:
-    """An authenticated caller: a tenant (whose namespace scopes every name), the operator, or both."""
-
-    tenant: str
-    admin: bool = False
-
-    def namespace(self) -> str:
-        if not self.tenant:
-            raise PermissionDenied("the admin key has no adapters of its own: use a tenant's API key")
-        return self.tenant
 
 
 @dataclass(frozen=True)

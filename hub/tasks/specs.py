@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from adapters_registry.errors import FailedPrecondition, InvalidArgument, NotFound
 from adapters_registry.manifest import HeadKind, TaskContract
-from hub.pipeline import Postprocessor, TaskPipeline
+from hub.errors import FailedPrecondition, InvalidArgument, NotFound
+from hub.tasks.pipeline import Postprocessor, TaskPipeline
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ GENERIC_TASKS = (
 class TaskRegistry:
     """A frozen name -> (TaskSpec, TaskPipeline) map.
 
-    Tasks with preprocessors or a segmenter need their resolved pipelines (hub.catalog builds
+    Tasks with preprocessors or a segmenter need their resolved pipelines (hub.plugins.catalog builds
     them from the plugins' registrations); the others get a plain one.
     """
 
@@ -83,7 +83,7 @@ class TaskRegistry:
         for spec in table.values():
             if spec.name not in resolved:
                 if spec.preprocessors or spec.segmenter:
-                    raise ValueError(f"task {spec.name!r} needs its resolved pipeline (see hub.catalog)")
+                    raise ValueError(f"task {spec.name!r} needs its resolved pipeline (see hub.plugins.catalog)")
                 resolved[spec.name] = TaskPipeline(spec.name, postprocessor=spec.postprocessor)
         self._pipelines: Mapping[str, TaskPipeline] = MappingProxyType(resolved)
 

@@ -14,17 +14,18 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import Any, Protocol
 
 import pluggy
 
 from adapters_registry.manifest import Manifest
 from adapters_registry.registry import VersionRecord
-from hub import __version__, generic_plugin, hookspecs
-from hub.catalog import Catalog, PluginError, build_catalog, call_impl, call_order
-from hub.hookspecs import ENTRY_POINT_GROUP, PROJECT, AdapterEvent
-from hub.settings import Settings
-from hub.tasks import TaskRegistry
+from hub import __version__
+from hub.plugins import generic as generic_plugin
+from hub.plugins import hookspecs
+from hub.plugins.catalog import Catalog, PluginError, build_catalog, call_impl, call_order
+from hub.plugins.hookspecs import ENTRY_POINT_GROUP, PROJECT, AdapterEvent
+from hub.tasks.specs import TaskRegistry
 
 log = logging.getLogger("hub.plugins")
 
@@ -97,6 +98,13 @@ class HubPlugins:
                 log.exception("plugin %r: %s raised; ignored (observers may not raise)", impl.plugin_name, hook)
 
 
+class PluginSelection(Protocol):
+    """What decides which entry points load (the server's Settings has both)."""
+
+    plugins_allow: str
+    plugins_deny: str
+
+
 class CacheEvents:
     """The residency's observer: device-tier loads and evictions become the plugins' event hooks."""
 
@@ -114,7 +122,7 @@ class CacheEvents:
 
 
 def build_plugins(
-    settings: Settings,
+    settings: PluginSelection,
     *,
     extra: Iterable[tuple[str, object]] = (),
     entry_points: bool = True,

@@ -25,9 +25,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from adapters_registry.errors import Unavailable
+from hub.errors import Unavailable
 
-log = logging.getLogger("hub.batching")
+log = logging.getLogger("hub.serving.batching")
 
 T = TypeVar("T")
 R = TypeVar("R")

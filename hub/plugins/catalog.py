@@ -17,11 +17,11 @@ from typing import Any
 import pluggy
 
 from adapters_registry.manifest import HeadKind
-from hub.datasets import Reader
-from hub.metrics import Metric
-from hub.pipeline import TaskPipeline
-from hub.tasks import TaskRegistry, TaskSpec
-from hub.text import Preprocessor, Segmenter
+from hub.tasks.datasets import Reader
+from hub.tasks.metrics import Metric
+from hub.tasks.pipeline import TaskPipeline
+from hub.tasks.specs import TaskRegistry, TaskSpec
+from hub.tasks.text import Preprocessor, Segmenter
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
