@@ -1,0 +1,336 @@
+"""Fair queuing across tenants: the Virtual Token Counter (torch-free, no threads, no clock).
+
+The policy of Sheng et al., "Fairness in Serving Large Language Models" (OSDI 2024, Algorithm
+1), for an encoder: a request's cost is its input tokens (there are no output tokens).
+
+- Each tenant has a FIFO queue of requests and a counter ``c`` of the service it received,
+  in tokens divided by its weight.
+- A batch (up to ``max_batch_size`` rows) is filled row by row from the backlogged tenant
+  with the least counter (ties: the oldest waiting request); dispatching a row of ``k``
+  tokens adds ``k / weight`` to its tenant's counter. A request larger than a batch simply
+  continues in the next one.
+- A tenant that becomes backlogged again is lifted to ``max(c, min of the backlogged
+  counters)``, or, when nobody is backlogged, to ``max(c, the last dispatched counter)``: idle
+  time banks no credit. Alone, a tenant gets every batch (work-conserving).
+
+Bound (tested in tests/unit/test_fair_queue.py). Let ``M`` be the largest counter step of one
+row (its tokens / its tenant's weight; at most max_tokens_per_text / the least weight) and ``m``
+the least counter among backlogged tenants. ``m`` never decreases while anyone is backlogged
+(a dispatch raises a counter, a tenant leaving cannot lower the minimum, a joiner is lifted to
+at least ``m``), and every backlogged counter stays within ``[m, m + M]`` (the picked tenant
+was the minimum before its step; a joiner's own counter was at most ``m + M`` when it left, and
+``m`` has not decreased since). So for two tenants ``i`` and ``j`` backlogged during a whole
+interval, with ``W`` the tokens served to each in it:
+
+    | W_i / w_i  -  W_j / w_j |  <=  2 M
+
+i.e. at most two rows' worth of tokens apart (the paper's bound is 2 x the largest batch
+contribution; serving row by row makes it tighter).
+
+Around the policy: admission (hub/serving/admission.py: rate limits, queue bounds, deadline
+feasibility) and deadline expiry. Every method takes ``now`` (seconds, monotonic), so the
+tests drive it with a fake clock; the threaded worker is hub/serving/scheduler.py.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.errors import Cancelled, DeadlineExceeded, DomainError, Draining, Overloaded
+from hub.serving.admission import (
+    CANCELLED,
+    DEADLINE,
+    DEFAULT_POLICY,
+    DRAINING,
+    TENANT_REQUESTS,
+    TENANT_TOKENS,
+    TOTAL_REQUESTS,
+    TOTAL_TOKENS,
+    QueueLimits,
+    RateLimiter,
+    TenantPolicy,
+    Throughput,
+    queue_refusal,
+)
+
+EXPIRED = "expired"  # withdrawn from the queue at its deadline (DEADLINE: refused on arrival)
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One request's rows on their way through the queue; ``future`` gets its results."""
+
+    tenant: str
+    rows: Sequence[Any]
+    costs: Sequence[int]
+    deadline: float | None = None
+    enqueued: float = 0.0
+    future: Future[list[Any]] = field(default_factory=Future)
+    seq: int = 0
+    next_row: int = 0  # rows before it are dispatched
+    queued_tokens: int = 0
+    withdrawn: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.costs) != len(self.rows):
+            raise ValueError("one cost per row")
+        self.results: list[Any] = [None] * len(self.rows)
+        self.unanswered = len(self.rows)
+        self.queued_tokens = sum(self.costs)
+
+    @property
+    def tokens(self) -> int:
+        return sum(self.costs)
+
+
+@dataclass(eq=False)
+class _Tenant:
+    name: str
+    limiter: RateLimiter
+    counter: float = 0.0
+    queue: deque[Ticket] = field(default_factory=deque)
+    queued_tokens: int = 0
+    served_requests: int = 0
+    served_tokens: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def weight(self) -> float:
+        return self.limiter.policy.weight
+
+
+@dataclass(frozen=True)
+class TenantStats:
+    """One tenant's row of `adapter-hub status` (and of the metrics)."""
+
+    tenant: str
+    weight: float
+    queued_requests: int
+    queued_tokens: int
+    served_requests: int
+    served_tokens: int
+    refusals: dict[str, int]  # by reason (admission refusals and withdrawals)
+
+
+class FairQueue:
+    def __init__(self, max_batch_size: int = 32, limits: QueueLimits | None = None) -> None:
+        if max_batch_size < 1:
+            raise ValueError("max_batch_size must be at least 1")
+        self.max_batch_size = max_batch_size
+        self.limits = limits or QueueLimits()
+        self.throughput = Throughput(max_batch_size)
+        self.closed = False
+        self.queued_requests = 0
+        self.queued_tokens = 0
+        self.queued_rows = 0
+        self._tenants: dict[str, _Tenant] = {}
+        self._last_counter = 0.0
+        self._seq = 0
+
+    # ---- tenants ------------------------------------------------------------------------
+    def policy(self, tenant: str) -> TenantPolicy:
+        known = self._tenants.get(tenant)
+        return known.limiter.policy if known is not None else DEFAULT_POLICY
+
+    def set_policy(self, tenant: str, policy: TenantPolicy, now: float) -> None:
+        """Apply a tenant's weight and rate limits (its counter and queue stay)."""
+        state = self._tenant(tenant, now)
+        if state.limiter.policy != policy:
+            state.limiter = RateLimiter(policy, now)
+
+    def _tenant(self, name: str, now: float) -> _Tenant:
+        state = self._tenants.get(name)
+        if state is None:
+            state = self._tenants[name] = _Tenant(name, RateLimiter(DEFAULT_POLICY, now))
+        return state
+
+    def _backlogged(self) -> list[_Tenant]:
+        return [t for t in self._tenants.values() if t.queue]
+
+    # ---- admission ----------------------------------------------------------------------
+    def admit(self, ticket: Ticket, now: float) -> None:
+        """Queue ``ticket`` or raise why not (Overloaded, DeadlineExceeded, Draining), counted."""
+        tenant = self._tenant(ticket.tenant, now)
+        try:
+            if self.closed:
+                raise Draining()
+            if ticket.deadline is not None and ticket.deadline <= now:
+                raise DeadlineExceeded("the call's deadline passed before the request was queued")
+            tenant.limiter.check(ticket.tokens, now)
+            self._check_bounds(tenant, ticket, now)
+            self._check_deadline(tenant, ticket, now)
+        except DomainError as error:
+            tenant.refused[_reason(error)] += 1
+            raise
+        if not tenant.queue:
+            tenant.counter = self._lifted(tenant)
+        tenant.limiter.take(ticket.tokens, now)
+        self._seq += 1
+        ticket.seq, ticket.enqueued = self._seq, now
+        tenant.queue.append(ticket)
+        tenant.queued_tokens += ticket.queued_tokens
+        self.queued_requests += 1
+        self.queued_tokens += ticket.queued_tokens
+        self.queued_rows += len(ticket.rows)
+
+    def _lifted(self, tenant: _Tenant) -> float:
+        """The counter of a tenant becoming backlogged: no credit for idle time."""
+        backlogged = [t.counter for t in self._backlogged()]
+        return max(tenant.counter, min(backlogged) if backlogged else self._last_counter)
+
+    def _check_bounds(self, tenant: _Tenant, ticket: Ticket, now: float) -> None:
+        """Per-tenant bounds always apply, but a request alone in its tenant's queue is let in
+        whatever its size (or it could never be served). Total bounds do not stop a tenant
+        with nothing queued: the total may overshoot by one request per tenant, and no flood
+        of others can lock a quiet tenant out."""
+        total_requests, total_tokens, tenant_requests, tenant_tokens = self.limits.bounds(self.throughput.tokens_per_s)
+        tokens, queued = ticket.tokens, len(tenant.queue)
+        if queued + 1 > tenant_requests:
+            per_request = tenant.queued_tokens / max(queued, 1)
+            drain = self._drain_s(per_request, tenant, now)
+            raise queue_refusal(TENANT_REQUESTS, tenant_requests, queued, 1, drain)
+        if queued and tenant.queued_tokens + tokens > tenant_tokens:
+            drain = self._drain_s(tenant.queued_tokens + tokens - tenant_tokens, tenant, now)
+            raise queue_refusal(TENANT_TOKENS, tenant_tokens, tenant.queued_tokens, tokens, drain)
+        if not queued:
+            return
+        if self.queued_requests + 1 > total_requests:
+            per_request = self.queued_tokens / max(self.queued_requests, 1)
+            drain = self._drain_s(per_request, None, now)
+            raise queue_refusal(TOTAL_REQUESTS, total_requests, self.queued_requests, 1, drain)
+        if self.queued_tokens + tokens > total_tokens:
+            drain = self._drain_s(self.queued_tokens + tokens - total_tokens, None, now)
+            raise queue_refusal(TOTAL_TOKENS, total_tokens, self.queued_tokens, tokens, drain)
+
+    def _drain_s(self, tokens: float, tenant: _Tenant | None, now: float) -> float:
+        """Seconds until ``tokens`` of the queue (of ``tenant``, served at its weighted share
+        of the backlog) have been worked off: the retry hint of a queue refusal."""
+        share = 1.0
+        if tenant is not None:
+            weights = sum(t.weight for t in self._backlogged())
+            share = tenant.weight / max(weights, tenant.weight)
+        if self.throughput.tokens_per_s is None:
+            return 0.05  # nothing measured yet: a short pause, the estimate comes with the first batch
+        return self.throughput.busy_for(now) + self.throughput.seconds(tokens / share)
+
+    def _check_deadline(self, tenant: _Tenant, ticket: Ticket, now: float) -> None:
+        if ticket.deadline is None or self.throughput.tokens_per_s is None:
+            return
+        needed = self.finish_estimate(tenant.name, ticket.tokens, now)
+        left = ticket.deadline - now
+        if needed > left:
+            raise DeadlineExceeded(
+                f"cannot be answered in time: about {needed * 1000:.0f} ms of work (the queue ahead "
+                f"of it in fair order, then its own) and {left * 1000:.0f} ms left before the deadline"
+            )
+
+    def finish_estimate(self, tenant: str, tokens: int, now: float) -> float:
+        """Seconds until a new request of ``tokens`` from ``tenant`` would be answered: the batch
+        in progress, then what fair order serves before its last row, then the request."""
+        state = self._tenant(tenant, now)
+        counter = state.counter if state.queue else self._lifted(state)
+        end = counter + (state.queued_tokens + tokens) / state.weight  # its counter when done
+        ahead = float(state.queued_tokens + tokens)
+        for other in self._backlogged():
+            if other is not state:
+                ahead += min(other.queued_tokens, max(0.0, end - other.counter) * other.weight)
+        return self.throughput.busy_for(now) + self.throughput.seconds(ahead)
+
+    # ---- leaving the queue --------------------------------------------------------------
+    def withdraw(self, ticket: Ticket, reason: str) -> bool:
+        """Take the rest of ``ticket`` out of the queue (cancelled, expired); False if none of
+        it was queued any more. The caller fails its future."""
+        tenant = self._tenants.get(ticket.tenant)
+        if tenant is None or ticket.withdrawn or ticket.next_row >= len(ticket.rows):
+            return False
+        tenant.queue.remove(ticket)
+        ticket.withdrawn = True
+        tenant.queued_tokens -= ticket.queued_tokens
+        self.queued_tokens -= ticket.queued_tokens
+        self.queued_rows -= len(ticket.rows) - ticket.next_row
+        self.queued_requests -= 1
+        ticket.queued_tokens = 0
+        tenant.refused[reason] += 1
+        return True
+
+    def expire(self, now: float) -> list[Ticket]:
+        """Withdraw every queued request that would be answered after its deadline even if it
+        ran in the next batch (it would be computed for a caller who has gone)."""
+        margin = 0.0
+        if self.queued_rows:
+            mean = self.queued_tokens / self.queued_rows
+            margin = self.throughput.seconds(min(self.queued_rows, self.max_batch_size) * mean)
+        late = [
+            ticket
+            for tenant in self._tenants.values()
+            for ticket in tenant.queue
+            if ticket.deadline is not None and ticket.deadline <= now + margin
+        ]
+        return [ticket for ticket in late if self.withdraw(ticket, EXPIRED)]
+
+    def queued_tickets(self) -> list[Ticket]:
+        return [ticket for tenant in self._backlogged() for ticket in tenant.queue]
+
+    def oldest(self) -> float | None:
+        """When the longest-waiting queued request arrived (None: the queue is empty)."""
+        heads = [t.queue[0].enqueued for t in self._backlogged()]
+        return min(heads) if heads else None
+
+    def take(self) -> list[tuple[Ticket, int]]:
+        """The next batch: (request, row index) pairs, filled by least counter (see above)."""
+        batch: list[tuple[Ticket, int]] = []
+        backlogged = self._backlogged()
+        while backlogged and len(batch) < self.max_batch_size:
+            tenant = min(backlogged, key=lambda t: (t.counter, t.queue[0].seq))
+            ticket = tenant.queue[0]
+            index = ticket.next_row
+            cost = ticket.costs[index]
+            ticket.next_row += 1
+            ticket.queued_tokens -= cost
+            tenant.queued_tokens -= cost
+            tenant.counter += cost / tenant.weight
+            tenant.served_tokens += cost
+            self.queued_tokens -= cost
+            self.queued_rows -= 1
+            batch.append((ticket, index))
+            if ticket.next_row == len(ticket.rows):
+                tenant.queue.popleft()
+                tenant.served_requests += 1
+                self.queued_requests -= 1
+                if not tenant.queue:
+                    backlogged.remove(tenant)
+            self._last_counter = tenant.counter
+        return batch
+
+    # ---- numbers ------------------------------------------------------------------------
+    def counter(self, tenant: str) -> float:
+        known = self._tenants.get(tenant)
+        return known.counter if known is not None else 0.0
+
+    def stats(self) -> list[TenantStats]:
+        return [
+            TenantStats(
+                t.name,
+                t.weight,
+                len(t.queue),
+                t.queued_tokens,
+                t.served_requests,
+                t.served_tokens,
+                dict(t.refused),
+            )
+            for t in sorted(self._tenants.values(), key=lambda t: t.name)
+        ]
+
+
+def _reason(error: DomainError) -> str:
+    if isinstance(error, Overloaded):
+        return error.reason
+    if isinstance(error, Draining):
+        return DRAINING
+    if isinstance(error, Cancelled):
+        return CANCELLED
+    return DEADLINE
