@@ -143,6 +143,22 @@ class FairBatcher:
         with self._cond:
             return self.queue.stats()
 
+    def totals(self) -> dict[str, Any]:
+        """Queued work in total, the bounds in force and the measured engine speed."""
+        with self._cond:
+            queue, speed = self.queue, self.queue.throughput
+            bounds = queue.limits.bounds(speed.tokens_per_s)
+            return {
+                "queued_requests": queue.queued_requests,
+                "queued_tokens": queue.queued_tokens,
+                "max_requests": bounds[0],
+                "max_tokens": bounds[1],
+                "tenant_max_requests": bounds[2],
+                "tenant_max_tokens": bounds[3],
+                "tokens_per_s": speed.tokens_per_s or 0.0,
+                "batch_ms": 1000 * (speed.batch_s or 0.0),
+            }
+
     @property
     def queued(self) -> int:
         with self._cond:

@@ -26,7 +26,8 @@ from hub.errors import (
 from hub.plugins.manager import CacheEvents, HubPlugins, PluginInfo
 from hub.residency import prefetch
 from hub.serving.auth import Caller
-from hub.serving.batching import DynamicBatcher
+from hub.serving.fairness import LimitsChange, QueueStatus, TenantPolicies, build_scheduler, queue_status
+from hub.serving.scope import CallScope
 from hub.serving.settings import Settings
 from hub.serving.stores import build_residency, tenant_journal
 from hub.serving.upload import UploadHeader
@@ -84,12 +85,10 @@ class HubService:
         self.cache = build_residency(settings, registry, observer)  # tiers, single-flight, hot swap
         self._runtime: Runtime | None = None
         self._ready = threading.Event()
-        # Rows of concurrent requests share engine forwards (hub/batching.py).
-        self.batcher: DynamicBatcher = DynamicBatcher(
-            lambda rows: self.runtime.run(rows),  # noqa: PLW0108 - the runtime is attached later
-            max_batch_size=settings.max_batch_size,
-            max_wait_s=settings.max_batch_wait_ms / 1000,
-        )
+        # Rows of concurrent requests share engine forwards, in fair order across tenants
+        # (hub/serving/scheduler.py; ADAPTER_HUB_SCHEDULER=fifo: today's batcher).
+        self.batcher = build_scheduler(settings, lambda rows: self.runtime.run(rows))  # noqa: PLW0108 - attached later
+        self.policies = TenantPolicies(self.tenants, self.batcher)
 
     # ---- lifecycle ----------------------------------------------------------------------
     def load_backbone(self) -> None:
@@ -128,17 +127,20 @@ class HubService:
         return self._runtime
 
     # ---- inference ----------------------------------------------------------------------
-    def predict(self, caller: Caller, target: Target, texts: Sequence[str]) -> Served:
+    def predict(self, caller: Caller, target: Target, texts: Sequence[str], scope: CallScope | None = None) -> Served:
+        """``scope``: the call's deadline and cancellation (queued work leaves when it ends)."""
         self._check_texts(texts)
         record, task = self._resolve(caller, target)
-        prepared = self._prepare(task, texts)
+        prepared, tokens = self._prepare(task, texts)
         packed = self._packed(record)
         from hub.engine.runtime import RowRequest
 
         rows = [RowRequest(piece.text, packed, task) for p in prepared for piece in p.pieces]
-        return self._served(record, task, prepared, self._run(rows))
+        return self._served(record, task, prepared, self._run(caller, rows, tokens, scope))
 
-    def fan_out(self, caller: Caller, text: str, targets: Sequence[Target]) -> list[Served]:
+    def fan_out(
+        self, caller: Caller, text: str, targets: Sequence[Target], scope: CallScope | None = None
+    ) -> list[Served]:
         """One text, many (adapter, task) targets, answered by a single forward pass."""
         if not targets:
             raise InvalidArgument("fan-out needs at least one target")
@@ -146,14 +148,16 @@ class HubService:
             raise InvalidArgument(f"at most {self.settings.max_fanout_targets} fan-out targets")
         self._check_texts([text])
         resolved = [self._resolve(caller, t) for t in targets]
-        prepared = [self._prepare(task, [text])[0] for _, task in resolved]
+        counted = [self._prepare(task, [text]) for _, task in resolved]
+        prepared = [p[0] for p, _ in counted]
+        tokens = [count for _, counts in counted for count in counts]
         from hub.engine.runtime import RowRequest
 
         rows = []
         for (record, task), p in zip(resolved, prepared, strict=True):
             packed = self._packed(record)
             rows += [RowRequest(piece.text, packed, task) for piece in p.pieces]
-        scores = self._run(rows)
+        scores = self._run(caller, rows, tokens, scope)
         served, used = [], 0
         for (record, task), p in zip(resolved, prepared, strict=True):
             served.append(self._served(record, task, [p], scores[used : used + len(p.pieces)]))
@@ -169,26 +173,41 @@ class HubService:
     def _packed(self, record: VersionRecord) -> PackedAdapter:
         return self.cache.get(record, self.runtime.pack)
 
-    def _prepare(self, task: str, texts: Sequence[str]) -> list[Prepared]:
-        """The task's segmenter and preprocessors, before any text reaches the model (or a log)."""
+    def _prepare(self, task: str, texts: Sequence[str]) -> tuple[list[Prepared], list[int]]:
+        """The task's segmenter and preprocessors, before any text reaches the model (or a log);
+        and the tokens of each piece, in order (the scheduler's cost)."""
         pipeline = self.tasks.pipeline(task)
         prepared = [pipeline.prepare(text) for text in texts]
         where = [(i, j, len(p.pieces) > 1) for i, p in enumerate(prepared) for j in range(len(p.pieces))]
         pieces = [piece.text for p in prepared for piece in p.pieces]
         limit = self.settings.max_tokens_per_text
-        for (i, j, several), count in zip(where, self.runtime.token_counts(pieces) if pieces else [], strict=True):
+        counts = self.runtime.token_counts(pieces) if pieces else []
+        for (i, j, several), count in zip(where, counts, strict=True):
             if count > limit:
                 part = f"texts[{i}] segment {j}" if several else f"texts[{i}]"
                 raise InvalidArgument(f"{part} is {count} tokens long; the limit is {limit} (split the text)")
-        return prepared
+        return prepared, counts
 
-    def _run(self, rows: list) -> list:
-        return self.batcher.run(rows) if rows else []
+    def _run(self, caller: Caller, rows: list, tokens: list[int], scope: CallScope | None) -> list:
+        if not rows:
+            return []
+        tenant = caller.namespace()
+        self.policies.refresh(tenant)
+        return self.batcher.run(rows, tokens, tenant, scope)
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Stop admitting inference (UNAVAILABLE) and wait for what was admitted; False if
+        ``timeout`` passed first."""
+        return self.batcher.drain(self.settings.shutdown_grace_s if timeout is None else timeout)
 
     def close(self, drain: bool = True) -> None:
         """Stop taking inference rows; finish (``drain``) or fail the queued ones."""
         self.batcher.close(drain=drain, timeout=self.settings.shutdown_grace_s)
         self.cache.close()
+
+    def queue_status(self, caller: Caller) -> QueueStatus:
+        """The scheduler's numbers: a tenant sees its own row, the operator every row."""
+        return queue_status(caller, self.batcher)
 
     def _served(self, record: VersionRecord, task: str, prepared: Sequence[Prepared], scores: list) -> Served:
         """Decode each piece by head kind, then let the task's pipeline map back and sum up."""
@@ -290,11 +309,27 @@ class HubService:
         return moved
 
     # ---- tenants (operator only) --------------------------------------------------------
-    def create_tenant(self, caller: Caller, name: str, max_bytes: int = 0, max_adapters: int = 0) -> tuple[str, str]:
+    def create_tenant(
+        self, caller: Caller, name: str, max_bytes: int = 0, max_adapters: int = 0, limits: LimitsChange | None = None
+    ) -> tuple[str, str]:
         self._operator(caller)
         if max_bytes < 0 or max_adapters < 0:
             raise InvalidArgument("quotas must not be negative")
-        return self.tenants.create_key(check_name("tenant", name), max_bytes, max_adapters)
+        if limits is not None:
+            limits.check()  # before anything is stored
+        created = self.tenants.create_key(check_name("tenant", name), max_bytes, max_adapters)
+        if limits is not None and not limits.empty:
+            self.set_tenant_limits(caller, name, limits)
+        return created
+
+    def set_tenant_limits(self, caller: Caller, name: str, change: LimitsChange) -> TenantRecord:
+        """Change a tenant's weight and rate limits: this server applies them at once, others
+        within a few seconds."""
+        self._operator(caller)
+        change.check()
+        record = self.tenants.set_limits(check_name("tenant", name), change.apply)
+        self.policies.changed(record)
+        return record
 
     def list_tenants(self, caller: Caller) -> list[TenantUsage]:
         self._operator(caller)

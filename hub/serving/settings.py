@@ -51,6 +51,13 @@ class Settings:
     shutdown_grace_s: float = 10.0
     max_batch_size: int = 32  # rows per engine forward, batched across requests and tenants
     max_batch_wait_ms: float = 2.0  # how long the oldest queued row may wait for a batch to fill
+    # Fair serving under overload (hub/serving/fair.py, admission.py). 0 means derived:
+    scheduler: str = "fair"  # fair | fifo (today's first-in first-out batcher, no bounds)
+    queue_max_s: float = 2.0  # queued work in total, in seconds at the measured throughput
+    queue_max_tokens: int = 0  # 0: queue_max_s of work (at least 2 full batches of 128 tokens)
+    queue_max_requests: int = 0  # 0: three quarters of max_workers (each waiting call holds one)
+    tenant_queue_max_tokens: int = 0  # 0: half of the total
+    tenant_queue_max_requests: int = 0  # 0: half of the total
     torch_threads: int = 0  # torch intra-op threads; 0: one per core but one (at least 1)
     quantize: str = "none"  # none | int8: dynamic int8 of the frozen backbone's Linears (CPU)
     plugins_allow: str = ""  # comma-separated plugin (entry-point) names to load; empty: every one
