@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.cli.bulk import cmd_predict_file
+from hub.cli.fairness_commands import limit_args, policy_text
 from hub.cli.render import (
     head_kind_name,
     human_size,
@@ -20,7 +21,7 @@ from hub.transport.client import HubClient
 
 
 def _client(args: argparse.Namespace) -> HubClient:
-    return HubClient(args.target, api_key=args.api_key, timeout=args.timeout)
+    return HubClient(args.target, api_key=args.api_key, timeout=args.timeout, retries=max(0, args.retries))
 
 
 def _emit_json(data: Any) -> None:
@@ -193,7 +194,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def cmd_tenant_add(args: argparse.Namespace) -> int:
     with _client(args) as client:
-        r = client.create_tenant(args.tenant, args.max_bytes, args.max_adapters)
+        r = client.create_tenant(args.tenant, args.max_bytes, args.max_adapters, **limit_args(args))
     if args.json:
         _emit_json({"tenant": r.tenant, "api_key": r.api_key, "key_id": r.key_id})
     else:
@@ -214,6 +215,9 @@ def cmd_tenant_list(args: argparse.Namespace) -> int:
             "used_bytes": t.used_bytes,
             "max_bytes": t.quota.max_bytes,
             "created_at": t.created_at,
+            "weight": t.weight or 1.0,
+            "rps": t.rps or None,
+            "tps": t.tps or None,
         }
         for t in response.tenants
     ]
@@ -223,7 +227,8 @@ def cmd_tenant_list(args: argparse.Namespace) -> int:
         print(
             f"{r['tenant']:<24} keys {r['active_keys']} active / {r['revoked_keys']} revoked  "
             f"adapters {r['adapters']}/{r['max_adapters']}  "
-            f"{human_size(r['used_bytes'])} of {human_size(r['max_bytes'])}"
+            f"{human_size(r['used_bytes'])} of {human_size(r['max_bytes'])}  "
+            f"{policy_text(r['weight'], r['rps'] or 0, r['tps'] or 0)}"
         )
     return 0
 

@@ -322,23 +322,23 @@ class HubService:
             self.set_tenant_limits(caller, name, limits)
         return created
 
-    def set_tenant_limits(self, caller: Caller, name: str, change: LimitsChange) -> TenantRecord:
+    def set_tenant_limits(self, caller: Caller, name: str, change: LimitsChange) -> TenantUsage:
         """Change a tenant's weight and rate limits: this server applies them at once, others
         within a few seconds."""
         self._operator(caller)
         change.check()
         record = self.tenants.set_limits(check_name("tenant", name), change.apply)
         self.policies.changed(record)
-        return record
+        return self._usage(record)
 
     def list_tenants(self, caller: Caller) -> list[TenantUsage]:
         self._operator(caller)
-        usage = []
-        for record in self.tenants.list():
-            used, names = self.registry.usage(record.name)
-            max_bytes, max_adapters = self.quota(record.name)
-            usage.append(TenantUsage(record, used, len(names), max_bytes, max_adapters))
-        return usage
+        return [self._usage(record) for record in self.tenants.list()]
+
+    def _usage(self, record: TenantRecord) -> TenantUsage:
+        used, names = self.registry.usage(record.name)
+        max_bytes, max_adapters = self.quota(record.name)
+        return TenantUsage(record, used, len(names), max_bytes, max_adapters)
 
     def revoke_tenant(self, caller: Caller, name: str) -> int:
         self._operator(caller)

@@ -6,10 +6,11 @@ import json
 
 from adapters_registry.manifest import HeadKind
 from adapters_registry.registry import AdapterListing, VersionRecord
-from hub.api.v1 import adapters_pb2, admin_pb2, common_pb2, inference_pb2
+from hub.api.v1 import adapters_pb2, admin_pb2, common_pb2, inference_pb2, tenants_pb2
 from hub.plugins.catalog import KINDS
 from hub.plugins.manager import PluginInfo
-from hub.serving.service import Served
+from hub.serving.fairness import LimitsChange, QueueStatus
+from hub.serving.service import Served, TenantUsage
 from hub.tasks.results import EntitySpan, LabelScore, Prediction
 from hub.tasks.specs import TaskSpec
 
@@ -131,4 +132,53 @@ def plugin_info(info: PluginInfo) -> admin_pb2.PluginInfo:
         note=info.note,
         hooks=list(info.hooks),
         **{kind: list(registered.get(kind, ())) for kind in KINDS},
+    )
+
+
+def limits_change(limits: tenants_pb2.TenantLimits) -> LimitsChange:
+    def value(name: str) -> float | None:
+        return getattr(limits, name) if limits.HasField(name) else None
+
+    return LimitsChange(value("weight"), value("rps"), value("tps"), limits.unlimited_rps, limits.unlimited_tps)
+
+
+def tenant_info(usage: TenantUsage) -> tenants_pb2.TenantInfo:
+    record = usage.record
+    return tenants_pb2.TenantInfo(
+        tenant=record.name,
+        active_keys=sum(1 for k in record.keys if not k.revoked),
+        revoked_keys=sum(1 for k in record.keys if k.revoked),
+        quota=tenants_pb2.Quota(max_bytes=usage.max_bytes, max_adapters=usage.max_adapters),
+        used_bytes=usage.used_bytes,
+        adapters=usage.adapters,
+        created_at=record.created_at,
+        weight=record.weight or 1.0,
+        rps=record.rps,
+        tps=record.tps,
+    )
+
+
+def queue_status(status: QueueStatus) -> admin_pb2.QueueStatusResponse:
+    return admin_pb2.QueueStatusResponse(
+        scheduler=status.scheduler,
+        tenants=[
+            admin_pb2.TenantQueue(
+                tenant=t.tenant,
+                weight=t.weight,
+                queued_requests=t.queued_requests,
+                queued_tokens=t.queued_tokens,
+                served_requests=t.served_requests,
+                served_tokens=t.served_tokens,
+                refusals=t.refusals,
+            )
+            for t in status.tenants
+        ],
+        queued_requests=status.queued_requests,
+        queued_tokens=status.queued_tokens,
+        max_requests=status.max_requests,
+        max_tokens=status.max_tokens,
+        tenant_max_requests=status.tenant_max_requests,
+        tenant_max_tokens=status.tenant_max_tokens,
+        tokens_per_s=status.tokens_per_s,
+        batch_ms=status.batch_ms,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from concurrent import futures
 
 import grpc
@@ -97,12 +98,17 @@ class HubServer:
             log.info("backbone loaded: SERVING")
 
     def stop(self, grace: float | None = None) -> None:
-        """Refuse new calls, let in-flight ones finish (up to ``grace`` seconds), then stop."""
+        """Drain: health NOT_SERVING, inference admits nothing new (UNAVAILABLE, with a retry
+        hint), what was admitted finishes (within ``grace`` seconds, shutdown_grace_s by
+        default); then the server stops, giving calls still being answered the time left."""
         self._stopped.set()
-        self.health.enter_graceful_shutdown()
+        self.health.enter_graceful_shutdown()  # NOT_SERVING, for load balancers and probes
         grace = self.service.settings.shutdown_grace_s if grace is None else grace
-        self.server.stop(grace).wait()
-        self.service.close(drain=True)  # in-flight calls are done; release the batcher thread
+        end = time.monotonic() + grace
+        if not self.service.drain(grace):
+            log.warning("shutdown grace of %.1f s passed with inference still queued: failing it", grace)
+        self.server.stop(max(end - time.monotonic(), 0.5)).wait()
+        self.service.close(drain=False)  # anything left fails with UNAVAILABLE; release the worker
 
     def wait(self) -> None:
         self.server.wait_for_termination()

@@ -20,6 +20,7 @@ from hub.serving.auth import Authenticator, Caller
 from hub.serving.service import HubService, Target
 from hub.serving.upload import UploadAssembler, UploadHeader
 from hub.transport import convert
+from hub.transport.deadlines import call_scope, request_scope
 from hub.transport.status import abort, guarded
 from hub.transport.stream import answer_stream
 
@@ -50,7 +51,8 @@ class InferenceServicer(_Base, inference_pb2_grpc.InferenceServiceServicer):
     def Predict(self, request: inference_pb2.PredictRequest, context: grpc.ServicerContext):
         caller = self.caller(context)
         target = _target(request.adapter, request.task)
-        return convert.predict_response(self.service.predict(caller, target, list(request.texts)))
+        served = self.service.predict(caller, target, list(request.texts), call_scope(context))
+        return convert.predict_response(served)
 
     def PredictStream(self, requests: Iterator[inference_pb2.PredictStreamRequest], context: grpc.ServicerContext):
         try:
@@ -58,9 +60,15 @@ class InferenceServicer(_Base, inference_pb2_grpc.InferenceServiceServicer):
         except Exception as exc:  # noqa: BLE001 - reported as the call's status
             abort(context, exc)
 
-        def run_one(request: inference_pb2.PredictRequest) -> inference_pb2.PredictResponse:
-            target = _target(request.adapter, request.task)
-            return convert.predict_response(self.service.predict(caller, target, list(request.texts)))
+        scope = call_scope(context)
+
+        def run_one(item: inference_pb2.PredictStreamRequest) -> inference_pb2.PredictResponse:
+            request, own = item.request, request_scope(scope, item)
+            try:
+                target = _target(request.adapter, request.task)
+                return convert.predict_response(self.service.predict(caller, target, list(request.texts), own))
+            finally:
+                own.release()
 
         yield from answer_stream(requests, run_one, context, self.service.settings.max_batch_size)
 
@@ -68,7 +76,7 @@ class InferenceServicer(_Base, inference_pb2_grpc.InferenceServiceServicer):
     def FanOut(self, request: inference_pb2.FanOutRequest, context: grpc.ServicerContext):
         caller = self.caller(context)
         targets = [_target(t.adapter, t.task) for t in request.targets]
-        served = self.service.fan_out(caller, request.text, targets)
+        served = self.service.fan_out(caller, request.text, targets, call_scope(context))
         return inference_pb2.FanOutResponse(results=[convert.fanout_result(s) for s in served])
 
 
@@ -153,6 +161,10 @@ class AdminServicer(_Base, admin_pb2_grpc.AdminServiceServicer):
     def ListTasks(self, request: admin_pb2.ListTasksRequest, context: grpc.ServicerContext):
         self.caller(context)
         return admin_pb2.ListTasksResponse(tasks=[convert.task_info(t) for t in self.service.list_tasks()])
+
+    @guarded
+    def QueueStatus(self, request: admin_pb2.QueueStatusRequest, context: grpc.ServicerContext):
+        return convert.queue_status(self.service.queue_status(self.caller(context)))
 
     @guarded
     def ListPlugins(self, request: admin_pb2.ListPluginsRequest, context: grpc.ServicerContext):

@@ -22,7 +22,7 @@ import grpc
 from hub.api.v1 import inference_pb2
 from hub.transport.status import status_of
 
-RunOne = Callable[[inference_pb2.PredictRequest], inference_pb2.PredictResponse]
+RunOne = Callable[[inference_pb2.PredictStreamRequest], inference_pb2.PredictResponse]
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def answer_stream(
                 while not slots.acquire(timeout=0.5):
                     if not context.is_active():
                         return
-                future = pool.submit(run_one, item.request)
+                future = pool.submit(run_one, item)
                 submitted += 1
                 future.add_done_callback(functools.partial(finished, item.request_id))
         except Exception:  # noqa: BLE001 - the client went away mid-stream: stop reading
@@ -88,5 +88,6 @@ def _answer(request_id: str, future: Future[inference_pb2.PredictResponse]) -> i
         return inference_pb2.PredictStreamResponse(request_id=request_id, response=future.result())
     except Exception as exc:  # noqa: BLE001 - becomes this request's answer
         code, message = status_of(exc)
-        error = inference_pb2.RequestError(code=code.value[0], message=message)
+        hint = getattr(exc, "retry_after_ms", None) or 0
+        error = inference_pb2.RequestError(code=code.value[0], message=message, retry_after_ms=hint)
         return inference_pb2.PredictStreamResponse(request_id=request_id, error=error)
