@@ -106,7 +106,7 @@ def coerce(kind: type, value: object) -> object:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if type(value) is not kind:
-        raise ValueError(f"must be a {kind.__name__}, not {type(value).__name__}")
+        raise ValueError(f"must be {kind.__name__}, not {type(value).__name__}")
     return value
 
 
@@ -187,7 +187,7 @@ def collect_problems(instance: Any, cross: Callable[[Any], list[str]] | None = N
         value = getattr(instance, f.name)
         kind = type(f.default)
         if type(value) is not kind and not (kind is float and type(value) is int):
-            problems.append(f"{label(f.name)} must be a {kind.__name__}, not {type(value).__name__}")
+            problems.append(f"{label(f.name)} must be {kind.__name__}, not {type(value).__name__}")
             continue
         problem = check_value(spec, value)
         if problem:
