@@ -1,4 +1,5 @@
-"""Storage backends behind one small interface (see base.ObjectStore)."""
+"""Storage backends behind one small interface (see base.ObjectStore), opened from one URI
+parser (uri.parse_store_uri)."""
 
 from adapters_registry.storage.base import (
     ConditionFailed,
@@ -8,12 +9,15 @@ from adapters_registry.storage.base import (
     StoreUnavailable,
 )
 from adapters_registry.storage.factory import open_store
+from adapters_registry.storage.uri import StoreURI, parse_store_uri
 
 __all__ = [
     "ConditionFailed",
     "ObjectNotFound",
     "ObjectStore",
+    "StoreURI",
     "StoreUnavailable",
     "StoredObject",
     "open_store",
+    "parse_store_uri",
 ]

@@ -11,7 +11,6 @@ standard AWS chain (environment, ``~/.aws``, instance role; ``AWS_ENDPOINT_URL[_
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -35,9 +34,9 @@ from adapters_registry.storage.base import (
     StoreUnavailable,
     check_key,
 )
+from adapters_registry.storage.uri import StoreURI, parse_store_uri
 from hub.errors import DomainError, InvalidArgument, NotFound
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _MISSING = {"NoSuchKey", "NotFound", "404"}
 _LOST_CONDITION = {"PreconditionFailed", "ConditionalRequestConflict"}
 _DENIED = {"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken"}
@@ -75,18 +74,10 @@ class S3Options:
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
     """``s3://BUCKET[/PREFIX]`` -> (bucket, prefix without surrounding slashes)."""
-    parts = urlsplit(uri)
-    if "@" in parts.netloc:  # never echo such a URI: it carries credentials
-        raise InvalidArgument("an S3 store URI must not carry credentials; pass them as options")
-    if parts.scheme != "s3" or parts.query or parts.fragment or not _BUCKET.match(parts.netloc):
+    parsed = parse_store_uri(uri)
+    if parsed.scheme != "s3":
         raise InvalidArgument(f"S3 store URI must be s3://BUCKET[/PREFIX], got {uri!r}")
-    prefix = parts.path.strip("/")
-    if prefix:
-        try:
-            check_key(prefix)
-        except ValueError:
-            raise InvalidArgument(f"invalid key prefix in S3 store URI {uri!r}") from None
-    return parts.netloc, prefix
+    return parsed.bucket, parsed.prefix
 
 
 def _make_client(options: S3Options) -> Any:
@@ -118,8 +109,8 @@ def _safe_endpoint(url: str) -> str:
 class S3Store(ObjectStore):
     """Objects under ``s3://BUCKET/PREFIX``; keys are relative to PREFIX."""
 
-    def __init__(self, uri: str, options: S3Options | None = None) -> None:
-        self.bucket, self.prefix = parse_s3_uri(uri)
+    def __init__(self, uri: str | StoreURI, options: S3Options | None = None) -> None:
+        self.bucket, self.prefix = parse_s3_uri(uri) if isinstance(uri, str) else (uri.bucket, uri.prefix)
         self.uri = f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
         self.options = options or S3Options()
         self._base = f"{self.prefix}/" if self.prefix else ""
@@ -248,8 +239,3 @@ def _status(exc: ClientError) -> int:
 
 def _strip(etag: str) -> str:
     return etag.strip().strip('"')
-
-
-def open_s3(uri: str, **options: Any) -> S3Store:
-    """The factory's opener: ``open_store("s3://b/p", endpoint_url=..., region=...)``."""
-    return S3Store(uri, S3Options.from_kwargs(options))

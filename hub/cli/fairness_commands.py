@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+from collections.abc import Iterator
 from typing import Any
 
+from hub.api.v1 import admin_pb2
+from hub.cli.render import message_json, show
 from hub.transport.client import HubClient
 
 UNLIMITED = ("unlimited", "none", "off")
@@ -44,12 +45,7 @@ def limit_args(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def add_fairness_parsers(
-    sub: argparse._SubParsersAction, tenant_actions: argparse._SubParsersAction, common: argparse.ArgumentParser
-) -> None:
-    help_ = "the inference queue per tenant: queued and served work, refusals by reason"
-    p = sub.add_parser("status", parents=[common], help=help_, description=help_)
-    p.set_defaults(handler=cmd_status)
+def add_tenant_set_parser(tenant_actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = tenant_actions.add_parser(
         "set", parents=[common], help="change a tenant's serving weight and rate limits (unset flags stay)"
     )
@@ -69,12 +65,7 @@ def cmd_tenant_set(args: argparse.Namespace) -> int:
     with _client(args) as client:
         t = client.set_tenant_limits(args.tenant, **limits)
     row = {"tenant": t.tenant, "weight": t.weight, "rps": t.rps or None, "tps": t.tps or None}
-    if args.json:
-        json.dump(row, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        print(f"tenant {t.tenant}: {policy_text(t.weight, t.rps, t.tps)}")
-    return 0
+    return show(args.json, row, [f"tenant {t.tenant}: {policy_text(t.weight, t.rps, t.tps)}"])
 
 
 def policy_text(weight: float, rps: float, tps: float) -> str:
@@ -83,43 +74,27 @@ def policy_text(weight: float, rps: float, tps: float) -> str:
     return f"weight {weight:g}, {limits}"
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    with _client(args) as client:
-        s = client.queue_status()
-    rows = [
-        {
-            "tenant": t.tenant,
-            "weight": t.weight,
-            "queued_requests": t.queued_requests,
-            "queued_tokens": t.queued_tokens,
-            "served_requests": t.served_requests,
-            "served_tokens": t.served_tokens,
-            "refusals": dict(sorted(t.refusals.items())),
-        }
-        for t in s.tenants
-    ]
-    if args.json:
-        totals = {
-            k: getattr(s, k)
-            for k in ("queued_requests", "queued_tokens", "max_requests", "max_tokens", "tenant_max_requests",
-                      "tenant_max_tokens", "tokens_per_s", "batch_ms")
-        }  # fmt: skip
-        json.dump({"scheduler": s.scheduler, **totals, "tenants": rows}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        return 0
+def queue_json(s: admin_pb2.QueueStatusResponse) -> dict[str, Any]:
+    """`adapter-hub status --json`'s "queue": the scheduler's numbers."""
+    data = message_json(s)
+    data["tenants"] = [{**message_json(t), "refusals": dict(sorted(t.refusals.items()))} for t in s.tenants]
+    return data
+
+
+def queue_lines(s: admin_pb2.QueueStatusResponse) -> Iterator[str]:
+    """`adapter-hub status`'s inference queue: per tenant queued and served work, refusals."""
     if s.max_requests:  # the operator's view
-        print(
+        yield (
             f"scheduler {s.scheduler}: queued {s.queued_requests} requests / {s.queued_tokens} tokens "
             f"(bounds {s.max_requests} / {s.max_tokens}; per tenant {s.tenant_max_requests} / "
             f"{s.tenant_max_tokens}); engine {s.tokens_per_s:,.0f} tokens/s, full batch {s.batch_ms:.0f} ms"
         )
     else:
-        print(f"scheduler {s.scheduler}")
-    print(f"{'tenant':<24} {'weight':>6} {'queued':>7} {'q.tokens':>9} {'served':>8} {'s.tokens':>10}  refusals")
-    for r in rows:
-        refusals = ", ".join(f"{k} {v}" for k, v in r["refusals"].items()) or "-"
-        print(
-            f"{r['tenant']:<24} {r['weight']:>6g} {r['queued_requests']:>7} {r['queued_tokens']:>9} "
-            f"{r['served_requests']:>8} {r['served_tokens']:>10}  {refusals}"
+        yield f"scheduler {s.scheduler}"
+    yield f"{'tenant':<24} {'weight':>6} {'queued':>7} {'q.tokens':>9} {'served':>8} {'s.tokens':>10}  refusals"
+    for t in s.tenants:
+        refusals = ", ".join(f"{k} {v}" for k, v in sorted(t.refusals.items())) or "-"
+        yield (
+            f"{t.tenant:<24} {t.weight:>6g} {t.queued_requests:>7} {t.queued_tokens:>9} "
+            f"{t.served_requests:>8} {t.served_tokens:>10}  {refusals}"
         )
-    return 0

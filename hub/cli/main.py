@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from hub.cli import client_commands as cc
-from hub.cli.fairness_commands import add_fairness_parsers, add_limit_flags
+from hub.cli.fairness_commands import add_limit_flags, add_tenant_set_parser
 from hub.cli.plugins import cmd_plugins
 from hub.cli.residency_commands import add_residency_parsers
 from hub.cli.serve import add_serve_parser
@@ -102,7 +102,7 @@ def _add_tenant_parsers(sub: argparse._SubParsersAction, common: argparse.Argume
     revoke = actions.add_parser("revoke", parents=[common], help="revoke every key of a tenant")
     revoke.add_argument("tenant")
     revoke.set_defaults(handler=cc.cmd_tenant_revoke)
-    add_fairness_parsers(sub, actions, common)
+    add_tenant_set_parser(actions, common)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

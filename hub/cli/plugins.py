@@ -3,37 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from hub.api.v1 import admin_pb2
-from hub.cli.render import head_kind_name
+from hub.cli.client_commands import connect
+from hub.cli.render import head_kind_name, show
+from hub.plugins.catalog import KINDS, PluginError
 
-KINDS = ("preprocessors", "segmenters", "readers", "metrics")
+# what a plugin registers besides tasks, which are listed with their details instead
+COMPONENTS = tuple(kind for kind in KINDS if kind != "tasks")
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    from hub.plugins.catalog import PluginError
-
     try:
         response = _local() if args.local else _remote(args)
     except PluginError as exc:  # --local: the start-up `serve` would refuse, explained
         print(f"error: {exc}", file=sys.stderr)
         return 2
     data = plugins_json(response)
-    if args.json:
-        json.dump(data, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        print("\n".join(plugin_lines(data)))
-    return 0
+    return show(args.json, data, ["\n".join(plugin_lines(data))])
 
 
 def _remote(args: argparse.Namespace) -> admin_pb2.ListPluginsResponse:
-    from hub.transport.client import HubClient
-
-    with HubClient(args.target, api_key=args.api_key, timeout=args.timeout) as client:
+    with connect(args) as client:
         return client.list_plugins()
 
 
@@ -44,10 +37,7 @@ def _local() -> admin_pb2.ListPluginsResponse:
     from hub.transport import convert
 
     plugins = build_plugins(Settings.from_env())
-    return admin_pb2.ListPluginsResponse(
-        plugins=[convert.plugin_info(p) for p in plugins.plugins()],
-        tasks=[convert.task_info(t) for t in plugins.tasks.all()],
-    )
+    return convert.list_plugins_response(plugins.plugins(), plugins.tasks.all())
 
 
 def task_json(t: admin_pb2.TaskInfo) -> dict[str, Any]:
@@ -78,7 +68,7 @@ def plugins_json(response: admin_pb2.ListPluginsResponse) -> list[dict[str, Any]
             "hooks": list(p.hooks),
             "tasks": [task_json(tasks[name]) for name in p.tasks if name in tasks],
         }
-        entry |= {kind: list(getattr(p, kind)) for kind in KINDS}
+        entry |= {kind: list(getattr(p, kind)) for kind in COMPONENTS}
         out.append(entry)
     return out
 
@@ -89,7 +79,7 @@ def plugin_lines(data: list[dict[str, Any]]) -> list[str]:
         origin = "built-in" if p["builtin"] else f"{p['distribution']} {p['version']}".strip()
         state = "" if p["enabled"] else f"  [not loaded: {p['note']}]"
         lines.append(f"{p['name']}  ({origin}){state}")
-        for kind in KINDS:
+        for kind in COMPONENTS:
             if p[kind]:
                 lines.append(f"    {kind + ':':<15} {', '.join(p[kind])}")
         for t in p["tasks"]:

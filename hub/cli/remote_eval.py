@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from adapters_registry.manifest import HeadKind
 from hub.api.v1 import inference_pb2
+from hub.cli.client_commands import connect
 from hub.tasks.datasets import Example
 from hub.tasks.metrics import Metric
 from hub.tasks.results import EntitySpan, LabelScore, Prediction
@@ -34,6 +35,6 @@ def client_predictor(client: HubClient, adapter: str, task: str, batch_size: int
 def evaluate_remote(
     args: argparse.Namespace, kind: HeadKind, metric: Metric, examples: Sequence[Example]
 ) -> Evaluation:
-    with HubClient(args.target, api_key=args.api_key, timeout=args.timeout) as client:
+    with connect(args) as client:
         predictor = client_predictor(client, args.adapter, args.task, args.batch_size)
         return evaluate(args.task, kind, metric, examples, predictor)

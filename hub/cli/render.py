@@ -1,8 +1,13 @@
-"""Turn responses into the CLI's JSON objects and human-readable lines."""
+"""Turn responses into the CLI's JSON objects and human-readable lines, and print them."""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterable, MutableSequence
 from typing import Any
+
+from google.protobuf.message import Message
 
 from hub.api.v1 import adapters_pb2, common_pb2, inference_pb2
 
@@ -86,10 +91,23 @@ def version_json(v: adapters_pb2.AdapterVersionInfo) -> dict[str, Any]:
     }
 
 
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
+def message_json(message: Message) -> dict[str, Any]:
+    """A flat message's every field (defaults included) by its proto name, 64-bit integers as
+    numbers (json_format.MessageToDict writes them as strings)."""
+    values = {f.name: getattr(message, f.name) for f in message.DESCRIPTOR.fields}
+    return {name: list(v) if isinstance(v, MutableSequence) else v for name, v in values.items()}
+
+
+def emit_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def show(as_json: bool, data: Any, lines: Iterable[str]) -> int:
+    """Print ``data`` as JSON (--json) or else the human-readable ``lines``; the exit status 0."""
+    if as_json:
+        emit_json(data)
+    else:
+        for line in lines:
+            print(line)
+    return 0

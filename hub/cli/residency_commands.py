@@ -1,19 +1,17 @@
-"""`adapter-hub load|unload|pin|unpin NAME[@VERSION]` and `adapter-hub status`: residency."""
+"""`adapter-hub load|unload|pin|unpin NAME[@VERSION]` and `adapter-hub status`: residency (and
+the inference queue per tenant, hub/cli/fairness_commands.py)."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Callable
 from typing import Any
 
-from google.protobuf.json_format import MessageToDict
-
 from hub.api.v1 import residency_pb2
-from hub.cli.render import human_size
-from hub.transport.client import HubClient
-from hub.transport.residency_client import ResidencyClient
+from hub.cli.client_commands import connect
+from hub.cli.fairness_commands import queue_json, queue_lines
+from hub.cli.render import emit_json, message_json
+from hub.residency.tier import human_bytes
 
 ACTIONS = {
     "load": "bring an adapter version into every tier now (as a first request would)",
@@ -31,37 +29,26 @@ def add_residency_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "status",
         parents=[common],
-        help="residency per tier: count, bytes, budget, hits, misses, evictions, load latency",
+        help="residency per tier (count, bytes, budget, hits, misses, evictions, load latency) and the "
+        "inference queue per tenant (queued and served work, refusals by reason)",
     )
     p.set_defaults(handler=cmd_status)
 
 
-def _emit(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2)
-    sys.stdout.write("\n")
-
-
 def resident_json(a: residency_pb2.ResidentAdapter) -> dict[str, Any]:
-    return {
-        "name": a.name,
-        "version": a.version,
-        "tiers": list(a.tiers),
-        "pinned": a.pinned,
-        "device_bytes": a.device_bytes,
-        "file_bytes": a.file_bytes,
-    }
+    return message_json(a)
 
 
 def _action(action: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        with HubClient(args.target, api_key=args.api_key, timeout=args.timeout) as client:
-            response = getattr(ResidencyClient(client), action)(args.adapter)
+        with connect(args) as client:
+            response = getattr(client, action)(args.adapter)  # HubClient.load, .unload, .pin, .unpin
         a = response.adapter
         if args.json:
-            _emit({**resident_json(a), "elapsed_ms": round(response.elapsed_ms, 3)})
+            emit_json({**resident_json(a), "elapsed_ms": round(response.elapsed_ms, 3)})
             return 0
         where = ",".join(a.tiers) or "store only"
-        packed = f", {human_size(a.device_bytes)} packed" if a.device_bytes else ""
+        packed = f", {human_bytes(a.device_bytes)} packed" if a.device_bytes else ""
         pinned = " (pinned)" if a.pinned else ""
         print(f"{a.name}@{a.version} {action}ed: {where}{pinned}{packed} in {response.elapsed_ms:.1f} ms")
         return 0
@@ -70,25 +57,11 @@ def _action(action: str) -> Callable[[argparse.Namespace], int]:
 
 
 def status_json(response: residency_pb2.ResidencyStatusResponse) -> dict[str, Any]:
-    tiers = [
-        MessageToDict(t, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
-        for t in response.tiers
-    ]
-    for t in tiers:  # int64 fields come back as strings from MessageToDict
-        for k, v in t.items():
-            if k != "name" and isinstance(v, str):
-                t[k] = int(v)
-    s = response.store
+    store = message_json(response.store)
+    store["retry_in_s"] = round(store["retry_in_s"], 3)
     return {
-        "tiers": tiers,
-        "store": {
-            "breaker": s.breaker,
-            "consecutive_failures": s.consecutive_failures,
-            "retry_in_s": round(s.retry_in_s, 3),
-            "failures": s.failures,
-            "rejected": s.rejected,
-            "last_error": s.last_error,
-        },
+        "tiers": [message_json(t) for t in response.tiers],
+        "store": store,
         "adapters": [resident_json(a) for a in response.adapters],
         "draining": response.draining,
         "alias_ttl_s": response.alias_ttl_s,
@@ -97,10 +70,11 @@ def status_json(response: residency_pb2.ResidencyStatusResponse) -> dict[str, An
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    with HubClient(args.target, api_key=args.api_key, timeout=args.timeout) as client:
-        response = ResidencyClient(client).status()
+    with connect(args) as client:
+        response = client.residency_status()
+        queue = client.queue_status()
     if args.json:
-        _emit(status_json(response))
+        emit_json({**status_json(response), "queue": queue_json(queue)})
         return 0
     head = ("tier", "count", "bytes", "budget", "pinned", "hits", "misses", "evictions", "loads", "p50 ms", "p99 ms")
     print("{:<7}{:>7}{:>11}{:>11}{:>8}{:>9}{:>8}{:>11}{:>7}{:>9}{:>9}".format(*head))
@@ -110,8 +84,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             "{:<7}{:>7}{:>11}{:>11}{:>8}{:>9}{:>8}{:>11}{:>7}{:>9.2f}{:>9.2f}".format(
                 t.name,
                 "-" if store else t.count,
-                "-" if store else human_size(t.bytes),
-                "-" if store else human_size(t.budget_bytes),
+                "-" if store else human_bytes(t.bytes),
+                "-" if store else human_bytes(t.budget_bytes),
                 "-" if store else t.pinned,
                 t.hits,
                 t.misses,
@@ -129,7 +103,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     for a in response.adapters:
         pinned = "  pinned" if a.pinned else ""
-        packed = f"{human_size(a.device_bytes)} packed / " if a.device_bytes else ""
+        packed = f"{human_bytes(a.device_bytes)} packed / " if a.device_bytes else ""
         where = ",".join(a.tiers) or "-"
-        print(f"  {a.name}@{a.version:<6} {where:<17} {packed}{human_size(a.file_bytes)} stored{pinned}")
+        print(f"  {a.name}@{a.version:<6} {where:<17} {packed}{human_bytes(a.file_bytes)} stored{pinned}")
+    for line in queue_lines(queue):
+        print(line)
     return 0

@@ -1,4 +1,5 @@
-"""`adapter-hub serve`: every option also reads ADAPTER_HUB_<OPTION>."""
+"""`adapter-hub serve`: one flag per setting, generated from the settings table
+(hub/serving/settings.py); each also reads ADAPTER_HUB_<SETTING>, and a flag wins over it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import logging
 import sys
 from typing import Any
 
-from hub.serving.settings import DEFAULT_BACKBONE, DEFAULT_PORT, Settings, default_store
+from hub.serving.settings import GROUPS, Settings, default_store
+from hub.serving.settings_schema import default_text, env_name, flag_name, settings_fields
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def add_serve_parser(sub: Any) -> None:
@@ -15,55 +19,41 @@ def add_serve_parser(sub: Any) -> None:
         "serve",
         help="run the hub server",
         description="Run the hub: one frozen backbone serving every tenant's adapters over gRPC. "
-        "Each option can also be set with the environment variable shown.",
+        "Each option can also be set with the environment variable shown; the flag wins.",
     )
-    p.add_argument("--host", help="address to listen on (ADAPTER_HUB_HOST; default 127.0.0.1)")
+    add_settings_flags(p)
     p.add_argument(
-        "--port",
-        type=int,
-        help=f"gRPC port (ADAPTER_HUB_PORT; default {DEFAULT_PORT}; 0 = any free)",
+        "--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="log threshold (default INFO)"
     )
-    p.add_argument(
-        "--store",
-        help=f"adapter store URI: file:///abs/dir or a path (ADAPTER_HUB_STORE; default {default_store()})",
-    )
-    p.add_argument(
-        "--backbone",
-        help=f"'packaged:all-minilm-l6-v2' or a local HF model dir (ADAPTER_HUB_BACKBONE; default {DEFAULT_BACKBONE})",
-    )
-    p.add_argument("--device", help="auto | cpu | cuda | cuda:N (ADAPTER_HUB_DEVICE; default auto)")
-    p.add_argument("--dtype", help="float32 | float16 | bfloat16 (ADAPTER_HUB_DTYPE; default float32)")
-    p.add_argument("--max-workers", type=int, help="gRPC handler threads (ADAPTER_HUB_MAX_WORKERS; default 16)")
-    p.add_argument(
-        "--max-batch-size",
-        type=int,
-        help="rows per engine forward, batched across requests (ADAPTER_HUB_MAX_BATCH_SIZE; default 32)",
-    )
-    p.add_argument(
-        "--max-batch-wait-ms",
-        type=float,
-        help="longest wait of a queued row for its batch to fill (ADAPTER_HUB_MAX_BATCH_WAIT_MS; default 2)",
-    )
-    p.add_argument(
-        "--torch-threads",
-        type=int,
-        help="torch intra-op threads (ADAPTER_HUB_TORCH_THREADS; default 0: one per core but one)",
-    )
-    p.add_argument(
-        "--quantize",
-        help="none | int8: dynamic int8 backbone Linears, CPU only (ADAPTER_HUB_QUANTIZE; default none)",
-    )
-    p.add_argument(
-        "--auth",
-        help="auto | on | off (ADAPTER_HUB_AUTH; default auto: on unless loopback with a local store)",
-    )
-    p.add_argument(
-        "--admin-key",
-        help="the operator's key for tenant management, required when auth is on "
-        "(ADAPTER_HUB_ADMIN_KEY; prefer the variable: flags show in `ps`)",
-    )
-    p.add_argument("--log-level", default="INFO", help="DEBUG | INFO | WARNING (default INFO)")
     p.set_defaults(handler=run_serve)
+
+
+def add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per Settings field, in its group. Values stay strings (None: not given) and
+    are parsed and checked by Settings, so every bad value is reported at once."""
+    sections = {g.key: parser.add_argument_group(g.title) for g in GROUPS}
+    for f, spec in settings_fields(Settings):
+        shown = default_store() if f.name == "store" else default_text(f, spec)
+        text = f"{spec.help} (env {env_name(f.name)}; default {shown})"
+        if spec.secret:
+            text += "; better set by the environment variable: flags show in `ps`"
+        options: dict[str, Any] = {"dest": f.name, "default": None, "help": text.replace("%", "%%")}
+        if isinstance(f.default, bool):
+            options["action"] = argparse.BooleanOptionalAction
+        else:
+            options["metavar"] = _metavar(f.name, f.default, spec.choices)
+        sections[spec.group].add_argument(flag_name(f.name), **options)
+
+
+def _metavar(name: str, default: object, choices: tuple[str, ...]) -> str:
+    if choices:
+        return "{" + ",".join(c or "''" for c in choices) + "}"
+    return "N" if isinstance(default, int | float) else name.upper()
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Defaults < environment < the flags given. Raises SettingsError listing every problem."""
+    return Settings.from_env(**{f.name: getattr(args, f.name) for f, _ in settings_fields(Settings)})
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -72,27 +62,12 @@ def run_serve(args: argparse.Namespace) -> int:
     from hub.serving.app import build_authenticator, build_service
     from hub.transport.server import HubServer
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    names = (
-        "host",
-        "port",
-        "store",
-        "backbone",
-        "device",
-        "dtype",
-        "max_workers",
-        "max_batch_size",
-        "max_batch_wait_ms",
-        "torch_threads",
-        "quantize",
-        "auth",
-        "admin_key",
-    )
-    settings = Settings.from_env(**{k: getattr(args, k) for k in names})
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        settings = settings_from_args(args)
         service = build_service(settings)
         auth = build_authenticator(settings, service)
-    except DomainError as exc:
+    except DomainError as exc:  # SettingsError included: every invalid setting, by name
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     except PluginError as exc:  # names each plugin and what is wrong with it

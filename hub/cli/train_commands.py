@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shlex
@@ -273,8 +274,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     data = EvalData(args.task, args.data, args.reader, args.holdout, args.holdout_seed)
     directory = Path(args.adapter)
     if directory.is_dir():
-        settings.backbone = args.backbone or settings.backbone
-        settings.device = args.device
+        settings = dataclasses.replace(settings, backbone=args.backbone or settings.backbone, device=args.device)
         evaluation = evaluate_directory(directory, data, plugins, settings, args.batch_size)
         source = "in-process"
     else:

@@ -99,10 +99,13 @@ class HubPlugins:
 
 
 class PluginSelection(Protocol):
-    """What decides which entry points load (the server's Settings has both)."""
+    """What decides which entry points load (the server's Settings has both; read-only)."""
 
-    plugins_allow: str
-    plugins_deny: str
+    @property
+    def plugins_allow(self) -> str: ...
+
+    @property
+    def plugins_deny(self) -> str: ...
 
 
 class CacheEvents:

@@ -22,10 +22,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def is_local_store(uri: str) -> bool:
-    return "://" not in uri or uri.startswith("file://")
-
-
 def build_service(settings: Settings, plugins: HubPlugins | None = None) -> HubService:
     """The service with its plugins: the given ones, else those installed and allowed by settings."""
     registry = AdapterRegistry(guard_store(open_configured_store(settings), settings))  # circuit breaker
@@ -35,10 +31,8 @@ def build_service(settings: Settings, plugins: HubPlugins | None = None) -> HubS
 
 def build_authenticator(settings: Settings, service: HubService) -> Authenticator:
     """Auth is on unless the hub listens on loopback with a local store (the embedded default)."""
-    embedded = is_loopback(settings.host) and is_local_store(settings.store)
-    mode = settings.auth.lower()
-    if mode not in ("auto", "on", "off"):
-        raise InvalidArgument("auth must be auto, on or off")
+    embedded = is_loopback(settings.host) and settings.store_uri.is_local
+    mode = settings.auth  # one of auto | on | off: checked with the other settings
     if mode == "off" and not embedded:
         raise InvalidArgument(
             "auth can be off only for the embedded default (loopback address and a local store); "

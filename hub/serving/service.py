@@ -27,6 +27,7 @@ from hub.plugins.manager import CacheEvents, HubPlugins, PluginInfo
 from hub.residency import prefetch
 from hub.serving.auth import Caller
 from hub.serving.fairness import LimitsChange, QueueStatus, TenantPolicies, build_scheduler, queue_status
+from hub.serving.info import ServerInfo, server_info
 from hub.serving.scope import CallScope
 from hub.serving.settings import Settings
 from hub.serving.stores import build_residency, tenant_journal
@@ -58,6 +59,14 @@ class TenantUsage:
     adapters: int
     max_bytes: int
     max_adapters: int
+
+    @property
+    def active_keys(self) -> int:
+        return sum(1 for k in self.record.keys if not k.revoked)
+
+    @property
+    def revoked_keys(self) -> int:
+        return len(self.record.keys) - self.active_keys
 
 
 @dataclass(frozen=True)
@@ -350,8 +359,8 @@ class HubService:
             raise PermissionDenied("this call needs the operator's admin key")
 
     # ---- admin --------------------------------------------------------------------------
-    def server_info(self) -> dict[str, str | int]:
-        return self.runtime.describe()
+    def server_info(self) -> ServerInfo:
+        return server_info(self.runtime.describe(), self.settings, self.registry.store.uri)
 
     def list_tasks(self) -> list[TaskSpec]:
         return self.tasks.all()

@@ -1,90 +1,215 @@
-"""Server settings: defaults, environment variables (ADAPTER_HUB_*) and CLI flags, in that order."""
+"""Server settings: ONE typed, frozen table. Defaults < environment (ADAPTER_HUB_<FIELD>) <
+flags of `adapter-hub serve` (or keyword overrides in code).
+
+Adding a setting is one field entry below, in its group: its default, its help text and what
+it accepts (``choices``, ``minimum``/``maximum`` or a ``check``). Everything else follows from
+that entry: the environment variable ADAPTER_HUB_<FIELD>, the serve flag --<field-name> (help
+naming the variable and the default), parsing, the start-up check (every problem at once, each
+naming the variable and the flag) and the README row, which tests/unit/test_settings.py
+requires (``markdown_tables()`` renders the rows). Code that needs other values makes a new
+instance with ``dataclasses.replace`` (the checks run again).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-ENV_PREFIX = "ADAPTER_HUB_"
+from adapters_registry.storage.uri import StoreURI, parse_store_uri
+from hub.errors import InvalidArgument
+from hub.serving.settings_schema import (
+    Group,
+    SettingsError,
+    collect_problems,
+    fold_case,
+    from_sources,
+    markdown_tables,
+)
+
+__all__ = ["DEFAULT_BACKBONE", "DEFAULT_PORT", "GROUPS", "Settings", "SettingsError", "default_store"]
+
 DEFAULT_BACKBONE = "packaged:all-minilm-l6-v2"
 DEFAULT_PORT = 50051
+
+SERVER = Group("server", "Server")
+ENGINE = Group("engine", "Backbone and engine")
+BATCHING = Group("batching", "Batching")
+FAIRNESS = Group("fairness", "Fair serving under load")
+LIMITS = Group("limits", "Request limits")
+RESIDENCY = Group("residency", "Residency (adapter caches)")
+STORE = Group("store", "Object store and S3")
+PLUGINS = Group("plugins", "Plugins")
+AUTH = Group("auth", "Auth and tenants")
+GROUPS = (SERVER, ENGINE, BATCHING, FAIRNESS, LIMITS, RESIDENCY, STORE, PLUGINS, AUTH)
+
+_DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
+_ENTRY = re.compile(r"^[^/@\s]+/[^/@\s]+(@[^/@\s]+)?$")
 
 
 def default_store() -> str:
     return str(Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local/share")) / "adapter-hub/store")
 
 
-@dataclass
-class Settings:
-    """Everything `adapter-hub serve` can be told. Each field reads ADAPTER_HUB_<FIELD>."""
+def _not_empty(value: str) -> str | None:
+    return None if value.strip() else "must not be empty"
 
-    host: str = "127.0.0.1"
-    port: int = DEFAULT_PORT
-    store: str = ""  # URI: file:///abs/dir or a path; empty: the per-user default directory
-    backbone: str = DEFAULT_BACKBONE  # "packaged:all-minilm-l6-v2" or a local HF model directory
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    dtype: str = "float32"  # float32 | float16 | bfloat16
-    # gRPC handler threads. Each waiting request holds one, so this also bounds how many
-    # single-text requests one batch can gather: keep it well above max_batch_size (the serving
-    # benchmark's figures were measured at 96)
-    max_workers: int = 96
-    max_texts_per_request: int = 256
-    max_text_chars: int = 20_000
-    max_tokens_per_text: int = 512
-    max_fanout_targets: int = 32
-    max_upload_bytes: int = 64 << 20
-    max_adapter_rank: int = 64
-    # Residency (hub/residency): byte budgets per tier, least recently used evicted, pins kept.
-    device_cache_bytes: int = 2 << 30  # packed adapters the engine consumes (PackedAdapter.nbytes)
-    host_cache_bytes: int = 2 << 30  # verified adapter file bytes in memory
-    disk_cache_dir: str = ""  # empty: ~/.cache/adapter-hub for an s3:// store, none for a local one; "off"
-    disk_cache_bytes: int = 10 << 30  # verified blobs by sha256 on local disk, kept across restarts
-    alias_ttl_s: float = 5.0  # alias moves / deletions made through other servers reach this one within it
-    prefetch: str = ""  # comma-separated TENANT/NAME[@VERSION] loaded at start-up
-    pin: str = ""  # comma-separated TENANT/NAME[@VERSION] loaded and pinned at start-up
-    tenant_pin_bytes: int = 0  # what one tenant may pin (file bytes); 0: a quarter of device_cache_bytes
-    store_breaker_failures: int = 3  # consecutive object-store failures that open the circuit
-    store_breaker_open_s: float = 5.0  # seconds the open circuit fails fast before one probe
-    store_timeout_s: float = 5.0  # S3 read timeout per attempt (connect: at most 2 s)
-    store_retries: int = 1  # S3 retries per call after the first attempt
-    shutdown_grace_s: float = 10.0
-    max_batch_size: int = 32  # rows per engine forward, batched across requests and tenants
-    max_batch_wait_ms: float = 2.0  # how long the oldest queued row may wait for a batch to fill
-    # Fair serving under overload (hub/serving/fair.py, admission.py). 0 means derived:
-    scheduler: str = "fair"  # fair | fifo (today's first-in first-out batcher, no bounds)
-    queue_max_s: float = 2.0  # queued work in total, in seconds at the measured throughput
-    queue_max_tokens: int = 0  # 0: queue_max_s of work (at least 2 full batches of 128 tokens)
-    queue_max_requests: int = 0  # 0: three quarters of max_workers (each waiting call holds one)
-    tenant_queue_max_tokens: int = 0  # 0: half of the total
-    tenant_queue_max_requests: int = 0  # 0: half of the total
-    torch_threads: int = 0  # torch intra-op threads; 0: one per core but one (at least 1)
-    quantize: str = "none"  # none | int8: dynamic int8 of the frozen backbone's Linears (CPU)
-    plugins_allow: str = ""  # comma-separated plugin (entry-point) names to load; empty: every one
-    plugins_deny: str = ""  # comma-separated plugin names never to load (not even imported)
-    auth: str = "auto"  # auto: on unless loopback + local store | on | off (loopback + local only)
-    admin_key: str = ""  # the operator's key for tenant management (required when auth is on)
-    quota_bytes: int = 1 << 30  # default per-tenant storage quota
-    quota_adapters: int = 1000  # default per-tenant adapter count
-    s3_endpoint_url: str = ""  # any S3-compatible endpoint; empty: AWS's (or AWS_ENDPOINT_URL)
-    s3_region: str = ""  # empty: from the AWS environment/config
-    s3_create_bucket: bool = False  # create the bucket if missing
-    s3_addressing_style: str = ""  # path | virtual | auto; empty: boto3's default ("path" for SeaweedFS/MinIO)
+
+def _device(value: str) -> str | None:
+    return None if _DEVICE.match(value) else f"must be auto, cpu, cuda or cuda:N, got {value!r}"
+
+
+def _store(value: str) -> str | None:
+    try:
+        parse_store_uri(value)
+    except InvalidArgument as exc:
+        return f"is not a valid store: {exc.message}"
+    return None
+
+
+def _entries(value: str) -> str | None:
+    bad = [e for e in (e.strip() for e in value.split(",")) if e and not _ENTRY.match(e)]
+    return f"expects comma-separated TENANT/NAME[@VERSION], got {', '.join(map(repr, bad))}" if bad else None
+
+
+def _endpoint(value: str) -> str | None:
+    if not value or re.match(r"^https?://[^/\s@]+(/\S*)?$", value):
+        return None
+    return "must be an http:// or https:// URL without credentials"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `adapter-hub serve` can be told (see the module docstring to add one)."""
+
+    # --- server
+    host: str = SERVER("127.0.0.1", "address to listen on (any other than loopback needs auth)", check=_not_empty)
+    port: int = SERVER(DEFAULT_PORT, "gRPC port (0: any free port)", minimum=0, maximum=65535)
+    # Each waiting request holds a handler thread, so this also bounds how many single-text
+    # requests one batch can gather (the serving benchmark's figures were measured at 96).
+    max_workers: int = SERVER(
+        96, "gRPC handler threads; each waiting request holds one: keep well above the batch size", minimum=1
+    )
+    shutdown_grace_s: float = SERVER(10.0, "seconds to drain in-flight calls at shutdown", minimum=0)
+    # --- backbone and engine
+    backbone: str = ENGINE(
+        DEFAULT_BACKBONE, "'packaged:all-minilm-l6-v2' or a local HF model directory", check=_not_empty
+    )
+    device: str = ENGINE("auto", "auto (CUDA if available), cpu, cuda or cuda:N", check=_device, fold_case=True)
+    dtype: str = ENGINE("float32", "backbone dtype", choices=("float32", "float16", "bfloat16"))
+    quantize: str = ENGINE(
+        "none", "int8: dynamic int8 frozen backbone Linears (CPU, float32 only)", choices=("none", "int8")
+    )
+    torch_threads: int = ENGINE(
+        0, "torch intra-op threads; 0: one per core but one (at least 1; OMP_NUM_THREADS wins)", minimum=0
+    )
+    # --- batching
+    max_batch_size: int = BATCHING(32, "rows per engine forward, gathered across requests and tenants", minimum=1)
+    max_batch_wait_ms: float = BATCHING(2.0, "ms the oldest queued row may wait for its batch to fill", minimum=0)
+    # --- fair serving (hub/serving/fair.py, admission.py; BENCHMARKS.md "Fairness under overload")
+    scheduler: str = FAIRNESS(
+        "fair",
+        "fair: batches filled across tenants by weighted input tokens, with deadlines and bounded queues; "
+        "fifo: first come first served, unbounded (the old batcher)",
+        choices=("fair", "fifo"),
+    )
+    # 2 s: on 2 CPU cores one full batch (32 texts of ~40 tokens) took ~0.5 s, so about four
+    # batches wait at most; a caller with a 1 s deadline is told at once when it cannot fit.
+    queue_max_s: float = FAIRNESS(
+        2.0, "queued work in total, in seconds at the measured engine speed (sets the token bound)", minimum=0.01
+    )
+    queue_max_tokens: int = FAIRNESS(
+        0,
+        "input tokens queued in total; 0: queue-max-s of work, at least two full batches of 128-token rows",
+        minimum=0,
+    )
+    queue_max_requests: int = FAIRNESS(
+        0, "requests queued in total; 0: three quarters of max-workers (each waiting call holds a thread)", minimum=0
+    )
+    tenant_queue_max_tokens: int = FAIRNESS(0, "input tokens one tenant may have queued; 0: half the total", minimum=0)
+    tenant_queue_max_requests: int = FAIRNESS(0, "requests one tenant may have queued; 0: half the total", minimum=0)
+    # --- request limits
+    max_texts_per_request: int = LIMITS(256, "texts in one request", minimum=1)
+    max_text_chars: int = LIMITS(20_000, "characters per text", minimum=1)
+    max_tokens_per_text: int = LIMITS(512, "tokens per text (the backbone's positions)", minimum=1)
+    max_fanout_targets: int = LIMITS(32, "adapters in one FanOut call", minimum=1)
+    max_upload_bytes: int = LIMITS(64 << 20, "size of one adapter upload", minimum=1, unit="bytes")
+    max_adapter_rank: int = LIMITS(64, "highest LoRA rank accepted", minimum=1)
+    # --- residency: byte budgets per tier, least recently used evicted, pins kept
+    device_cache_bytes: int = RESIDENCY(
+        2 << 30,
+        "device tier budget: packed adapters the engine consumes; also bounds the engine's LoRA slots",
+        minimum=1,
+        unit="bytes",
+    )
+    host_cache_bytes: int = RESIDENCY(
+        2 << 30, "host tier budget: verified adapter files in memory", minimum=1, unit="bytes"
+    )
+    disk_cache_dir: str = RESIDENCY(
+        "",
+        "disk tier directory; empty: $XDG_CACHE_HOME/adapter-hub (~/.cache) for an s3:// store, "
+        "none for a local one; off: none",
+    )
+    disk_cache_bytes: int = RESIDENCY(
+        10 << 30, "disk tier budget: verified blobs by sha256, kept across restarts", minimum=1, unit="bytes"
+    )
+    alias_ttl_s: float = RESIDENCY(
+        5.0, "seconds within which alias moves and deletions made through other servers reach this one", minimum=0
+    )
+    prefetch: str = RESIDENCY(
+        "", "comma-separated TENANT/NAME[@VERSION] loaded at start-up (tenant `local` with auth off)", check=_entries
+    )
+    pin: str = RESIDENCY("", "comma-separated TENANT/NAME[@VERSION] loaded and pinned at start-up", check=_entries)
+    tenant_pin_bytes: int = RESIDENCY(
+        0, "file bytes one tenant may keep pinned; 0: a quarter of the device tier budget", minimum=0, unit="bytes"
+    )
+    # --- object store
+    store: str = STORE(
+        "",
+        "adapter store: file:///abs/dir, a path, or s3://BUCKET[/PREFIX]",
+        check=_store,
+        default_doc="~/.local/share/adapter-hub/store ($XDG_DATA_HOME)",
+    )
+    store_breaker_failures: int = STORE(3, "consecutive object-store failures that open the circuit", minimum=1)
+    store_breaker_open_s: float = STORE(5.0, "seconds the open circuit fails fast before one probe", minimum=0)
+    store_timeout_s: float = STORE(5.0, "S3 read timeout per attempt in seconds (connect: at most 2 s)", minimum=0.001)
+    store_retries: int = STORE(1, "S3 retries per call after the first attempt", minimum=0)
+    s3_endpoint_url: str = STORE("", "S3-compatible endpoint; empty: AWS's (or AWS_ENDPOINT_URL)", check=_endpoint)
+    s3_region: str = STORE("", "S3 region; empty: from the AWS environment/config")
+    s3_create_bucket: bool = STORE(False, "create the bucket if missing")
+    s3_addressing_style: str = STORE(
+        "", "empty: boto3's default; path for SeaweedFS/MinIO", choices=("", "path", "virtual", "auto")
+    )
+    # --- plugins
+    plugins_allow: str = PLUGINS("", "comma-separated plugin (entry-point) names to load; empty: every one")
+    plugins_deny: str = PLUGINS("", "comma-separated plugin names never to load (not even imported)")
+    # --- auth and tenants
+    auth: str = AUTH(
+        "auto", "auto: on unless loopback + local store; off only allowed there", choices=("auto", "on", "off")
+    )
+    admin_key: str = AUTH("", "the operator's key for tenant management (required when auth is on)", secret=True)
+    quota_bytes: int = AUTH(1 << 30, "default per-tenant storage quota", minimum=1, unit="bytes")
+    quota_adapters: int = AUTH(1000, "default per-tenant adapter count", minimum=1)
+
+    def __post_init__(self) -> None:
+        fold_case(self)
+        if not self.store:  # empty: the per-user default directory
+            object.__setattr__(self, "store", default_store())
+        problems = collect_problems(self, _cross_checks)
+        if problems:
+            raise SettingsError(problems)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
-        environ = dict(os.environ) if environ is None else environ
-        settings = cls()
-        for f in fields(cls):
-            raw = environ.get(ENV_PREFIX + f.name.upper())
-            if raw is not None and raw != "":
-                setattr(settings, f.name, _coerce(f.name, type(getattr(settings, f.name)), raw))
-        for name, value in overrides.items():
-            if value is not None:
-                setattr(settings, name, value)
-        if not settings.store:
-            settings.store = default_store()
-        return settings
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults < ``environ`` (os.environ when None) < ``overrides`` (None values skipped);
+        strings are parsed as from the environment. Raises SettingsError listing every problem."""
+        return from_sources(cls, os.environ if environ is None else environ, overrides)
+
+    @property
+    def store_uri(self) -> StoreURI:
+        return parse_store_uri(self.store)
 
     @property
     def tenant_pin_limit(self) -> int:
@@ -96,10 +221,17 @@ class Settings:
         return f"{host}:{self.port}"
 
 
-def _coerce(name: str, kind: type, raw: str) -> object:
-    try:
-        if kind is bool:
-            return raw.strip().lower() in ("1", "true", "yes", "on")
-        return kind(raw)
-    except ValueError:
-        raise SystemExit(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}") from None
+def _cross_checks(s: Settings) -> list[str]:
+    """Problems that involve more than one setting (each value alone is valid)."""
+    problems = []
+    if s.quantize == "int8" and (s.dtype != "float32" or s.device.startswith("cuda")):
+        problems.append(
+            "ADAPTER_HUB_QUANTIZE (--quantize) int8 runs on CPU with dtype float32 only, "
+            f"got device {s.device} and dtype {s.dtype}"
+        )
+    return problems
+
+
+def settings_markdown() -> str:
+    """The README's configuration tables (paste them there when adding a setting)."""
+    return markdown_tables(Settings, GROUPS)

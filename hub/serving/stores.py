@@ -14,8 +14,9 @@ from hub.serving.settings import Settings
 
 
 def open_configured_store(settings: Settings) -> ObjectStore:
+    uri = settings.store_uri
     options: dict[str, Any] = {}
-    if settings.store.startswith("s3://"):
+    if uri.scheme == "s3":
         options = {
             "endpoint_url": settings.s3_endpoint_url or None,
             "region": settings.s3_region or None,
@@ -26,7 +27,7 @@ def open_configured_store(settings: Settings) -> ObjectStore:
             "read_timeout": settings.store_timeout_s,
             "max_retries": settings.store_retries,
         }
-    return open_store(settings.store, **options)
+    return open_store(uri, **options)
 
 
 def guard_store(store: ObjectStore, settings: Settings) -> GuardedStore:
@@ -41,8 +42,8 @@ def disk_cache_dir(settings: Settings) -> Path | None:
         return None
     if chosen:
         return Path(chosen).expanduser()
-    if not settings.store.startswith("s3://"):
-        return None  # a local store is on disk already
+    if not settings.store_uri.is_remote:
+        return None  # a local store is on disk already, a memory one is gone at exit
     cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache_home / "adapter-hub"
 

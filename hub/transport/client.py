@@ -1,4 +1,4 @@
-"""A small synchronous client over the generated stubs (used by the CLI and tests)."""
+"""The one synchronous client over the generated stubs (used by the CLI and tests): a method per RPC."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from hub.api.v1 import (
     common_pb2,
     inference_pb2,
     inference_pb2_grpc,
+    residency_pb2,
+    residency_pb2_grpc,
     tenants_pb2,
     tenants_pb2_grpc,
 )
@@ -36,6 +38,24 @@ def status_name(code: int) -> str:
     return next((c.name for c in grpc.StatusCode if c.value[0] == code), str(code))
 
 
+def upload_files(directory: Path) -> list[Path]:
+    """The regular files an adapter directory uploads (hidden ones skipped; links refused)."""
+    entries = sorted(p for p in Path(directory).iterdir() if not p.name.startswith("."))
+    links = [p.name for p in entries if p.is_symlink()]
+    if links:
+        raise ValueError(f"refusing to upload symbolic links: {', '.join(links)}")
+    return [p for p in entries if p.is_file()]
+
+
+def upload_parts(header: adapters_pb2.UploadHeader, files: list[Path]) -> Iterator[adapters_pb2.UploadAdapterRequest]:
+    """The header, then each file in chunks of CHUNK_BYTES, read as the call sends them."""
+    yield adapters_pb2.UploadAdapterRequest(header=header)
+    for path in files:
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                yield adapters_pb2.UploadAdapterRequest(chunk=adapters_pb2.FileChunk(path=path.name, data=chunk))
+
+
 def tenant_limits(
     weight: float | None = None,
     rps: float | None = None,
@@ -48,6 +68,8 @@ def tenant_limits(
 
 
 class HubClient:
+    """One channel and one set of credentials for every service; responses are the messages."""
+
     def __init__(self, target: str, api_key: str | None = None, timeout: float = 60.0, retries: int = 0) -> None:
         """``retries``: how often an inference call refused with a retry hint (a full queue,
         a rate limit) or UNAVAILABLE is tried again, after the hinted pause."""
@@ -60,6 +82,7 @@ class HubClient:
         self.admin = admin_pb2_grpc.AdminServiceStub(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)
         self.tenants = tenants_pb2_grpc.TenantServiceStub(self.channel)
+        self.residency = residency_pb2_grpc.ResidencyServiceStub(self.channel)
 
     def close(self) -> None:
         self.channel.close()
@@ -71,6 +94,7 @@ class HubClient:
         self.close()
 
     def _call(self, method: Any, request: Any) -> Any:
+        """A unary call, or a streaming one when ``request`` is an iterator of messages."""
         return method(request, timeout=self.timeout, metadata=self.metadata)
 
     def serving(self) -> bool:
@@ -85,24 +109,8 @@ class HubClient:
         labels: list[str] | None = None,
         description: str = "",
     ) -> adapters_pb2.AdapterVersionInfo:
-        entries = sorted(p for p in Path(directory).iterdir() if not p.name.startswith("."))
-        links = [p.name for p in entries if p.is_symlink()]
-        if links:
-            raise ValueError(f"refusing to upload symbolic links: {', '.join(links)}")
-        files = [p for p in entries if p.is_file()]
         header = adapters_pb2.UploadHeader(name=name, task=task, labels=labels or [], description=description)
-
-        def parts() -> Iterator[adapters_pb2.UploadAdapterRequest]:
-            yield adapters_pb2.UploadAdapterRequest(header=header)
-            for path in files:
-                with path.open("rb") as handle:
-                    while chunk := handle.read(CHUNK_BYTES):
-                        yield adapters_pb2.UploadAdapterRequest(
-                            chunk=adapters_pb2.FileChunk(path=path.name, data=chunk)
-                        )
-
-        response = self.adapters.UploadAdapter(parts(), timeout=self.timeout, metadata=self.metadata)
-        return response.adapter
+        return self._call(self.adapters.UploadAdapter, upload_parts(header, upload_files(directory))).adapter
 
     def predict(self, adapter: str, texts: list[str], task: str = "") -> inference_pb2.PredictResponse:
         request = inference_pb2.PredictRequest(adapter=parse_ref(adapter), task=task, texts=texts)
@@ -119,7 +127,7 @@ class HubClient:
             )
             for request_id, adapter, texts, task in requests
         )
-        return self.inference.PredictStream(messages, timeout=self.timeout, metadata=self.metadata)
+        return self._call(self.inference.PredictStream, messages)
 
     def fan_out(self, text: str, targets: list[tuple[str, str]]) -> inference_pb2.FanOutResponse:
         request = inference_pb2.FanOutRequest(
@@ -172,3 +180,22 @@ class HubClient:
 
     def revoke_tenant(self, tenant: str) -> tenants_pb2.RevokeTenantResponse:
         return self._call(self.tenants.RevokeTenant, tenants_pb2.RevokeTenantRequest(tenant=tenant))
+
+    # ---- residency ----------------------------------------------------------------------
+    def _residency(self, method: Any, adapter: str) -> residency_pb2.ResidencyResponse:
+        return self._call(method, residency_pb2.ResidencyRequest(adapter=parse_ref(adapter)))
+
+    def load(self, adapter: str) -> residency_pb2.ResidencyResponse:
+        return self._residency(self.residency.Load, adapter)
+
+    def unload(self, adapter: str) -> residency_pb2.ResidencyResponse:
+        return self._residency(self.residency.Unload, adapter)
+
+    def pin(self, adapter: str) -> residency_pb2.ResidencyResponse:
+        return self._residency(self.residency.Pin, adapter)
+
+    def unpin(self, adapter: str) -> residency_pb2.ResidencyResponse:
+        return self._residency(self.residency.Unpin, adapter)
+
+    def residency_status(self) -> residency_pb2.ResidencyStatusResponse:
+        return self._call(self.residency.Status, residency_pb2.ResidencyStatusRequest())

@@ -1,98 +1,154 @@
-"""Domain values <-> protobuf messages (nothing else)."""
+"""Domain values <-> protobuf messages: every message the servicers send is built here.
+
+Most messages mirror a domain dataclass field for field; ``_message`` copies those by name, so a
+table of renames (message field -> attribute) and the few computed fields (keyword arguments) are all that is
+written out. A message field the value lacks fails loudly (AttributeError), never silently empty.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.message import Message
 
 from adapters_registry.manifest import HeadKind
 from adapters_registry.registry import AdapterListing, VersionRecord
-from hub.api.v1 import adapters_pb2, admin_pb2, common_pb2, inference_pb2, tenants_pb2
+from hub.api.v1 import adapters_pb2, admin_pb2, common_pb2, inference_pb2, residency_pb2, tenants_pb2
+from hub.errors import InvalidArgument
 from hub.plugins.catalog import KINDS
 from hub.plugins.manager import PluginInfo
+from hub.residency.residency import ResidencyStatus, Resident
 from hub.serving.fairness import LimitsChange, QueueStatus
-from hub.serving.service import Served, TenantUsage
-from hub.tasks.results import EntitySpan, LabelScore, Prediction
+from hub.serving.info import ServerInfo
+from hub.serving.residency_admin import Done
+from hub.serving.service import Served, Target, TenantUsage
+from hub.serving.upload import UploadHeader
+from hub.tasks.results import EntitySpan, LabelScore, Prediction, SegmentPrediction
 from hub.tasks.specs import TaskSpec
 
+# The one head-kind table: every HeadKind needs its wire value here.
 HEAD_KINDS = {
     HeadKind.SEQUENCE: common_pb2.HEAD_KIND_SEQUENCE,
     HeadKind.MULTI_LABEL: common_pb2.HEAD_KIND_MULTI_LABEL,
     HeadKind.TOKEN: common_pb2.HEAD_KIND_TOKEN,
 }
 
-
-def _labels(labels: list[LabelScore]) -> list[inference_pb2.LabelScore]:
-    return [inference_pb2.LabelScore(label=x.label, score=x.score) for x in labels]
+M = TypeVar("M", bound=Message)
 
 
-def _entities(entities: list[EntitySpan]) -> list[inference_pb2.Entity]:
-    return [inference_pb2.Entity(label=e.label, start=e.start, end=e.end, text=e.text, score=e.score) for e in entities]
+def _message(cls: type[M], value: object, renamed: Mapping[str, str] | None = None, /, **given: Any) -> M:
+    """A ``cls`` whose fields are ``given``, or else read off ``value`` by the same name (or by
+    the attribute ``renamed`` maps the field to)."""
+    renamed = renamed or {}
+    names = (f.name for f in cls.DESCRIPTOR.fields if f.name not in given)
+    return cls(**{name: getattr(value, renamed.get(name, name)) for name in names}, **given)
+
+
+# ---- requests in ------------------------------------------------------------------------
+def target(ref: common_pb2.AdapterRef, task: str = "") -> Target:
+    if not ref.name:
+        raise InvalidArgument("adapter.name is required")
+    return Target(ref.name, ref.version, task)
+
+
+def upload_header(header: adapters_pb2.UploadHeader) -> UploadHeader:
+    return UploadHeader(header.name, header.task, tuple(header.labels), header.description)
+
+
+def limits_change(limits: tenants_pb2.TenantLimits) -> LimitsChange:
+    """Unset fields stay as they are (None)."""
+
+    def value(name: str) -> float | None:
+        return float(getattr(limits, name)) if limits.HasField(name) else None
+
+    return LimitsChange(value("weight"), value("rps"), value("tps"), limits.unlimited_rps, limits.unlimited_tps)
+
+
+# ---- inference --------------------------------------------------------------------------
+def _labels(labels: Iterable[LabelScore]) -> list[inference_pb2.LabelScore]:
+    return [_message(inference_pb2.LabelScore, x) for x in labels]
+
+
+def _entities(entities: Iterable[EntitySpan]) -> list[inference_pb2.Entity]:
+    return [_message(inference_pb2.Entity, e) for e in entities]
+
+
+def _segment(s: SegmentPrediction) -> inference_pb2.Segment:
+    return _message(inference_pb2.Segment, s, labels=_labels(s.labels), entities=_entities(s.entities))
 
 
 def prediction(p: Prediction) -> inference_pb2.Prediction:
-    return inference_pb2.Prediction(
+    return _message(
+        inference_pb2.Prediction,
+        p,
         labels=_labels(p.labels),
         entities=_entities(p.entities),
-        predicted=p.predicted,
-        segments=[
-            inference_pb2.Segment(
-                start=s.start,
-                end=s.end,
-                text=s.text,
-                labels=_labels(s.labels),
-                entities=_entities(s.entities),
-                predicted=s.predicted,
-            )
-            for s in p.segments
-        ],
+        segments=[_segment(s) for s in p.segments],
     )
 
 
 def predict_response(served: Served) -> inference_pb2.PredictResponse:
-    return inference_pb2.PredictResponse(
-        adapter=served.adapter,
+    return _message(
+        inference_pb2.PredictResponse,
+        served,
         version=str(served.version),
-        task=served.task,
         head_kind=HEAD_KINDS[served.head_kind],
         predictions=[prediction(p) for p in served.predictions],
     )
 
 
-def fanout_result(served: Served) -> inference_pb2.FanOutResult:
-    return inference_pb2.FanOutResult(
-        adapter=served.adapter,
-        version=str(served.version),
-        task=served.task,
-        head_kind=HEAD_KINDS[served.head_kind],
-        prediction=prediction(served.predictions[0]),
-    )
+def fanout_response(served: Iterable[Served]) -> inference_pb2.FanOutResponse:
+    results = [
+        _message(
+            inference_pb2.FanOutResult,
+            s,
+            version=str(s.version),
+            head_kind=HEAD_KINDS[s.head_kind],
+            prediction=prediction(s.predictions[0]),
+        )
+        for s in served
+    ]
+    return inference_pb2.FanOutResponse(results=results)
 
 
-def version_info(record: VersionRecord, aliases: list[str]) -> adapters_pb2.AdapterVersionInfo:
+def stream_answer(request_id: str, response: inference_pb2.PredictResponse) -> inference_pb2.PredictStreamResponse:
+    return inference_pb2.PredictStreamResponse(request_id=request_id, response=response)
+
+
+def stream_error(
+    request_id: str, code: grpc.StatusCode, message: str, retry_after_ms: int | None = None
+) -> inference_pb2.PredictStreamResponse:
+    """One PredictStream request's failure, in-band: the status code's number, the message and
+    (a refusal that may succeed later) the retry hint a unary call gets as trailing metadata."""
+    error = inference_pb2.RequestError(code=code.value[0], message=message, retry_after_ms=retry_after_ms or 0)
+    return inference_pb2.PredictStreamResponse(request_id=request_id, error=error)
+
+
+# ---- adapters ---------------------------------------------------------------------------
+def version_info(record: VersionRecord, aliases: Sequence[str]) -> adapters_pb2.AdapterVersionInfo:
     m = record.manifest
     return adapters_pb2.AdapterVersionInfo(
         name=record.name,
         version=str(record.version),
         aliases=aliases,
-        tasks=[
-            common_pb2.TaskHead(
-                task=t.task,
-                head_kind=HEAD_KINDS[t.head_kind],
-                labels=t.labels,
-                threshold=t.threshold,
-            )
-            for t in m.tasks
-        ],
+        tasks=[_message(common_pb2.TaskHead, t, head_kind=HEAD_KINDS[t.head_kind]) for t in m.tasks],
         size_bytes=record.size_bytes,
         backbone_fingerprint=m.base_model_fingerprint,
         created_at=record.created_at,
         description=m.description,
-        files=[adapters_pb2.FileInfo(path=p, size_bytes=f.size, sha256=f.sha256) for p, f in sorted(m.files.items())],
+        files=[_message(adapters_pb2.FileInfo, f, {"size_bytes": "size"}, path=p) for p, f in sorted(m.files.items())],
         rank=int(record.lora.get("rank", 0)),
         lora_alpha=float(record.lora.get("alpha", 0.0)),
         target_modules=list(record.lora.get("target_modules", [])),
         metrics_json=json.dumps(m.metrics, sort_keys=True) if m.metrics else "",
     )
+
+
+def upload_response(record: VersionRecord) -> adapters_pb2.UploadAdapterResponse:
+    return adapters_pb2.UploadAdapterResponse(adapter=version_info(record, ["latest"]))
 
 
 def adapter_summary(listing: AdapterListing) -> adapters_pb2.AdapterSummary:
@@ -106,79 +162,98 @@ def adapter_summary(listing: AdapterListing) -> adapters_pb2.AdapterSummary:
     )
 
 
+def list_adapters_response(listings: Iterable[AdapterListing]) -> adapters_pb2.ListAdaptersResponse:
+    return adapters_pb2.ListAdaptersResponse(adapters=[adapter_summary(x) for x in listings])
+
+
+def delete_response(deleted: Iterable[int]) -> adapters_pb2.DeleteAdapterResponse:
+    return adapters_pb2.DeleteAdapterResponse(deleted_versions=[str(v) for v in deleted])
+
+
+def alias_response(name: str, alias: str, previous: int | None, version: int) -> adapters_pb2.SetAliasResponse:
+    before = "" if previous is None else str(previous)
+    return adapters_pb2.SetAliasResponse(name=name, alias=alias, version=str(version), previous_version=before)
+
+
+# ---- admin ------------------------------------------------------------------------------
+def server_info(info: ServerInfo, auth_enabled: bool) -> admin_pb2.ServerInfoResponse:
+    return _message(
+        admin_pb2.ServerInfoResponse,
+        info,
+        versions={**info.versions, "grpcio": grpc.__version__},
+        limits=_message(admin_pb2.Limits, info.limits),
+        auth_enabled=auth_enabled,
+    )
+
+
 def task_info(spec: TaskSpec) -> admin_pb2.TaskInfo:
-    return admin_pb2.TaskInfo(
-        name=spec.name,
+    return _message(
+        admin_pb2.TaskInfo,
+        spec,
         head_kind=HEAD_KINDS[spec.head_kind],
         labels=list(spec.labels or ()),
-        description=spec.description,
-        plugin=spec.plugin,
-        preprocessors=list(spec.preprocessors),
-        segmenter=spec.segmenter,
-        metric=spec.metric,
-        reader=spec.reader,
         postprocessor=spec.postprocessor is not None,
     )
 
 
 def plugin_info(info: PluginInfo) -> admin_pb2.PluginInfo:
-    registered = info.registered
-    return admin_pb2.PluginInfo(
-        name=info.name,
-        distribution=info.distribution,
-        version=info.version,
-        builtin=info.builtin,
-        enabled=info.enabled,
-        note=info.note,
-        hooks=list(info.hooks),
-        **{kind: list(registered.get(kind, ())) for kind in KINDS},
-    )
+    return _message(admin_pb2.PluginInfo, info, **{kind: list(info.registered.get(kind, ())) for kind in KINDS})
 
 
-def limits_change(limits: tenants_pb2.TenantLimits) -> LimitsChange:
-    def value(name: str) -> float | None:
-        return getattr(limits, name) if limits.HasField(name) else None
-
-    return LimitsChange(value("weight"), value("rps"), value("tps"), limits.unlimited_rps, limits.unlimited_tps)
+def list_tasks_response(specs: Iterable[TaskSpec]) -> admin_pb2.ListTasksResponse:
+    return admin_pb2.ListTasksResponse(tasks=[task_info(t) for t in specs])
 
 
-def tenant_info(usage: TenantUsage) -> tenants_pb2.TenantInfo:
-    record = usage.record
-    return tenants_pb2.TenantInfo(
-        tenant=record.name,
-        active_keys=sum(1 for k in record.keys if not k.revoked),
-        revoked_keys=sum(1 for k in record.keys if k.revoked),
-        quota=tenants_pb2.Quota(max_bytes=usage.max_bytes, max_adapters=usage.max_adapters),
-        used_bytes=usage.used_bytes,
-        adapters=usage.adapters,
-        created_at=record.created_at,
-        weight=record.weight or 1.0,
-        rps=record.rps,
-        tps=record.tps,
-    )
+def list_plugins_response(plugins: Iterable[PluginInfo], specs: Iterable[TaskSpec]) -> admin_pb2.ListPluginsResponse:
+    return admin_pb2.ListPluginsResponse(plugins=[plugin_info(p) for p in plugins], tasks=[task_info(t) for t in specs])
 
 
 def queue_status(status: QueueStatus) -> admin_pb2.QueueStatusResponse:
-    return admin_pb2.QueueStatusResponse(
-        scheduler=status.scheduler,
-        tenants=[
-            admin_pb2.TenantQueue(
-                tenant=t.tenant,
-                weight=t.weight,
-                queued_requests=t.queued_requests,
-                queued_tokens=t.queued_tokens,
-                served_requests=t.served_requests,
-                served_tokens=t.served_tokens,
-                refusals=t.refusals,
-            )
-            for t in status.tenants
-        ],
-        queued_requests=status.queued_requests,
-        queued_tokens=status.queued_tokens,
-        max_requests=status.max_requests,
-        max_tokens=status.max_tokens,
-        tenant_max_requests=status.tenant_max_requests,
-        tenant_max_tokens=status.tenant_max_tokens,
-        tokens_per_s=status.tokens_per_s,
-        batch_ms=status.batch_ms,
+    tenants = [_message(admin_pb2.TenantQueue, t) for t in status.tenants]
+    return _message(admin_pb2.QueueStatusResponse, status, tenants=tenants)
+
+
+# ---- tenants ----------------------------------------------------------------------------
+def tenant_created(tenant: str, api_key: str, key_id: str) -> tenants_pb2.CreateTenantResponse:
+    return tenants_pb2.CreateTenantResponse(tenant=tenant, api_key=api_key, key_id=key_id)
+
+
+def tenant_info(usage: TenantUsage) -> tenants_pb2.TenantInfo:
+    return _message(
+        tenants_pb2.TenantInfo,
+        usage,
+        tenant=usage.record.name,
+        quota=tenants_pb2.Quota(max_bytes=usage.max_bytes, max_adapters=usage.max_adapters),
+        created_at=usage.record.created_at,
+        weight=usage.record.weight or 1.0,
+        rps=usage.record.rps,  # 0: no limit
+        tps=usage.record.tps,
+    )
+
+
+def list_tenants_response(usage: Iterable[TenantUsage]) -> tenants_pb2.ListTenantsResponse:
+    return tenants_pb2.ListTenantsResponse(tenants=[tenant_info(u) for u in usage])
+
+
+def tenant_revoked(tenant: str, revoked: int) -> tenants_pb2.RevokeTenantResponse:
+    return tenants_pb2.RevokeTenantResponse(tenant=tenant, revoked_keys=revoked)
+
+
+# ---- residency --------------------------------------------------------------------------
+def resident(r: Resident) -> residency_pb2.ResidentAdapter:
+    return _message(residency_pb2.ResidentAdapter, r, version=str(r.version))
+
+
+def residency_done(done: Done) -> residency_pb2.ResidencyResponse:
+    return _message(residency_pb2.ResidencyResponse, done, adapter=resident(done.adapter))
+
+
+def residency_status(status: ResidencyStatus) -> residency_pb2.ResidencyStatusResponse:
+    store = status.store
+    return _message(
+        residency_pb2.ResidencyStatusResponse,
+        status,
+        tiers=[_message(residency_pb2.TierStatus, t, {"budget_bytes": "budget"}) for t in status.tiers],
+        store=None if store is None else _message(residency_pb2.StoreHealth, store, {"breaker": "state"}),
+        adapters=[resident(a) for a in status.adapters],
     )

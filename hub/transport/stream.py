@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import grpc
 
 from hub.api.v1 import inference_pb2
+from hub.transport import convert
 from hub.transport.status import status_of
 
 RunOne = Callable[[inference_pb2.PredictStreamRequest], inference_pb2.PredictResponse]
@@ -82,12 +83,8 @@ def _drain(
 
 def _answer(request_id: str, future: Future[inference_pb2.PredictResponse]) -> inference_pb2.PredictStreamResponse:
     if future.cancelled():  # the call ended first: nobody reads this answer
-        error = inference_pb2.RequestError(code=grpc.StatusCode.CANCELLED.value[0], message="call ended")
-        return inference_pb2.PredictStreamResponse(request_id=request_id, error=error)
+        return convert.stream_error(request_id, grpc.StatusCode.CANCELLED, "call ended")
     try:
-        return inference_pb2.PredictStreamResponse(request_id=request_id, response=future.result())
+        return convert.stream_answer(request_id, future.result())
     except Exception as exc:  # noqa: BLE001 - becomes this request's answer
-        code, message = status_of(exc)
-        hint = getattr(exc, "retry_after_ms", None) or 0
-        error = inference_pb2.RequestError(code=code.value[0], message=message, retry_after_ms=hint)
-        return inference_pb2.PredictStreamResponse(request_id=request_id, error=error)
+        return convert.stream_error(request_id, *status_of(exc), getattr(exc, "retry_after_ms", None))

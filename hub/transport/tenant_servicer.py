@@ -6,29 +6,26 @@ import grpc
 
 from hub.api.v1 import tenants_pb2, tenants_pb2_grpc
 from hub.transport import convert
-from hub.transport.servicer import _Base
+from hub.transport.base import ServicerBase
 from hub.transport.status import guarded
 
 
-class TenantServicer(_Base, tenants_pb2_grpc.TenantServiceServicer):
+class TenantServicer(ServicerBase, tenants_pb2_grpc.TenantServiceServicer):
     @guarded
     def CreateTenant(self, request: tenants_pb2.CreateTenantRequest, context: grpc.ServicerContext):
         caller = self.caller(context)
-        limits = convert.limits_change(request.limits)
-        key, key_id = self.service.create_tenant(
-            caller, request.tenant, request.quota.max_bytes, request.quota.max_adapters, limits
-        )
-        return tenants_pb2.CreateTenantResponse(tenant=request.tenant, api_key=key, key_id=key_id)
+        quota, limits = request.quota, convert.limits_change(request.limits)
+        key, key_id = self.service.create_tenant(caller, request.tenant, quota.max_bytes, quota.max_adapters, limits)
+        return convert.tenant_created(request.tenant, key, key_id)
 
     @guarded
     def ListTenants(self, request: tenants_pb2.ListTenantsRequest, context: grpc.ServicerContext):
-        tenants = [convert.tenant_info(usage) for usage in self.service.list_tenants(self.caller(context))]
-        return tenants_pb2.ListTenantsResponse(tenants=tenants)
+        return convert.list_tenants_response(self.service.list_tenants(self.caller(context)))
 
     @guarded
     def RevokeTenant(self, request: tenants_pb2.RevokeTenantRequest, context: grpc.ServicerContext):
         revoked = self.service.revoke_tenant(self.caller(context), request.tenant)
-        return tenants_pb2.RevokeTenantResponse(tenant=request.tenant, revoked_keys=revoked)
+        return convert.tenant_revoked(request.tenant, revoked)
 
     @guarded
     def SetTenantLimits(self, request: tenants_pb2.SetTenantLimitsRequest, context: grpc.ServicerContext):

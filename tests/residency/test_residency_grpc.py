@@ -10,7 +10,6 @@ import pytest
 
 from hub.cli.main import main as cli_main
 from hub.transport.client import HubClient
-from hub.transport.residency_client import ResidencyClient
 from tests.residency.conftest import write_adapter_dir
 
 pytestmark = pytest.mark.integration
@@ -79,15 +78,14 @@ def test_an_adapter_that_cannot_fit_gets_resource_exhausted(start_hub, tiny_runt
     server, client = start_hub(tiny_runtime, device_cache_bytes=2000)  # room for one small adapter (~1.3 kB packed)
     for name, seed in (("a", 1), ("b", 2)):
         client.push(write_adapter_dir(tmp_path / name, tiny_runtime.spec, seed), name)
-    residency = ResidencyClient(client)
-    residency.pin("a")
+        client.pin("a")
     with pytest.raises(grpc.RpcError) as caught:
         client.predict("b", ["no room"])
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "needs" in caught.value.details() and "1 pinned adapter(s)" in caught.value.details()
     assert "ADAPTER_HUB_DEVICE_CACHE_BYTES" in caught.value.details()
     assert client.predict("a", ["pinned one serves"]).version == "1"
-    residency.unpin("a")
+    client.unpin("a")
     assert client.predict("b", ["room now"]).version == "1"
 
     client.push(write_adapter_dir(tmp_path / "big", tiny_runtime.spec, 3, rank=32), "big")
@@ -106,12 +104,12 @@ def test_adapters_named_in_settings_are_resident_before_the_first_request(
     first.stop(grace=1)
 
     _, client = start_hub(tiny_runtime, store=store, pin="local/a@1", prefetch="local/b, local/missing")
-    status = ResidencyClient(client).status()
+    status = client.residency_status()
     assert [(a.name, a.pinned, "device" in a.tiers) for a in status.adapters] == [("a", True, True), ("b", False, True)]
     device = next(t for t in status.tiers if t.name == "device")
     assert (device.count, device.pinned, device.hits) == (2, 1, 0)
     assert client.predict("b", ["warm"]).version == "1"
-    assert next(t for t in ResidencyClient(client).status().tiers if t.name == "device").hits == 1
+    assert next(t for t in client.residency_status().tiers if t.name == "device").hits == 1
 
 
 def test_one_tenant_cannot_pin_more_than_its_share(

@@ -13,7 +13,6 @@ import pytest
 
 from hub.cli.main import main as cli_main
 from hub.transport.client import HubClient
-from hub.transport.residency_client import ResidencyClient
 from tests.residency.conftest import write_adapter_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.s3]
@@ -118,7 +117,7 @@ def test_an_alias_move_reaches_every_server_and_no_request_sees_a_mix(
         for seen in traffic.by_thread.values():  # once a client got the new version, never the old again
             assert seen == sorted(seen), seen
 
-        status = ResidencyClient(on_b).status()
+        status = on_b.residency_status()
         old = next(r for r in status.adapters if r.version == "1")
         assert "device" not in old.tiers and "host" not in old.tiers  # the old version was released
 
@@ -178,7 +177,7 @@ def test_cached_adapters_serve_through_a_storage_outage_and_all_recovers(
             if "not calling it until it recovers" in caught.value.details():
                 unavailable.append(caught.value.details())
             time.sleep(0.2)
-        outage = ResidencyClient(client).status()
+        outage = client.residency_status()
         weed.start()
         up_at = time.monotonic()
         deadline = up_at + 60
@@ -197,7 +196,7 @@ def test_cached_adapters_serve_through_a_storage_outage_and_all_recovers(
     assert {adapter for _, adapter, *_ in during} == {"hot@prod", "hot@1", "hot"}
     assert outage.store.breaker in ("open", "half-open") and outage.store.rejected > 0
     assert outage.stale_served > 0  # aliases and records answered from cache while the store was down
-    after = ResidencyClient(client).status()
+    after = client.residency_status()
     assert after.store.breaker == "closed"
     client.close()
 

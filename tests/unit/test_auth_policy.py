@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from hub.errors import InvalidArgument
@@ -19,8 +21,8 @@ def test_auth_is_on_beyond_the_embedded_default(tmp_path, overrides) -> None:  #
     s = settings(tmp_path, **overrides)
     with pytest.raises(InvalidArgument, match="ADAPTER_HUB_ADMIN_KEY"):
         build_authenticator(s, build_service(s))
-    s.admin_key = "k"
+    s = replace(s, admin_key="k")
     assert build_authenticator(s, build_service(s)).enabled
-    s.auth = "off"
+    s = replace(s, auth="off")
     with pytest.raises(InvalidArgument, match="only for the embedded default"):
         build_authenticator(s, build_service(s))

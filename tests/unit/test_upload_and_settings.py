@@ -5,7 +5,7 @@ import pytest
 from hub.errors import InvalidArgument, ResourceExhausted
 from hub.plugins.manager import build_plugins
 from hub.serving.app import build_service
-from hub.serving.settings import Settings
+from hub.serving.settings import Settings, SettingsError
 from hub.serving.upload import UploadAssembler, UploadHeader
 
 
@@ -40,7 +40,7 @@ def test_settings_read_environment_then_overrides() -> None:
     env = {"ADAPTER_HUB_PORT": "6000", "ADAPTER_HUB_DEVICE": "cpu", "ADAPTER_HUB_STORE": "/tmp/s"}
     s = Settings.from_env(env, port=7000)
     assert (s.port, s.device, s.store, s.host) == (7000, "cpu", "/tmp/s", "127.0.0.1")
-    with pytest.raises(SystemExit, match="ADAPTER_HUB_PORT"):
+    with pytest.raises(SettingsError, match="ADAPTER_HUB_PORT"):
         Settings.from_env({"ADAPTER_HUB_PORT": "many"})
 
 
