@@ -312,6 +312,10 @@ class FifoScheduler:
     def set_policy(self, tenant: str, policy: TenantPolicy) -> None:
         return None
 
+    @property
+    def queued(self) -> int:
+        return self.batcher.queued
+
     def tenant_stats(self) -> list[TenantStats]:
         return []
 
