@@ -3,10 +3,14 @@
 A group is one tenant's traffic: ``clients`` closed-loop clients (each sends its next request
 when the last is answered or refused), or Poisson arrivals at ``rate`` per second. Each request
 is a Predict of ``per_request`` texts with the group's API key, optionally with a gRPC deadline.
-A RESOURCE_EXHAUSTED answer is retried after its ``retry-after-ms`` hint (times 1 to 1.5, so
-refused clients do not return in lockstep), as the CLI client does. The group starts at the
-wall-clock time ``start_at`` (so that groups in several processes start together), measures
-what completes in ``[start_at + warmup_s, start_at + warmup_s + duration_s]`` and prints one
+A refusal is retried as the CLI client retries (hub/transport/retry.py): after an exponential
+backoff from 50 ms, never shorter than the ``retry-after-ms`` hint, stretched by up to a
+quarter; any other answer is followed by the client's next request at once (an immediate
+DEADLINE_EXCEEDED that carries a hint waits for it too). The group starts at the wall-clock time
+``start_at`` (so that groups in several processes start together). Throughput counts what
+completes in ``[start_at + warmup_s, start_at + warmup_s + duration_s]``; latencies and status
+codes are of every call sent in it, waiting up to ``linger_s`` after it for the last answers (a
+call still unanswered then counts with the time it had waited, and is cancelled). Prints one
 JSON line.
 
     echo '{"target": "127.0.0.1:PORT", ...}' | python benchmarks/fairness_load.py
@@ -14,6 +18,7 @@ JSON line.
 
 from __future__ import annotations
 
+import heapq
 import json
 import random
 import sys
@@ -28,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import grpc
 
 from hub.api.v1 import common_pb2, inference_pb2, inference_pb2_grpc
+from hub.transport.retry import pause_for, retry_after_s, retryable
 
 CLIENTS_PER_CHANNEL = 64  # one HTTP/2 connection per 64 clients, as separate client machines would have
 
@@ -45,13 +51,18 @@ class Group:
         self.stubs = [inference_pb2_grpc.InferenceServiceStub(c) for c in self.channels]
         self.lock = threading.Lock()
         self.idle = threading.Condition(self.lock)
-        self.latencies: list[float] = []  # answered inside the window
+        self.latencies: list[float] = []  # of the calls sent inside the window
         self.refusal_latencies: list[float] = []
         self.hints: list[float] = []
         self.codes: Counter[str] = Counter()
         self.answered_tokens = 0
         self.answered_texts = 0
         self.outstanding = 0
+        self.pending: dict[grpc.Future, float] = {}  # outstanding call -> when it was sent
+        self.answered = 0
+        self.unfinished: list[float] = []  # sent in the window, still unanswered at the cutoff
+        self.refused_in_a_row: Counter[int] = Counter()  # per client, for the backoff
+        self.later: list[tuple[float, int]] = []  # (when, client): retries waiting for their pause
         self.measure_from = self.end = 0.0
 
     def request(self) -> tuple[inference_pb2.PredictRequest, int]:
@@ -72,37 +83,57 @@ class Group:
         future = stub.Predict.future(request, timeout=timeout, metadata=self.metadata)
         with self.lock:
             self.outstanding += 1
+            self.pending[future] = started
         future.add_done_callback(lambda f: self.done(f, client, started, tokens, closed))
 
     def done(self, future: grpc.Future, client: int, started: float, tokens: int, closed: bool) -> None:
         finished = time.perf_counter()
-        elapsed = finished - started
-        pause = 0.0
-        inside = self.measure_from <= finished <= self.end
         code = future.code()
+        error = future.exception() if code is not grpc.StatusCode.OK else None
         with self.lock:
             self.outstanding -= 1
-            if inside:
-                self.codes[code.name] += 1
-            if code is grpc.StatusCode.OK and inside:
-                self.latencies.append(elapsed)
-                self.answered_tokens += tokens
-                self.answered_texts += self.spec.get("per_request", 1)
-            elif code is grpc.StatusCode.RESOURCE_EXHAUSTED:
-                hint = _hint(future)
-                pause = hint * (1 + 0.5 * self.rng.random())
-                if inside:
-                    self.refusal_latencies.append(elapsed)
-                    self.hints.append(hint)
-            elif code is grpc.StatusCode.UNAVAILABLE:
-                pause = 0.05
-            again = closed and finished + pause < self.end
-            self.idle.notify_all()
-        if again:
-            if pause:
-                threading.Timer(pause, self.send, (client, closed)).start()
+            self.pending.pop(future, None)
+            self.record(code, error, started, finished, tokens)
+            pause = 0.0
+            if error is not None and (retryable(error) or retry_after_s(error) is not None):
+                pause = pause_for(error, self.refused_in_a_row[client], self.rng.random())
+                self.refused_in_a_row[client] += 1
             else:
-                self.send(client, closed)
+                self.refused_in_a_row[client] = 0
+            again = closed and finished + pause < self.end
+            if again and pause:
+                heapq.heappush(self.later, (finished + pause, client))
+            self.idle.notify_all()
+        if again and not pause:
+            self.send(client, closed)
+
+    def record(self, code: grpc.StatusCode, error: Any, started: float, finished: float, tokens: int) -> None:
+        """Throughput counts what completes inside the window; latencies and status codes are
+        of the requests sent inside it, however long they took (lock held)."""
+        per_request = self.spec.get("per_request", 1)
+        if code is grpc.StatusCode.OK and self.measure_from <= finished <= self.end:
+            self.answered_tokens += tokens
+            self.answered_texts += per_request
+            self.answered += 1
+        if not self.measure_from <= started <= self.end:
+            return
+        self.codes[code.name] += 1
+        if code is grpc.StatusCode.OK:
+            self.latencies.append(finished - started)
+        elif code is grpc.StatusCode.RESOURCE_EXHAUSTED:
+            self.refusal_latencies.append(finished - started)
+            self.hints.append(retry_after_s(error) or 0.0)
+
+    def resend(self) -> None:
+        """One thread sends the refused clients' retries when their pauses end."""
+        while True:
+            with self.lock:
+                while not self.later or self.later[0][0] > time.perf_counter():
+                    if time.perf_counter() > self.end:
+                        return
+                    self.idle.wait(self.later[0][0] - time.perf_counter() if self.later else 0.2)
+                _, client = heapq.heappop(self.later)
+            self.send(client, True)
 
     def run(self) -> dict[str, Any]:
         start = self.spec["start_at"] - time.time() + time.perf_counter()
@@ -110,6 +141,7 @@ class Group:
         self.measure_from, self.end = start + warmup, start + warmup + duration
         time.sleep(max(0.0, start - time.perf_counter()))
         if self.spec["mode"] == "closed":
+            threading.Thread(target=self.resend, daemon=True).start()
             for client in range(self.spec["clients"]):
                 self.send(client, closed=True)
         else:
@@ -118,34 +150,36 @@ class Group:
                 time.sleep(max(0.0, next_at - time.perf_counter()))
                 self.send(0, closed=False)
                 next_at += self.rng.expovariate(self.spec["rate"])
+        linger = self.end + self.spec.get("linger_s", 65.0)
         with self.lock:
-            while (self.outstanding or time.perf_counter() < self.end) and time.perf_counter() < self.end + 150:
-                self.idle.wait(0.5)
+            while (self.outstanding or time.perf_counter() < self.end) and time.perf_counter() < linger:
+                self.idle.wait(0.2)
+            left = dict(self.pending)
+            cutoff = time.perf_counter()
+            self.unfinished = [cutoff - t for t in left.values() if self.measure_from <= t <= self.end]
+        for future in left:  # nobody waits for these any more (a FIFO server computes them anyway)
+            future.cancel()
         return self.summary(duration)
 
     def summary(self, duration: float) -> dict[str, Any]:
-        lat, refused = sorted(self.latencies), sorted(self.refusal_latencies)
+        # unanswered calls count with the time they had waited at the cutoff (so at least that)
+        lat = sorted(self.latencies + self.unfinished)
+        refused = sorted(self.refusal_latencies)
         return {
-            "answered": len(lat),
-            "answers_per_s": len(lat) / duration,
+            "answered": self.answered,
+            "answers_per_s": self.answered / duration,
             "texts_per_s": self.answered_texts / duration,
             "tokens": self.answered_tokens,
             "p50_ms": 1000 * _quantile(lat, 0.50),
             "p99_ms": 1000 * _quantile(lat, 0.99),
             "max_ms": 1000 * (lat[-1] if lat else 0.0),
+            "unfinished": len(self.unfinished),
             "codes": dict(self.codes),
             "refusals": len(refused),
             "refusal_p50_ms": 1000 * _quantile(refused, 0.50),
             "refusal_p99_ms": 1000 * _quantile(refused, 0.99),
             "hint_p50_ms": 1000 * _quantile(sorted(self.hints), 0.50),
         }
-
-
-def _hint(future: grpc.Future) -> float:
-    for key, value in future.trailing_metadata() or ():
-        if key == "retry-after-ms":
-            return float(value) / 1000
-    return 0.1  # no hint (today's server never sends one): back off a little anyway
 
 
 def _quantile(values: list[float], q: float) -> float:

@@ -118,8 +118,11 @@ class QueueLimits:
 
     - ``max_tokens``: ``queue_s`` seconds of work at the measured throughput, at least
       ``min_tokens`` (also the bound until a batch has been measured);
-    - ``tenant_max_requests`` / ``tenant_max_tokens``: half the totals, so one tenant's flood
-      leaves room for the others.
+    - ``tenant_max_requests`` / ``tenant_max_tokens``: caps per tenant (default: the totals).
+
+    Within the totals each tenant may hold its weighted share (weight over the weights of the
+    tenants with queued work, itself included): alone, the whole queue; two floods, half each
+    (1:3 weights: a quarter and three quarters), so the queue itself stays fair.
 
     ``max_requests`` bounds waiting callers: each holds a server thread, so keep it under the
     server's worker threads (the default is three quarters of them), or a refusal itself waits.
@@ -130,7 +133,7 @@ class QueueLimits:
     tenant_max_requests: int = 0
     tenant_max_tokens: int = 0
     queue_s: float = 2.0
-    min_tokens: int = 8192
+    min_tokens: int = 2048
 
     def __post_init__(self) -> None:
         for name in ("max_requests", "max_tokens", "tenant_max_requests", "tenant_max_tokens", "min_tokens"):
@@ -145,32 +148,37 @@ class QueueLimits:
         if not tokens:
             measured = int(self.queue_s * tokens_per_s) if tokens_per_s else 0
             tokens = max(self.min_tokens, measured)
-        tenant_requests = self.tenant_max_requests or max(1, self.max_requests // 2)
-        tenant_tokens = self.tenant_max_tokens or max(1, tokens // 2)
-        return self.max_requests, tokens, min(tenant_requests, self.max_requests), min(tenant_tokens, tokens)
+        tenant_requests = min(self.tenant_max_requests or self.max_requests, self.max_requests)
+        return self.max_requests, tokens, tenant_requests, min(self.tenant_max_tokens or tokens, tokens)
 
 
 class Throughput:
-    """The engine's measured input tokens per second (moving average over batches, each
-    weighted by how full it was: a nearly empty batch says little about capacity), and the
-    seconds of the batch in progress."""
+    """The engine's measured input tokens per second and seconds per full batch, and the
+    expected end of the batch in progress.
+
+    Only batches at least half full update the moving average: a small batch's time is mostly
+    fixed cost (one row took 0.18 s where 32 took 0.7 s), so averaging it in made a fresh
+    server's first estimate 6x too slow and its deadline checks refused work that would have
+    fitted. Until a half-full batch has run, the fullest batch so far stands in."""
 
     def __init__(self, max_batch_size: int) -> None:
         self.max_batch_size = max_batch_size
         self.tokens_per_s: float | None = None
         self.batch_s: float | None = None  # a full batch, for hints and the dispatch check
         self.busy_until = 0.0  # expected end of the batch in progress
+        self._fill = 0.0  # of the batch the estimate comes from, while calibrating
 
     def observe(self, rows: int, tokens: int, seconds: float) -> None:
         if seconds <= 0 or tokens <= 0:
             return
         fill = min(1.0, rows / self.max_batch_size)
-        alpha = 0.3 * fill
-        rate = tokens / seconds
-        full = seconds / fill
-        if self.tokens_per_s is None or self.batch_s is None:
-            self.tokens_per_s, self.batch_s = rate, full
+        rate, full = tokens / seconds, seconds / fill
+        if self.tokens_per_s is None or self.batch_s is None or (self._fill < 0.5 and fill >= self._fill):
+            self.tokens_per_s, self.batch_s, self._fill = rate, full, fill
             return
+        if fill < 0.5:
+            return
+        alpha = 0.3 * fill
         self.tokens_per_s += alpha * (rate - self.tokens_per_s)
         self.batch_s += alpha * (full - self.batch_s)
 
@@ -193,8 +201,8 @@ def queue_refusal(reason: str, limit: int, queued: int, wanted: int, drain_s: fl
     """The refusal for a full queue: which bound, how full, and when to retry (the time the
     engine needs to work off the excess, at least 10 ms)."""
     what = {
-        TENANT_REQUESTS: ("this tenant's queue", "requests"),
-        TENANT_TOKENS: ("this tenant's queue", "input tokens"),
+        TENANT_REQUESTS: ("this tenant's share of the queue", "requests"),
+        TENANT_TOKENS: ("this tenant's share of the queue", "input tokens"),
         TOTAL_REQUESTS: ("the server's queue", "requests"),
         TOTAL_TOKENS: ("the server's queue", "input tokens"),
     }[reason]

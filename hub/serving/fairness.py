@@ -23,7 +23,7 @@ from hub.serving.settings import Settings
 log = logging.getLogger("hub.serving.fairness")
 
 POLICY_TTL_S = 5.0  # as the tenant directory's record cache: other servers' changes arrive within it
-TYPICAL_ROW_TOKENS = 128  # the derived token bounds' floor: two full batches of rows this long
+TYPICAL_ROW_TOKENS = 64  # the derived token bound's floor: one full batch of rows this long
 
 
 def queue_limits(settings: Settings) -> QueueLimits:
@@ -33,7 +33,7 @@ def queue_limits(settings: Settings) -> QueueLimits:
         tenant_max_requests=settings.tenant_queue_max_requests,
         tenant_max_tokens=settings.tenant_queue_max_tokens,
         queue_s=settings.queue_max_s,
-        min_tokens=2 * settings.max_batch_size * TYPICAL_ROW_TOKENS,
+        min_tokens=settings.max_batch_size * TYPICAL_ROW_TOKENS,
     )
 
 

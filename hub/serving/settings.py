@@ -122,14 +122,18 @@ class Settings:
     )
     queue_max_tokens: int = FAIRNESS(
         0,
-        "input tokens queued in total; 0: queue-max-s of work, at least two full batches of 128-token rows",
+        "input tokens queued in total; 0: queue-max-s of work, at least one full batch of 64-token rows",
         minimum=0,
     )
     queue_max_requests: int = FAIRNESS(
         0, "requests queued in total; 0: three quarters of max-workers (each waiting call holds a thread)", minimum=0
     )
-    tenant_queue_max_tokens: int = FAIRNESS(0, "input tokens one tenant may have queued; 0: half the total", minimum=0)
-    tenant_queue_max_requests: int = FAIRNESS(0, "requests one tenant may have queued; 0: half the total", minimum=0)
+    tenant_queue_max_tokens: int = FAIRNESS(
+        0, "cap on one tenant's queued input tokens; 0: none but its weighted share of the total", minimum=0
+    )
+    tenant_queue_max_requests: int = FAIRNESS(
+        0, "cap on one tenant's queued requests; 0: none but its weighted share of the total", minimum=0
+    )
     # --- request limits
     max_texts_per_request: int = LIMITS(256, "texts in one request", minimum=1)
     max_text_chars: int = LIMITS(20_000, "characters per text", minimum=1)

@@ -2,8 +2,8 @@
 
 Only refusals that say a retry may succeed are retried: RESOURCE_EXHAUSTED *with* a hint (a
 full queue or a rate limit; a storage quota has no hint and is final) and UNAVAILABLE (a
-draining or restarting server). The pause is the hint (or, without one, an exponential
-backoff from 50 ms), stretched by up to a quarter at random so that refused clients do not
+draining or restarting server). The pause is an exponential backoff from 50 ms but never
+shorter than the hint, stretched by up to a quarter at random so that refused clients do not
 all come back at the same moment.
 """
 
@@ -42,9 +42,9 @@ def retryable(error: grpc.RpcError) -> bool:
 
 
 def pause_for(error: grpc.RpcError, attempt: int, jitter: float) -> float:
-    """Seconds to wait before retry number ``attempt`` (0-based); ``jitter`` in [0, 1)."""
-    hint = retry_after_s(error)
-    base = hint if hint is not None else 0.05 * 2**attempt
+    """Seconds to wait before retry number ``attempt`` (0-based); ``jitter`` in [0, 1): an
+    exponential backoff from 50 ms, never shorter than the server's hint."""
+    base = max(retry_after_s(error) or 0.0, 0.05 * 2**attempt)
     return min(MAX_PAUSE_S, base * (1 + 0.25 * jitter))
 
 

@@ -168,7 +168,7 @@ def test_a_full_queue_refuses_at_once_with_the_limit_and_a_retry_hint(hub) -> No
     wait_until(lambda: queued(h, "flood") == 2)
     error = code_of(lambda: h["flood"].predict("a", ["one too many"]))
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert "this tenant's queue holds 2 of at most 2 requests" in error.details()
+    assert "this tenant's share of the queue holds 2 of at most 2 requests" in error.details()
     assert hint_ms(error) >= 1
     stream = h["flood"].predict_stream(iter([("r1", "a", ["streamed"], "")]))
     answer = next(iter(stream))

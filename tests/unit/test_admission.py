@@ -97,10 +97,20 @@ def test_a_refused_request_takes_nothing_from_the_buckets() -> None:
     q = FairQueue(max_batch_size=4, limits=QueueLimits(tenant_max_requests=1))
     q.set_policy("a", TenantPolicy(rps=2), now=0.0)
     q.admit(Ticket("a", ["x"], [1]), now=0.0)
-    with pytest.raises(Overloaded, match="this tenant's queue"):
+    with pytest.raises(Overloaded, match="this tenant's share of the queue"):
         q.admit(Ticket("a", ["x"], [1]), now=0.0)
     q.take()
     q.admit(Ticket("a", ["x"], [1]), now=0.0)  # the second of two allowed per second
+
+
+def test_throughput_calibrates_on_the_fullest_batch_until_one_is_half_full() -> None:
+    t = Throughput(max_batch_size=32)
+    t.observe(rows=1, tokens=40, seconds=0.2)  # mostly fixed cost: 200 tokens/s
+    assert t.tokens_per_s == pytest.approx(200)
+    t.observe(rows=32, tokens=1280, seconds=0.64)  # replaces it outright
+    assert t.tokens_per_s == pytest.approx(2000) and t.batch_s == pytest.approx(0.64)
+    t.observe(rows=2, tokens=80, seconds=0.2)  # small batches no longer move it
+    assert t.tokens_per_s == pytest.approx(2000)
 
 
 def test_throughput_weights_full_batches_over_nearly_empty_ones() -> None:

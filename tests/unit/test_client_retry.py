@@ -98,3 +98,13 @@ def test_the_pause_is_capped(refuser) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(grpc.RpcError) as refused:
         call(b"x", timeout=10)
     assert pause_for(refused.value, 0, 0.0) == 30.0
+
+
+def test_the_backoff_grows_past_a_short_hint(refuser) -> None:  # type: ignore[no-untyped-def]
+    handler, call = refuser
+    handler.refusals = 1
+    with pytest.raises(grpc.RpcError) as refused:
+        call(b"x", timeout=10)
+    assert [pause_for(refused.value, attempt, 0.0) for attempt in range(5)] == pytest.approx(
+        [0.25, 0.25, 0.25, 0.4, 0.8]
+    )

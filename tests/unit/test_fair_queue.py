@@ -183,14 +183,14 @@ def test_tenant_bounds_refuse_with_the_limit_named_and_a_retry_hint() -> None:
     with pytest.raises(Overloaded) as refused:
         q.admit(ticket("a", 10), now=0.0)
     assert refused.value.reason == TENANT_REQUESTS
-    assert "this tenant's queue holds 3 of at most 3 requests" in refused.value.message
-    assert refused.value.retry_after_ms == 10  # one queued request (10 tokens) at 1,000 tokens/s
+    assert "this tenant's share of the queue holds 3 of at most 3 requests" in refused.value.message
+    assert refused.value.retry_after_ms == 30  # the queue now waiting (30 tokens) at 1,000 tokens/s
     with pytest.raises(Overloaded) as refused:
         q.admit(ticket("b", 30), now=0.0) or q.admit(ticket("b", 30), now=0.0)
     assert refused.value.reason == TENANT_TOKENS
     assert "30 of at most 50 input tokens" in refused.value.message
-    # b's excess (10 tokens) is served at half the engine (a and b both backlogged): 20 ms
-    assert refused.value.retry_after_ms == 20
+    # b's queue (30 tokens) is served at half the engine (a and b both backlogged): 60 ms
+    assert refused.value.retry_after_ms == 60
     assert {s.tenant: s.refusals for s in q.stats()} == {"a": {TENANT_REQUESTS: 1}, "b": {TENANT_TOKENS: 1}}
 
 
@@ -220,8 +220,30 @@ def test_total_bounds_never_lock_out_a_tenant_with_nothing_queued() -> None:
 
 def test_derived_bounds_follow_the_measured_throughput() -> None:
     limits = QueueLimits(max_requests=72, queue_s=2.0, min_tokens=1000)
-    assert limits.bounds(None) == (72, 1000, 36, 500)
-    assert limits.bounds(4000.0) == (72, 8000, 36, 4000)
+    assert limits.bounds(None) == (72, 1000, 72, 1000)  # (totals, then per-tenant caps)
+    assert limits.bounds(4000.0) == (72, 8000, 72, 8000)
+    assert QueueLimits(max_requests=72, tenant_max_requests=10).bounds(None)[2] == 10
+
+
+def test_each_tenant_may_hold_its_weighted_share_of_the_queue() -> None:
+    q = FairQueue(max_batch_size=4, limits=QueueLimits(max_requests=8, max_tokens=10**6))
+    q.set_policy("heavy", TenantPolicy(weight=3), now=0.0)
+    for _ in range(8):
+        q.admit(ticket("light", 1), now=0.0)  # alone: the whole queue
+    with pytest.raises(Overloaded, match="holds 8 of at most 8 requests"):
+        q.admit(ticket("light", 1), now=0.0)
+    q.admit(ticket("heavy", 1), now=0.0)  # nothing queued yet: always let in (9 of 8)
+    with pytest.raises(Overloaded, match="the server's queue holds 9 of at most 8"):
+        q.admit(ticket("heavy", 1), now=0.0)
+    with pytest.raises(Overloaded, match="share of the queue holds 8 of at most 2 requests"):
+        q.admit(ticket("light", 1), now=0.0)  # light's share is now a quarter
+    q.take()
+    q.take()  # 8 rows in fair order: heavy's 1 and 7 of light's
+    assert {s.tenant: s.queued_requests for s in q.stats()} == {"heavy": 0, "light": 1}
+    for _ in range(6):
+        q.admit(ticket("heavy", 1), now=0.0)  # three quarters of 8
+    with pytest.raises(Overloaded, match="share of the queue holds 6 of at most 6 requests"):
+        q.admit(ticket("heavy", 1), now=0.0)
 
 
 def test_a_closed_queue_refuses_new_work() -> None:
