@@ -51,6 +51,8 @@ class Scheduler(Protocol):
 
     def set_policy(self, tenant: str, policy: TenantPolicy) -> None: ...
 
+    def precheck(self, tenant: str, tokens: int, scope: CallScope | None = None) -> None: ...
+
     def tenant_stats(self) -> list[TenantStats]: ...
 
     def drain(self, timeout: float | None = None) -> bool: ...
@@ -128,6 +130,13 @@ class FairBatcher:
                 self._withdraw(ticket, EXPIRED)  # still queued: it leaves; in flight: wait for it
             return ticket.future.result()
 
+    def precheck(self, tenant: str, tokens: int, scope: CallScope | None = None) -> None:
+        """Raise now if a request of at least ``tokens`` would be refused (before tokenizing it)."""
+        if scope is not None and scope.cancelled:
+            raise Cancelled("the call was cancelled before its request was queued")
+        with self._cond:
+            self.queue.precheck(tenant, tokens, scope.deadline if scope is not None else None, self.clock())
+
     def _withdraw(self, ticket: Ticket, reason: str) -> None:
         with self._cond:
             removed = self.queue.withdraw(ticket, reason)
@@ -204,10 +213,11 @@ class FairBatcher:
                 if self._stopped and not self.queue.queued_rows:
                     return
                 self._gather()
-                expired = self.queue.expire(self.clock())
-                batch = self.queue.take()
+                now = self.clock()
+                expired = self.queue.expire(now)
+                batch = self.queue.take(now)
                 tokens = sum(ticket.costs[i] for ticket, i in batch)
-                self.queue.throughput.started(tokens, self.clock())
+                self.queue.throughput.started(tokens, now)
                 self._in_flight += 1
             for ticket in expired:
                 _fail(ticket, _withdrawn_error(EXPIRED))
@@ -310,6 +320,9 @@ class FifoScheduler:
         return self.batcher.run(rows)
 
     def set_policy(self, tenant: str, policy: TenantPolicy) -> None:
+        return None
+
+    def precheck(self, tenant: str, tokens: int, scope: CallScope | None = None) -> None:
         return None
 
     @property

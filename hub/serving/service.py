@@ -139,6 +139,7 @@ class HubService:
     def predict(self, caller: Caller, target: Target, texts: Sequence[str], scope: CallScope | None = None) -> Served:
         """``scope``: the call's deadline and cancellation (queued work leaves when it ends)."""
         self._check_texts(texts)
+        self._admissible(caller, scope, texts)
         record, task = self._resolve(caller, target)
         prepared, tokens = self._prepare(task, texts)
         packed = self._packed(record)
@@ -156,6 +157,7 @@ class HubService:
         if len(targets) > self.settings.max_fanout_targets:
             raise InvalidArgument(f"at most {self.settings.max_fanout_targets} fan-out targets")
         self._check_texts([text])
+        self._admissible(caller, scope, [text] * len(targets))
         resolved = [self._resolve(caller, t) for t in targets]
         counted = [self._prepare(task, [text]) for _, task in resolved]
         prepared = [p[0] for p, _ in counted]
@@ -197,12 +199,16 @@ class HubService:
                 raise InvalidArgument(f"{part} is {count} tokens long; the limit is {limit} (split the text)")
         return prepared, counts
 
-    def _run(self, caller: Caller, rows: list, tokens: list[int], scope: CallScope | None) -> list:
-        if not rows:
-            return []
+    def _admissible(self, caller: Caller, scope: CallScope | None, texts: Sequence[str]) -> None:
+        """Refuse before any work what the scheduler would refuse at the request's least
+        possible size: every blank-separated word is at least one token, plus two special
+        tokens per text."""
         tenant = caller.namespace()
         self.policies.refresh(tenant)
-        return self.batcher.run(rows, tokens, tenant, scope)
+        self.batcher.precheck(tenant, sum(len(t.split()) + 2 for t in texts), scope)
+
+    def _run(self, caller: Caller, rows: list, tokens: list[int], scope: CallScope | None) -> list:
+        return self.batcher.run(rows, tokens, caller.namespace(), scope) if rows else []
 
     def drain(self, timeout: float | None = None) -> bool:
         """Stop admitting inference (UNAVAILABLE) and wait for what was admitted; False if

@@ -153,10 +153,21 @@ def test_requests_past_their_deadline_leave_before_the_next_batch() -> None:
     none = ticket("b", 10)
     for t in (soon, later, none):
         q.admit(t, now=0.0)
-    # at 4.99 s the next batch (30 tokens: 37.5 ms) would end after soon's deadline
+    # soon's row alone takes 12.5 ms: at 4.98 s it still fits, at 4.99 s it cannot
+    assert q.expire(now=4.98) == []
     assert q.expire(now=4.99) == [soon]
     assert set(tenants_of(q.take())) == {"a", "b"}
     assert q.stats()[0].refusals == {EXPIRED: 1}
+
+
+def test_a_batch_stops_growing_before_it_would_miss_a_deadline_in_it() -> None:
+    q = FairQueue(max_batch_size=8, limits=ROOMY)
+    q.admit(ticket("a", 100, 100, 100, 100, 100, deadline=0.35), now=0.0)  # admitted before
+    q.admit(ticket("b", 100, 100), now=0.0)  # the engine's speed was known
+    q.throughput.observe(rows=8, tokens=800, seconds=0.8)  # 1,000 tokens/s: 0.1 s per row below
+    assert [t.tenant for t, _ in q.take(now=0.0)] == ["a", "b", "a"]  # a 4th row would end at 0.4 s
+    assert [t.tenant for t, _ in q.take(now=0.0)] == ["b", "a", "a"]  # 0.3 s: within a's deadline
+    assert [t.tenant for t, _ in q.take()] == ["a"]
 
 
 def test_a_request_that_cannot_finish_in_time_is_refused_at_once() -> None:
@@ -184,14 +195,32 @@ def test_tenant_bounds_refuse_with_the_limit_named_and_a_retry_hint() -> None:
         q.admit(ticket("a", 10), now=0.0)
     assert refused.value.reason == TENANT_REQUESTS
     assert "this tenant's share of the queue holds 3 of at most 3 requests" in refused.value.message
-    assert refused.value.retry_after_ms == 30  # the queue now waiting (30 tokens) at 1,000 tokens/s
+    assert refused.value.retry_after_ms == 15  # half the queue now waiting (30 tokens) at 1,000 tokens/s
     with pytest.raises(Overloaded) as refused:
         q.admit(ticket("b", 30), now=0.0) or q.admit(ticket("b", 30), now=0.0)
     assert refused.value.reason == TENANT_TOKENS
     assert "30 of at most 50 input tokens" in refused.value.message
-    # b's queue (30 tokens) is served at half the engine (a and b both backlogged): 60 ms
-    assert refused.value.retry_after_ms == 60
+    # half of b's queue (30 tokens), served at half the engine (a and b both backlogged): 30 ms
+    assert refused.value.retry_after_ms == 30
     assert {s.tenant: s.refusals for s in q.stats()} == {"a": {TENANT_REQUESTS: 1}, "b": {TENANT_TOKENS: 1}}
+
+
+def test_precheck_refuses_before_the_request_is_counted_in_tokens() -> None:
+    q = FairQueue(max_batch_size=4, limits=QueueLimits(max_requests=100, max_tokens=1000, tenant_max_tokens=50))
+    q.precheck("a", 500, None, now=0.0)  # nothing queued: anything fits
+    q.admit(ticket("a", 40), now=0.0)
+    q.precheck("a", 10, None, now=0.0)
+    with pytest.raises(Overloaded, match="holds 40 of at most 50 input tokens"):
+        q.precheck("a", 11, None, now=0.0)  # at least 11 tokens: cannot fit
+    with pytest.raises(DeadlineExceeded):
+        q.precheck("b", 1, 1.0, now=2.0)
+    q.closed = True
+    with pytest.raises(Draining):
+        q.precheck("b", 1, None, now=2.0)
+    assert {s.tenant: s.refusals for s in q.stats()} == {
+        "a": {TENANT_TOKENS: 1},
+        "b": {DEADLINE: 1, "draining": 1},
+    }
 
 
 def test_a_request_larger_than_the_tenant_bound_is_admitted_alone() -> None:
