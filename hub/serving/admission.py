@@ -153,41 +153,65 @@ class QueueLimits:
 
 
 class Throughput:
-    """The engine's measured input tokens per second and seconds per full batch, and the
-    expected end of the batch in progress.
+    """The engine's speed as measured on its batches, ``seconds = fixed + per_token x tokens``,
+    fitted by least squares over the recent batches (each older one weighing 0.9 as much), and
+    the expected end of the batch in progress.
 
-    Only batches at least half full update the moving average: a small batch's time is mostly
-    fixed cost (one row took 0.18 s where 32 took 0.7 s), so averaging it in made a fresh
-    server's first estimate 6x too slow and its deadline checks refused work that would have
-    fitted. Until a half-full batch has run, the fullest batch so far stands in."""
+    Both terms matter: one row took 0.18 s where 32 took 0.7 s on 2 cores. A rate averaged over
+    whole batches either over-counted small batches (a fresh server's first estimate was 6x too
+    slow) or, ignoring them, froze when deadlines made batches small, and its too slow estimate
+    then refused the work that would have let it recover."""
+
+    FORGET = 0.9
 
     def __init__(self, max_batch_size: int) -> None:
         self.max_batch_size = max_batch_size
-        self.tokens_per_s: float | None = None
-        self.batch_s: float | None = None  # a full batch, for hints and the dispatch check
-        self.busy_until = 0.0  # expected end of the batch in progress
-        self._fill = 0.0  # of the batch the estimate comes from, while calibrating
+        self.fixed = 0.0  # seconds per batch
+        self.per_token: float | None = None  # seconds per token; None until a batch has run
+        self.row_tokens: float | None = None  # mean tokens per row, recently
+        self.busy_until = 0.0
+        self._sums = (0.0, 0.0, 0.0, 0.0, 0.0)  # weights, x, y, xx, xy (x tokens, y seconds)
 
     def observe(self, rows: int, tokens: int, seconds: float) -> None:
-        if seconds <= 0 or tokens <= 0:
+        if seconds <= 0 or tokens <= 0 or rows <= 0:
             return
-        fill = min(1.0, rows / self.max_batch_size)
-        rate, full = tokens / seconds, seconds / fill
-        if self.tokens_per_s is None or self.batch_s is None or (self._fill < 0.5 and fill >= self._fill):
-            self.tokens_per_s, self.batch_s, self._fill = rate, full, fill
-            return
-        if fill < 0.5:
-            return
-        alpha = 0.3 * fill
-        self.tokens_per_s += alpha * (rate - self.tokens_per_s)
-        self.batch_s += alpha * (full - self.batch_s)
+        f, (w, sx, sy, sxx, sxy) = self.FORGET, self._sums
+        x, y = float(tokens), seconds
+        w, sx, sy, sxx, sxy = f * w + 1, f * sx + x, f * sy + y, f * sxx + x * x, f * sxy + x * y
+        self._sums = (w, sx, sy, sxx, sxy)
+        spread = w * sxx - sx * sx
+        fixed, per_token = 0.0, sy / sx
+        if spread > 1e-6 * w * sxx:  # batches of several sizes: the fixed cost shows
+            per_token = (w * sxy - sx * sy) / spread
+            fixed = (sy - per_token * sx) / w
+        if fixed < 0 or per_token <= 0:  # noise: a line through the origin
+            fixed, per_token = 0.0, sxy / sxx
+        self.fixed, self.per_token = fixed, per_token
+        mean = tokens / rows
+        self.row_tokens = mean if self.row_tokens is None else self.row_tokens + 0.1 * (mean - self.row_tokens)
+
+    def batch_seconds(self, tokens: float) -> float:
+        """Estimated time of one batch of ``tokens`` (0 until a batch has been measured)."""
+        return 0.0 if self.per_token is None else self.fixed + self.per_token * tokens
+
+    @property
+    def batch_s(self) -> float | None:
+        """A full batch of typical rows."""
+        return None if self.row_tokens is None else self.batch_seconds(self.max_batch_size * self.row_tokens)
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        """Throughput in full batches."""
+        full = self.batch_s
+        return None if not full or self.row_tokens is None else self.max_batch_size * self.row_tokens / full
 
     def seconds(self, tokens: float) -> float:
-        """Estimated engine time for ``tokens`` (0 until a batch has been measured)."""
-        return tokens / self.tokens_per_s if self.tokens_per_s else 0.0
+        """Estimated engine time for a queue of ``tokens``, worked off in full batches."""
+        rate = self.tokens_per_s
+        return tokens / rate if rate else 0.0
 
     def started(self, tokens: int, now: float) -> None:
-        self.busy_until = now + self.seconds(tokens)
+        self.busy_until = now + self.batch_seconds(tokens)
 
     def busy_for(self, now: float) -> float:
         return max(0.0, self.busy_until - now)

@@ -215,7 +215,7 @@ class FairBatcher:
                 self._gather()
                 now = self.clock()
                 expired = self.queue.expire(now)
-                batch = self.queue.take(now)
+                batch = self.queue.take(now, late=expired)
                 tokens = sum(ticket.costs[i] for ticket, i in batch)
                 self.queue.throughput.started(tokens, now)
                 self._in_flight += 1

@@ -103,22 +103,31 @@ def test_a_refused_request_takes_nothing_from_the_buckets() -> None:
     q.admit(Ticket("a", ["x"], [1]), now=0.0)  # the second of two allowed per second
 
 
-def test_throughput_calibrates_on_the_fullest_batch_until_one_is_half_full() -> None:
+def test_throughput_fits_a_fixed_cost_per_batch_and_a_cost_per_token() -> None:
     t = Throughput(max_batch_size=32)
-    t.observe(rows=1, tokens=40, seconds=0.2)  # mostly fixed cost: 200 tokens/s
-    assert t.tokens_per_s == pytest.approx(200)
-    t.observe(rows=32, tokens=1280, seconds=0.64)  # replaces it outright
-    assert t.tokens_per_s == pytest.approx(2000) and t.batch_s == pytest.approx(0.64)
-    t.observe(rows=2, tokens=80, seconds=0.2)  # small batches no longer move it
-    assert t.tokens_per_s == pytest.approx(2000)
+    assert t.seconds(1000) == 0.0 and t.batch_s is None  # nothing measured: no estimate
+    t.observe(rows=32, tokens=1280, seconds=0.70)
+    assert t.fixed == 0.0 and t.per_token == pytest.approx(0.70 / 1280)  # one size: no fixed cost yet
+    t.observe(rows=1, tokens=40, seconds=0.18)  # mostly fixed cost
+    assert t.per_token == pytest.approx(0.52 / 1240, rel=1e-3)
+    assert t.fixed == pytest.approx(0.18 - 40 * 0.52 / 1240, rel=1e-3)
+    assert t.batch_s == pytest.approx(0.70, rel=1e-3)  # 32 rows of 40 tokens
+    assert t.tokens_per_s == pytest.approx(1280 / 0.70, rel=1e-3)
+    assert t.batch_seconds(40) == pytest.approx(0.18, rel=1e-3)
 
 
-def test_throughput_weights_full_batches_over_nearly_empty_ones() -> None:
+def test_throughput_follows_a_change_of_speed() -> None:
     t = Throughput(max_batch_size=32)
-    assert t.seconds(1000) == 0.0  # nothing measured: no estimate
+    for _ in range(5):
+        t.observe(rows=32, tokens=1280, seconds=0.7)
+    for _ in range(30):
+        t.observe(rows=32, tokens=1280, seconds=1.4)  # the machine got busier
+    assert t.batch_s == pytest.approx(1.4, rel=0.02)
+
+
+def test_the_batch_in_progress_ends_when_its_tokens_say() -> None:
+    t = Throughput(max_batch_size=32)
     t.observe(rows=32, tokens=2000, seconds=1.0)
-    t.observe(rows=1, tokens=10, seconds=0.05)  # 200 tokens/s, but says little about capacity
-    assert t.tokens_per_s is not None and t.tokens_per_s > 1900
     t.started(2000, now=10.0)
-    assert t.busy_for(10.5) == pytest.approx(t.seconds(2000) - 0.5)
+    assert t.busy_for(10.5) == pytest.approx(0.5)
     assert t.busy_for(20.0) == 0.0

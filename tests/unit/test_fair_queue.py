@@ -160,14 +160,30 @@ def test_requests_past_their_deadline_leave_before_the_next_batch() -> None:
     assert q.stats()[0].refusals == {EXPIRED: 1}
 
 
-def test_a_batch_stops_growing_before_it_would_miss_a_deadline_in_it() -> None:
+def test_batches_are_kept_to_half_the_shortest_deadline_budget() -> None:
     q = FairQueue(max_batch_size=8, limits=ROOMY)
-    q.admit(ticket("a", 100, 100, 100, 100, 100, deadline=0.35), now=0.0)  # admitted before
-    q.admit(ticket("b", 100, 100), now=0.0)  # the engine's speed was known
-    q.throughput.observe(rows=8, tokens=800, seconds=0.8)  # 1,000 tokens/s: 0.1 s per row below
-    assert [t.tenant for t, _ in q.take(now=0.0)] == ["a", "b", "a"]  # a 4th row would end at 0.4 s
-    assert [t.tenant for t, _ in q.take(now=0.0)] == ["b", "a", "a"]  # 0.3 s: within a's deadline
-    assert [t.tenant for t, _ in q.take()] == ["a"]
+    q.admit(ticket("a", *[100] * 8, deadline=1.0), now=0.0)  # admitted before the speed was known
+    q.admit(ticket("b", *[100] * 8), now=0.0)
+    q.throughput.observe(rows=8, tokens=800, seconds=0.8)  # 1,000 tokens/s: 0.1 s per row
+    assert len(q.take(now=0.0)) == 5  # 0.5 s: a waits at most this batch and its own
+    q.take(now=0.0)
+    q.take(now=0.0)  # a's rows are all out: no deadline left, full batches again
+    assert len(q.take(now=0.0)) == 1  # b's last
+
+
+def test_a_request_that_would_end_late_in_this_batch_is_withdrawn_not_shrinking_it() -> None:
+    q = FairQueue(max_batch_size=8, limits=ROOMY)
+    first = ticket("a", 100, 100)
+    tight = ticket("a", 100, deadline=1.2)  # budget 1.2 s: batches of at most 0.6 s
+    rest = ticket("a", *[100] * 6)
+    for t in (first, tight, rest):
+        q.admit(t, now=0.0)
+    q.throughput.observe(rows=8, tokens=800, seconds=0.8)
+    late: list[Ticket] = []
+    batch = q.take(now=1.0, late=late)
+    assert late == [tight]  # third in line it would end at 1.3 s
+    assert [t for t, _ in batch] == [first, first, rest, rest, rest, rest]  # still 0.6 s of work
+    assert q.stats()[0].refusals == {EXPIRED: 1}
 
 
 def test_a_request_that_cannot_finish_in_time_is_refused_at_once() -> None:
