@@ -15,7 +15,7 @@ with each scheduler. Arms (the issue's):
 6. 384 clients x 8 texts, 60 s deadlines: refusals (only RESOURCE_EXHAUSTED, p99 <= 50 ms), no
    call past its deadline, admitted p99 against the queue bound + one batch.
 
-    .venv/bin/python benchmarks/bench_fairness.py --quick        # about 4 minutes
+    .venv/bin/python benchmarks/bench_fairness.py --quick        # about 5 minutes
     .venv/bin/python benchmarks/bench_fairness.py --json out.json
 """
 
@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -50,12 +51,13 @@ SCHEDULERS = ("fifo", "fair")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="short phases (3 s warm-up, 6 s measured)")
+    p.add_argument("--quick", action="store_true", help="one round, short phases (3 s warm-up, 8 s measured)")
     p.add_argument("--json", help="also write every number to this file")
     p.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu, as in the issue)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     p.add_argument("--duration", type=float, default=0, help="measured seconds per arm (default 20; quick 6)")
     p.add_argument("--warmup", type=float, default=0, help="warm-up seconds per arm (default 5; quick 3)")
+    p.add_argument("--rounds", type=int, default=0, help="rounds per arm, alternating the order (default 2; quick 1)")
     p.add_argument("--skip", default="", help=f"comma list of arms to skip: {','.join(ARMS)}")
     return p.parse_args(argv)
 
@@ -98,12 +100,15 @@ def arm_big(h: Hub, words: dict[str, list], w: float, d: float) -> dict[str, Any
 
 
 def run_all(args: argparse.Namespace, runtime: Runtime) -> dict[str, Any]:
+    """Every arm with both schedulers, in rounds that alternate which goes first (the machine's
+    load drifts); each number is the median over the rounds."""
     w = args.warmup or (3.0 if args.quick else 5.0)
-    d = args.duration or (6.0 if args.quick else 20.0)
+    d = args.duration or (8.0 if args.quick else 20.0)
+    rounds = args.rounds or (1 if args.quick else 2)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     words = corpus(runtime, 512, 16, 64, seed=1)  # one text per request: 16-64 tokens
     full_batch = corpus(runtime, 32, 16, 64, seed=99)["texts"]
-    out: dict[str, Any] = {s: {} for s in SCHEDULERS}
+    runs: dict[str, dict[str, list[Any]]] = {s: {} for s in SCHEDULERS}
     arms = {"quiet": arm_quiet, "weights": arm_weights, "alone": arm_alone, "deadline": arm_deadline, "big": arm_big}
     with tempfile.TemporaryDirectory(prefix="bench-fairness-") as tmp:
         store = Path(tmp) / "store"
@@ -111,15 +116,23 @@ def run_all(args: argparse.Namespace, runtime: Runtime) -> dict[str, Any]:
         for name, arm in [("b", None), *arms.items()]:
             if name in skip:
                 continue
-            for scheduler in SCHEDULERS:  # same arm, both schedulers, one after the other
-                begun = time.perf_counter()
-                with hub(runtime, store, scheduler, keys, adapters) as h:
-                    if arm is None:
-                        out[scheduler]["b_s"] = measure_b(h, full_batch, 3 if args.quick else 7)
-                    else:
-                        out[scheduler][name] = arm(h, words, w, d)
-                print(f"({name} {scheduler}: {time.perf_counter() - begun:.0f} s)", file=sys.stderr, flush=True)
-    return out
+            for r in range(rounds):
+                for scheduler in SCHEDULERS if r % 2 == 0 else SCHEDULERS[::-1]:
+                    begun = time.perf_counter()
+                    with hub(runtime, store, scheduler, keys, adapters) as h:
+                        result = measure_b(h, full_batch, 3) if arm is None else arm(h, words, w, d)
+                    runs[scheduler].setdefault("b_s" if arm is None else name, []).append(result)
+                    print(f"({name} {scheduler} round {r + 1}: {time.perf_counter() - begun:.0f} s)",
+                          file=sys.stderr, flush=True)  # fmt: skip
+    return {s: {name: median_of(results) for name, results in runs[s].items()} for s in SCHEDULERS}
+
+
+def median_of(results: list[Any]) -> Any:
+    """The median of each number across rounds (dictionaries merged key by key)."""
+    if isinstance(results[0], dict):
+        keys = {k for r in results for k in r}
+        return {k: median_of([r.get(k, 0) for r in results]) for k in sorted(keys)}
+    return statistics.median(results)
 
 
 def ratio(a: float, b: float) -> float:
