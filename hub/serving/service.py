@@ -27,7 +27,7 @@ from hub.plugins.manager import CacheEvents, HubPlugins, PluginInfo
 from hub.residency import prefetch
 from hub.serving.auth import Caller
 from hub.serving.batching import DynamicBatcher
-from hub.serving.info import ServerInfo, server_info
+from hub.serving.info import ServerInfo, describe_server
 from hub.serving.settings import Settings
 from hub.serving.stores import build_residency, tenant_journal
 from hub.serving.upload import UploadHeader
@@ -325,7 +325,7 @@ class HubService:
 
     # ---- admin --------------------------------------------------------------------------
     def server_info(self) -> ServerInfo:
-        return server_info(self.runtime.describe(), self.settings, self.registry.store.uri)
+        return describe_server(self.runtime.describe(), self.settings, self.registry.store.uri)
 
     def list_tasks(self) -> list[TaskSpec]:
         return self.tasks.all()
