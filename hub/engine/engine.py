@@ -105,7 +105,7 @@ class Engine:
     def _encodings(self, rows: Sequence[Row]) -> list[Encoded]:
         """Each row's tokens: as the request encoded them, else encoded now (tests, benchmarks)."""
         missing = [i for i, row in enumerate(rows) if row.encoded is None]
-        fresh = dict(zip(missing, self.encode([rows[i].text for i in missing]), strict=True))
+        fresh = dict(zip(missing, self.encode([rows[i].text for i in missing]), strict=True)) if missing else {}
         return [row.encoded if row.encoded is not None else fresh[i] for i, row in enumerate(rows)]
 
     def forward_encoded(self, rows: Sequence[Row], inputs: dict[str, torch.Tensor]) -> object:

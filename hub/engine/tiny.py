@@ -13,12 +13,12 @@ from hub.engine.backbone import resolve_backbone_path
 TOKENIZER_FROM = "packaged:all-minilm-l6-v2"
 
 
-def save_tiny_backbone(directory: Path, seed: int = 0, pooler: bool = True) -> Path:
+def save_tiny_backbone(directory: Path, seed: int = 0, pooler: bool = True, positions: int = 512) -> Path:
     """A 2-layer, 32-wide random BERT with the packaged backbone's real tokenizer, as an HF dir.
 
-    512 positions, like the packaged backbone, so the hub's token limit applies unchanged.
-    ``pooler=False``: an ELECTRA encoder of the same shape instead (same Linear names, no
-    pooler), for what heads that pool with a pooler must not be served on.
+    512 positions by default, like the packaged backbone, so the hub's token limit applies
+    unchanged. ``pooler=False``: an ELECTRA encoder of the same shape instead (same Linear
+    names, no pooler), for what heads that pool with a pooler must not be served on.
     """
     torch.manual_seed(seed)
     shape: dict[str, Any] = {
@@ -27,7 +27,7 @@ def save_tiny_backbone(directory: Path, seed: int = 0, pooler: bool = True) -> P
         "num_hidden_layers": 2,
         "num_attention_heads": 4,
         "intermediate_size": 64,
-        "max_position_embeddings": 512,
+        "max_position_embeddings": positions,
     }
     if pooler:
         BertModel(BertConfig(**shape)).save_pretrained(directory)
