@@ -10,12 +10,10 @@ from typing import Protocol
 
 import torch
 
-from hub.engine.head_kinds import engine_kind, pool
+from hub.engine.head_kinds import engine_kind
 from hub.engine.packing import PackedHead
 from hub.engine.tokens import Encoded
 from hub.tasks.results import HeadScores
-
-__all__ = ["HasHead", "apply_heads", "pool"]
 
 
 class HasHead(Protocol):
