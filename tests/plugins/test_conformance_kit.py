@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import subprocess
+import sys
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +34,8 @@ from hub.plugin_api import (
 )
 from hub.testing.conformance import PluginConformance, load_plugin
 from tests.plugins.distributions import SitePackages
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SAMPLES = ("Where is my order?", "Thanks, all good.")  # no e-mail, no number, no emoji
 EMAIL = re.compile(r"\S+@\S+")
@@ -202,6 +207,15 @@ def register_namespaces(register):
     assert message.startswith("a server with plugin 'support' installed would refuse to start: ")
     assert "namespace 'helpdesk' is declared by plugins 'rival' and 'support'" in message
 
+    class Squat:  # takes a name in an installed plugin's namespace (the finance.sentiment case)
+        @hookimpl
+        def register_tasks(self, register: Callable[[TaskSpec], None]) -> None:
+            register(TaskSpec("rival.sentiment", HeadKind.SEQUENCE, labels=("a", "b")))
+
+    squat = failure(kit(Squat(), load_installed=False).test_loads_beside_the_installed_plugins)
+    assert "task 'rival.sentiment' is in namespace 'rival', which belongs to plugin 'rival'" in squat
+    assert "name it 'support.sentiment'" in squat
+
 
 def test_requires_names_installed_plugins(site_packages: SitePackages) -> None:
     bank = """
@@ -236,3 +250,42 @@ def test_text_example_takes_one_label_as_a_string() -> None:
     with pytest.raises(TypeError, match=r"TextExample labels must be strings"):
         TextExample("x", ("a", 1))  # type: ignore[arg-type]
     assert TokenExample(("a",), ("O",)).text == "a"
+
+
+KIT_MODULE = """
+from hub.plugin_api import HeadKind, Preprocessor, TaskSpec, hookimpl, replace_patterns
+from hub.testing.conformance import PluginConformance
+import re
+
+
+class Tiny:
+    @hookimpl
+    def register_preprocessors(self, register):
+        register(Preprocessor("tiny.digits", lambda t: replace_patterns(t, [(re.compile(r"[0-9]+"), "0")])))
+
+    @hookimpl
+    def register_tasks(self, register):
+        register(TaskSpec("tiny.mood", HeadKind.SEQUENCE, labels=("a", "b"), preprocessors=("tiny.digits",)))
+
+
+class TestTinyConformance(PluginConformance):
+    plugin_name = "tiny"
+    plugin = Tiny()
+    load_installed = False
+"""
+
+
+@pytest.mark.integration
+def test_kit_fixtures_survive_pytest_10(tmp_path: Path) -> None:
+    """The kit's class-scoped fixtures run under pytest with PytestRemovedIn10Warning as an error
+    (instance-method fixtures would error at set-up). The entry-point check fails: not installed."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # not the hub's configuration
+    (tmp_path / "test_tiny.py").write_text(KIT_MODULE)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-W", "error::pytest.PytestRemovedIn10Warning"]
+    done = subprocess.run(
+        [*command, "test_tiny.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert "1 failed, 9 passed" in done.stdout, done.stdout + done.stderr
+    assert "FAILED test_tiny.py::TestTinyConformance::test_entry_point_is_declared" in done.stdout
+    assert "entry point: 1 problem(s)" in done.stdout and "warning" not in done.stdout.lower()

@@ -227,17 +227,27 @@ class BrokenValidator:
 
 def test_hook_validate_adapter(tiny_runtime) -> None:
     strict = StrictDemo()
-    service = service_with(load(("demo", strict), ("broken", BrokenValidator())), tiny_runtime, "validate")
+    service = service_with(load(("demo", strict)), tiny_runtime, "validate")
     with pytest.raises(InvalidArtifact, match=r"demo.mood needs a description"):
         _upload(service, "mood", "demo.mood", ["calm", "loud"])
-    assert strict.seen == [("demo.mood", "demo")]  # the raising validator of 'broken' was not asked
-    with pytest.raises(InvalidArtifact, match="plugin 'broken' could not check this adapter"):
-        _upload(service, "b", "broken.task", ["a", "b"])
-    assert _upload(service, "plain", "generic.sequence_classification", ["x", "y"]).version == 1
-    assert strict.seen == [("demo.mood", "demo")]  # nor does StrictDemo see others' tasks
+    assert strict.seen == [("demo.mood", "demo")]
+    files = random_adapter_files(service.runtime.spec, [("demo.mood", HeadKind.SEQUENCE, ["calm", "loud"])])
+    assert service.upload(CALLER, UploadHeader("mood", description="ok: trained on tickets"), files).version == 1
 
     service = service_with(load(("demo", Demo())), tiny_runtime, "v3")
     assert _upload(service, "mood", "demo.mood", ["calm", "loud"]).version == 1
+
+
+def test_a_validator_sees_only_its_own_plugins_tasks(tiny_runtime) -> None:
+    strict = StrictDemo()
+    service = service_with(load(("demo", strict), ("broken", BrokenValidator())), tiny_runtime, "own-tasks")
+    with pytest.raises(InvalidArtifact, match=r"demo.mood needs a description") as caught:
+        _upload(service, "mood", "demo.mood", ["calm", "loud"])
+    assert "broken" not in str(caught.value)  # the raising validator of 'broken' was not asked
+    with pytest.raises(InvalidArtifact, match="plugin 'broken' could not check this adapter"):
+        _upload(service, "b", "broken.task", ["a", "b"])
+    assert _upload(service, "plain", "generic.sequence_classification", ["x", "y"]).version == 1
+    assert strict.seen == [("demo.mood", "demo")]  # nor did StrictDemo see the others' tasks
 
 
 class Recorder:
