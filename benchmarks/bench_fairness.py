@@ -65,7 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def corpus(runtime: Runtime, count: int, low: int, high: int, seed: int) -> dict[str, list]:
     rng = random.Random(seed)
     texts = [text_of_tokens(rng.randint(low, high), seed + i) for i in range(count)]
-    return {"texts": texts, "tokens": runtime.token_counts(texts)}
+    return {"texts": texts, "tokens": [e.tokens for e in runtime.encode(texts)]}
 
 
 def closed(clients: int, words: dict[str, list], **extra: Any) -> dict[str, Any]:

@@ -1,13 +1,16 @@
 """Start-up: run every plugin's ``register_*`` hooks and file what they add in frozen registries.
 
 Each plugin's implementation is called on its own, in pluggy's call order, with a ``register``
-callback bound to that plugin, so every problem names the plugin it came from. Problems are
-collected, not raised one by one: start-up fails once, listing all of them (PluginError).
+callback bound to that plugin, so every problem names the plugin it came from. Namespaces are
+settled first (hub.plugins.namespaces): a name outside the plugin's own namespaces is refused.
+Problems are collected, not raised one by one: start-up fails once, listing all of them
+(PluginError).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -17,7 +20,9 @@ from typing import Any
 import pluggy
 
 from adapters_registry.manifest import HeadKind
+from hub.plugins.namespaces import NamespaceClaims, Namespaces
 from hub.tasks.datasets import Reader
+from hub.tasks.head_kinds import HEAD_KINDS, task_kind
 from hub.tasks.metrics import Metric
 from hub.tasks.pipeline import TaskPipeline
 from hub.tasks.specs import TaskRegistry, TaskSpec
@@ -54,6 +59,7 @@ class Catalog:
     readers: Mapping[str, Reader]
     metrics: Mapping[str, Metric]
     owners: Mapping[str, Mapping[str, tuple[str, ...]]]  # plugin -> kind -> names
+    namespaces: Namespaces  # namespace -> owning plugin
 
     def registered_by(self, plugin: str) -> Mapping[str, tuple[str, ...]]:
         return self.owners.get(plugin, MappingProxyType({}))
@@ -71,7 +77,8 @@ def call_impl(impl: Any, **kwargs: object) -> Any:
 
 
 class _Collector:
-    def __init__(self) -> None:
+    def __init__(self, namespaces: Namespaces) -> None:
+        self.namespaces = namespaces
         self.tables: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
         self.owner: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
         self.problems: list[str] = []
@@ -93,12 +100,12 @@ class _Collector:
                     "'<domain>.<name>' (lowercase letters, digits, _)"
                 )
                 return
-            if name in self.tables[kind]:
-                first, second = sorted((self.owner[kind][name], plugin))
-                self.problems.append(
-                    f"{kind[:-1]} name {name!r} clashes: registered by plugin {first!r} and by plugin "
-                    f"{second!r} (names must be unique: rename one, or deny a plugin)"
-                )
+            outside = self.namespaces.problem(plugin, kind[:-1], name)
+            if outside is not None:
+                self.problems.append(outside)
+                return
+            if name in self.tables[kind]:  # only one plugin owns a namespace: it registered the name twice
+                self.problems.append(f"plugin {plugin!r}: {kind[:-1]} name {name!r} is registered twice")
                 return
             checked = self._check(plugin, kind, item)
             if checked is not None:
@@ -114,7 +121,9 @@ class _Collector:
             labels = None if item.labels is None else tuple(item.labels)
             item = dataclasses.replace(item, plugin=plugin, labels=labels, preprocessors=tuple(item.preprocessors))
             self._check_task(where, item)
-        elif kind == "metrics" and (not isinstance(item.head_kind, HeadKind) or not item.headline):
+        elif kind == "metrics" and (
+            not isinstance(item.head_kind, HeadKind) or item.head_kind not in HEAD_KINDS or not item.headline
+        ):
             self.problems.append(f"{where}: needs a HeadKind and the name of its headline value")
         for attr in ("apply", "split", "read", "compute"):
             if hasattr(item, attr) and not callable(getattr(item, attr)):
@@ -122,17 +131,16 @@ class _Collector:
         return item if len(self.problems) == before else None
 
     def _check_task(self, where: str, spec: TaskSpec) -> None:
-        if not isinstance(spec.head_kind, HeadKind):
+        if not isinstance(spec.head_kind, HeadKind) or spec.head_kind not in HEAD_KINDS:
             self.problems.append(f"{where}: head_kind must be a HeadKind, got {spec.head_kind!r}")
             return
         labels = spec.labels
         if labels is not None:
             if not labels or not all(isinstance(x, str) and x for x in labels) or len(set(labels)) != len(labels):
                 self.problems.append(f"{where}: labels must be distinct non-empty strings (or None)")
-            elif spec.head_kind is HeadKind.TOKEN and (
-                "O" not in labels or any(x != "O" and not x.startswith(("B-", "I-")) for x in labels)
-            ):
-                self.problems.append(f"{where}: token labels must be O, B-X and I-X tags")
+            else:
+                rule = task_kind(spec.head_kind).label_problems(labels, defining_task=True)
+                self.problems += [f"{where}: {problem}" for problem in rule]
         if spec.postprocessor is not None and not callable(spec.postprocessor):
             self.problems.append(f"{where}: postprocessor must be callable")
 
@@ -164,18 +172,33 @@ class _Collector:
         return found
 
 
-def build_catalog(pm: pluggy.PluginManager) -> Catalog:
-    """Run the register hooks of every registered plugin; raise PluginError listing all problems."""
-    collector = _Collector()
+def _run(
+    pm: pluggy.PluginManager, hook: str, problems: list[str], register: Callable[[str], Callable[[object], None]]
+) -> None:
+    """Call each plugin's ``hook`` with its own ``register(plugin)`` callback, noting what breaks."""
+    for impl in call_order(pm, hook):
+        if impl.hookwrapper or impl.wrapper:
+            problems.append(f"plugin {impl.plugin_name!r}: {hook} may not be a hook wrapper")
+            continue
+        try:
+            call_impl(impl, register=register(impl.plugin_name))
+        except Exception as exc:  # noqa: BLE001 - reported, naming the plugin
+            problems.append(f"plugin {impl.plugin_name!r}: {hook} raised {type(exc).__name__}: {exc}")
+
+
+def build_catalog(pm: pluggy.PluginManager, installed: Mapping[str, str] = MappingProxyType({})) -> Catalog:
+    """Run the register hooks of every registered plugin; raise PluginError listing all problems.
+
+    ``installed``: every installed plugin's name (loaded or not) -> its distribution and version;
+    their names stay their namespaces even while they are not loaded.
+    """
+    loaded = [name for name, _ in pm.list_name_plugin()]
+    claims = NamespaceClaims(loaded, installed)
+    _run(pm, "register_namespaces", claims.problems, claims.register_for)
+    collector = _Collector(claims.settle())
+    collector.problems += claims.problems
     for kind, (hook, _) in KINDS.items():
-        for impl in call_order(pm, hook):
-            if impl.hookwrapper or impl.wrapper:
-                collector.problems.append(f"plugin {impl.plugin_name!r}: {hook} may not be a hook wrapper")
-                continue
-            try:
-                call_impl(impl, register=collector.register_for(impl.plugin_name, kind))
-            except Exception as exc:  # noqa: BLE001 - reported, naming the plugin
-                collector.problems.append(f"plugin {impl.plugin_name!r}: {hook} raised {type(exc).__name__}: {exc}")
+        _run(pm, hook, collector.problems, functools.partial(collector.register_for, kind=kind))
     pipelines = collector.resolve()
     if collector.problems:
         raise PluginError(collector.problems)
@@ -193,4 +216,5 @@ def build_catalog(pm: pluggy.PluginManager) -> Catalog:
         owners=MappingProxyType(
             {p: MappingProxyType({k: tuple(v) for k, v in kinds.items()}) for p, kinds in owners.items()}
         ),
+        namespaces=collector.namespaces,
     )

@@ -49,7 +49,7 @@ def public_uri(uri: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
-def server_info(described: Mapping[str, str | int], settings: Settings, store_uri: str) -> ServerInfo:
+def describe_server(described: Mapping[str, str | int], settings: Settings, store_uri: str) -> ServerInfo:
     """ServerInfo from the runtime's description (Runtime.describe), the settings and the store."""
     d = described
     return ServerInfo(

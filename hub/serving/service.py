@@ -27,18 +27,20 @@ from hub.plugins.manager import CacheEvents, HubPlugins, PluginInfo
 from hub.residency import prefetch
 from hub.serving.auth import Caller
 from hub.serving.fairness import LimitsChange, QueueStatus, TenantPolicies, build_scheduler, queue_status
-from hub.serving.info import ServerInfo, server_info
+from hub.serving.info import ServerInfo, describe_server
 from hub.serving.scope import CallScope
 from hub.serving.settings import Settings
 from hub.serving.stores import build_residency, tenant_journal
 from hub.serving.upload import UploadHeader
-from hub.tasks.pipeline import Prepared
-from hub.tasks.results import Prediction, decode
+from hub.tasks.answers import answers, pieces
+from hub.tasks.pipeline import Prepared, TaskPipeline
+from hub.tasks.results import Prediction
 from hub.tasks.specs import TaskRegistry, TaskSpec, choose_task
 
 if TYPE_CHECKING:
     from hub.engine.packing import PackedAdapter
-    from hub.engine.runtime import Runtime
+    from hub.engine.runtime import RowRequest, Runtime
+    from hub.engine.tokens import Encoded
 
 
 @dataclass(frozen=True)
@@ -141,12 +143,13 @@ class HubService:
         self._check_texts(texts)
         self._admissible(caller, scope, texts)
         record, task = self._resolve(caller, target)
-        prepared, tokens = self._prepare(task, texts)
+        pipeline = self.tasks.pipeline(task)  # once per request
+        prepared, encoded = self._prepare([(f"texts[{i}]", pipeline, text) for i, text in enumerate(texts)])
         packed = self._packed(record)
         from hub.engine.runtime import RowRequest
 
-        rows = [RowRequest(piece.text, packed, task) for p in prepared for piece in p.pieces]
-        return self._served(record, task, prepared, self._run(caller, rows, tokens, scope))
+        rows = [RowRequest(piece.text, packed, task, e) for piece, e in zip(pieces(prepared), encoded, strict=True)]
+        return self._served(record, task, pipeline, prepared, self._run(caller, rows, scope))
 
     def fan_out(
         self, caller: Caller, text: str, targets: Sequence[Target], scope: CallScope | None = None
@@ -159,19 +162,18 @@ class HubService:
         self._check_texts([text])
         self._admissible(caller, scope, [text] * len(targets))
         resolved = [self._resolve(caller, t) for t in targets]
-        counted = [self._prepare(task, [text]) for _, task in resolved]
-        prepared = [p[0] for p, _ in counted]
-        tokens = [count for _, counts in counted for count in counts]
+        pipelines = [self.tasks.pipeline(task) for _, task in resolved]
+        prepared, encoded = self._prepare([("texts[0]", pipeline, text) for pipeline in pipelines])
         from hub.engine.runtime import RowRequest
 
-        rows = []
+        rows: list[RowRequest] = []
         for (record, task), p in zip(resolved, prepared, strict=True):
             packed = self._packed(record)
-            rows += [RowRequest(piece.text, packed, task) for piece in p.pieces]
-        scores = self._run(caller, rows, tokens, scope)
+            rows += [RowRequest(piece.text, packed, task, encoded[len(rows) + j]) for j, piece in enumerate(p.pieces)]
+        scores = self._run(caller, rows, scope)
         served, used = [], 0
-        for (record, task), p in zip(resolved, prepared, strict=True):
-            served.append(self._served(record, task, [p], scores[used : used + len(p.pieces)]))
+        for (record, task), pipeline, p in zip(resolved, pipelines, prepared, strict=True):
+            served.append(self._served(record, task, pipeline, [p], scores[used : used + len(p.pieces)]))
             used += len(p.pieces)
         return served
 
@@ -184,20 +186,24 @@ class HubService:
     def _packed(self, record: VersionRecord) -> PackedAdapter:
         return self.cache.get(record, self.runtime.pack)
 
-    def _prepare(self, task: str, texts: Sequence[str]) -> tuple[list[Prepared], list[int]]:
-        """The task's segmenter and preprocessors, before any text reaches the model (or a log);
-        and the tokens of each piece, in order (the scheduler's cost)."""
-        pipeline = self.tasks.pipeline(task)
-        prepared = [pipeline.prepare(text) for text in texts]
-        where = [(i, j, len(p.pieces) > 1) for i, p in enumerate(prepared) for j in range(len(p.pieces))]
-        pieces = [piece.text for p in prepared for piece in p.pieces]
+    def _prepare(self, jobs: Sequence[tuple[str, TaskPipeline, str]]) -> tuple[list[Prepared], list[Encoded]]:
+        """Each (name, pipeline, text): the task's segmenter and preprocessors, before any text
+        reaches the model (or a log); then every distinct piece tokenized once, by the engine's
+        tokenizer. The counts are checked here and the encodings travel with the rows, so the
+        engine does not tokenize again."""
+        prepared = [pipeline.prepare(text) for _, pipeline, text in jobs]
+        distinct = list(dict.fromkeys(piece.text for piece in pieces(prepared)))
+        encoded = dict(zip(distinct, self.runtime.encode(distinct), strict=True))
         limit = self.settings.max_tokens_per_text
-        counts = self.runtime.token_counts(pieces) if pieces else []
-        for (i, j, several), count in zip(where, counts, strict=True):
-            if count > limit:
-                part = f"texts[{i}] segment {j}" if several else f"texts[{i}]"
-                raise InvalidArgument(f"{part} is {count} tokens long; the limit is {limit} (split the text)")
-        return prepared, counts
+        if self.runtime.spec.max_tokens:  # the backbone's positions bound any setting
+            limit = min(limit, self.runtime.spec.max_tokens)
+        for (name, _, _), p in zip(jobs, prepared, strict=True):
+            for j, piece in enumerate(p.pieces):
+                count = encoded[piece.text].tokens
+                if count > limit:
+                    part = f"{name} segment {j}" if len(p.pieces) > 1 else name
+                    raise InvalidArgument(f"{part} is {count} tokens long; the limit is {limit} (split the text)")
+        return prepared, [encoded[piece.text] for piece in pieces(prepared)]
 
     def _admissible(self, caller: Caller, scope: CallScope | None, texts: Sequence[str]) -> None:
         """Refuse before any work what the scheduler would refuse at the request's least
@@ -207,8 +213,10 @@ class HubService:
         self.policies.refresh(tenant)
         self.batcher.precheck(tenant, sum(len(t.split()) + 2 for t in texts), scope)
 
-    def _run(self, caller: Caller, rows: list, tokens: list[int], scope: CallScope | None) -> list:
-        return self.batcher.run(rows, tokens, caller.namespace(), scope) if rows else []
+    def _run(self, caller: Caller, rows: list[RowRequest], scope: CallScope | None) -> list:
+        """The rows through the scheduler, in fair order; each costs its tokens."""
+        costs = [row.encoded.tokens for row in rows]
+        return self.batcher.run(rows, costs, caller.namespace(), scope) if rows else []
 
     def drain(self, timeout: float | None = None) -> bool:
         """Stop admitting inference (UNAVAILABLE) and wait for what was admitted; False if
@@ -224,20 +232,13 @@ class HubService:
         """The scheduler's numbers: a tenant sees its own row, the operator every row."""
         return queue_status(caller, self.batcher)
 
-    def _served(self, record: VersionRecord, task: str, prepared: Sequence[Prepared], scores: list) -> Served:
-        """Decode each piece by head kind, then let the task's pipeline map back and sum up."""
+    def _served(
+        self, record: VersionRecord, task: str, pipeline: TaskPipeline, prepared: Sequence[Prepared], scores: list
+    ) -> Served:
+        """Scores -> answers on the one path evaluation uses too (hub.tasks.answers)."""
         head = record.manifest.task(task)
         assert head is not None
-        pipeline = self.tasks.pipeline(task)
-        predictions, used = [], 0
-        for p in prepared:
-            answers = [
-                decode(head.head_kind, s, head.labels, head.threshold, piece.text)
-                for piece, s in zip(p.pieces, scores[used : used + len(p.pieces)], strict=True)
-            ]
-            used += len(p.pieces)
-            predictions.append(pipeline.finish(p, answers))
-        return Served(record.name, record.version, task, head.head_kind, predictions)
+        return Served(record.name, record.version, task, head.head_kind, answers(pipeline, head, prepared, scores))
 
     def _check_texts(self, texts: Sequence[str]) -> None:
         s = self.settings
@@ -366,7 +367,7 @@ class HubService:
 
     # ---- admin --------------------------------------------------------------------------
     def server_info(self) -> ServerInfo:
-        return server_info(self.runtime.describe(), self.settings, self.registry.store.uri)
+        return describe_server(self.runtime.describe(), self.settings, self.registry.store.uri)
 
     def list_tasks(self) -> list[TaskSpec]:
         return self.tasks.all()

@@ -12,7 +12,7 @@ from hub.errors import InvalidArgument
 from hub.residency.breaker import BreakerState
 from hub.residency.residency import ResidencyStatus, Resident
 from hub.residency.tier import TierStats
-from hub.serving.info import Limits, ServerInfo, public_uri, server_info
+from hub.serving.info import Limits, ServerInfo, describe_server, public_uri
 from hub.serving.service import Target
 from hub.serving.settings import Settings
 from hub.tasks.results import EntitySpan, LabelScore, Prediction, SegmentPrediction
@@ -101,7 +101,7 @@ DESCRIBED = {
 
 def test_server_info_carries_settings_limits_and_versions_and_the_transport_adds_its_own() -> None:
     settings = Settings.from_env(environ={}, max_texts_per_request=7, max_upload_bytes=999)
-    info = server_info(DESCRIBED, settings, "memory://hub")
+    info = describe_server(DESCRIBED, settings, "memory://hub")
     assert isinstance(info, ServerInfo) and info.limits == Limits.of(settings)
     message = convert.server_info(info, auth_enabled=True)
     assert isinstance(message, admin_pb2.ServerInfoResponse)
@@ -128,4 +128,4 @@ def test_server_info_carries_settings_limits_and_versions_and_the_transport_adds
 )
 def test_a_store_uri_is_shown_without_credentials(uri: str, shown: str) -> None:
     assert public_uri(uri) == shown
-    assert server_info(DESCRIBED, Settings.from_env(environ={}), uri).store == shown
+    assert describe_server(DESCRIBED, Settings.from_env(environ={}), uri).store == shown
