@@ -200,9 +200,13 @@ class FairQueue:
 
     def _check_bounds(self, tenant: _Tenant, tokens: int, now: float) -> None:
         """A tenant may hold its weighted share of the total bounds (QueueLimits), up to its
-        caps; but a tenant with nothing queued is always let in, whatever the size of its
-        request or the totals (or it could never be served): the total may overshoot by one
-        request per tenant, and no flood of others can lock a quiet tenant out."""
+        caps, and a tenant with nothing queued is always let in, whatever its request's size
+        (or it could never be served). Within its share a tenant is not refused for what others
+        hold: a tenant that had the queue to itself keeps what it queued while the newcomers
+        fill their shares (the total bounds were at first enforced as such, and a quiet
+        tenant's second request in flight was refused behind a flood that had filled the queue
+        alone). So the total exceeds its bound only while such a tenant drains down to its
+        share, and never twice its bound."""
         total_requests, total_tokens, cap_requests, cap_tokens = self.limits.bounds(self.throughput.tokens_per_s)
         others = sum(t.weight for t in self._backlogged() if t is not tenant)
         share = tenant.weight / (tenant.weight + others)
@@ -217,12 +221,12 @@ class FairQueue:
             raise queue_refusal(TENANT_TOKENS, tenant_tokens, tenant.queued_tokens, tokens, drain)
         if not queued:
             return
-        if self.queued_requests + 1 > total_requests:
+        if self.queued_requests + 1 > 2 * total_requests:
             drain = self._drain_s(self.queued_tokens, None, now)
-            raise queue_refusal(TOTAL_REQUESTS, total_requests, self.queued_requests, 1, drain)
-        if self.queued_tokens + tokens > total_tokens:
+            raise queue_refusal(TOTAL_REQUESTS, 2 * total_requests, self.queued_requests, 1, drain)
+        if self.queued_tokens + tokens > 2 * total_tokens:
             drain = self._drain_s(self.queued_tokens, None, now)
-            raise queue_refusal(TOTAL_TOKENS, total_tokens, self.queued_tokens, tokens, drain)
+            raise queue_refusal(TOTAL_TOKENS, 2 * total_tokens, self.queued_tokens, tokens, drain)
 
     def _drain_s(self, tokens: float, tenant: _Tenant | None, now: float) -> float:
         """The retry hint of a queue refusal: the batch in progress, then the time to work off

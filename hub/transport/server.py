@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 import time
 from concurrent import futures
@@ -39,6 +40,7 @@ SERVICE_NAMES = (
     tenants_pb2.DESCRIPTOR.services_by_name["TenantService"].full_name,
     residency_pb2.DESCRIPTOR.services_by_name["ResidencyService"].full_name,
 )
+GIL_SWITCH_S = 0.001
 MAX_MESSAGE_BYTES = 8 << 20  # upload chunks are 1 MiB; responses for 256 texts fit easily
 
 
@@ -75,6 +77,11 @@ class HubServer:
 
     def start(self, load_backbone: bool = True) -> None:
         """Listen now; load the backbone in the background and then report SERVING."""
+        # The engine thread gives the GIL up at every torch op and, while request threads run
+        # Python (refusals, answers), waited up to Python's 5 ms switch interval to get it back
+        # each time. At 1 ms, under a flood on 2 cores (two A/B pairs), batches were ~15% faster
+        # and a quiet tenant's p50 fell 7-35%.
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
         self.server.start()
         log.info("listening on %s:%d", self.service.settings.host, self.port)
         if self.service.ready:

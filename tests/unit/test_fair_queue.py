@@ -13,7 +13,6 @@ from hub.serving.admission import (
     TENANT_REQUESTS,
     TENANT_TOKENS,
     TOTAL_REQUESTS,
-    TOTAL_TOKENS,
     QueueLimits,
     TenantPolicy,
 )
@@ -246,21 +245,20 @@ def test_a_request_larger_than_the_tenant_bound_is_admitted_alone() -> None:
         q.admit(ticket("a", 1), now=0.0)
 
 
-def test_total_bounds_never_lock_out_a_tenant_with_nothing_queued() -> None:
-    limits = QueueLimits(max_requests=4, max_tokens=100, tenant_max_requests=4, tenant_max_tokens=100)
-    q = FairQueue(max_batch_size=4, limits=limits)
+def test_a_tenant_within_its_share_is_let_in_behind_a_flood_that_filled_the_queue() -> None:
+    q = FairQueue(max_batch_size=4, limits=QueueLimits(max_requests=4, max_tokens=10**6))
     for _ in range(4):
-        q.admit(ticket("flood", 10), now=0.0)
-    with pytest.raises(Overloaded) as refused:
-        q.admit(ticket("other", 10), now=0.0) or q.admit(ticket("other", 10), now=0.0)
+        q.admit(ticket("flood", 10), now=0.0)  # alone: the whole queue
+    q.admit(ticket("other", 10), now=0.0)  # nothing queued: always let in
+    q.admit(ticket("other", 10), now=0.0)  # within its half, though the total is full
+    with pytest.raises(Overloaded, match="share of the queue holds 2 of at most 2 requests"):
+        q.admit(ticket("other", 10), now=0.0)
+    q.set_policy("big", TenantPolicy(weight=10), now=0.0)
+    q.admit(ticket("big", 10), now=0.0)
+    q.admit(ticket("big", 10), now=0.0)  # 8 queued: twice the bound
+    with pytest.raises(Overloaded, match="the server's queue holds 8 of at most 8 requests") as refused:
+        q.admit(ticket("big", 10), now=0.0)  # within its share (4 of 4 x 10/12), but never past twice
     assert refused.value.reason == TOTAL_REQUESTS
-    assert q.queued_requests == 5  # "other" got one request in
-    q2 = FairQueue(max_batch_size=4, limits=limits)
-    q2.admit(ticket("flood", 95), now=0.0)
-    q2.admit(ticket("other", 10), now=0.0)
-    with pytest.raises(Overloaded) as refused:
-        q2.admit(ticket("other", 10), now=0.0)
-    assert refused.value.reason == TOTAL_TOKENS
 
 
 def test_derived_bounds_follow_the_measured_throughput() -> None:
@@ -277,18 +275,14 @@ def test_each_tenant_may_hold_its_weighted_share_of_the_queue() -> None:
         q.admit(ticket("light", 1), now=0.0)  # alone: the whole queue
     with pytest.raises(Overloaded, match="holds 8 of at most 8 requests"):
         q.admit(ticket("light", 1), now=0.0)
-    q.admit(ticket("heavy", 1), now=0.0)  # nothing queued yet: always let in (9 of 8)
-    with pytest.raises(Overloaded, match="the server's queue holds 9 of at most 8"):
+    for _ in range(6):
+        q.admit(ticket("heavy", 1), now=0.0)  # three quarters of 8, while light drains
+    with pytest.raises(Overloaded, match="share of the queue holds 6 of at most 6 requests"):
         q.admit(ticket("heavy", 1), now=0.0)
     with pytest.raises(Overloaded, match="share of the queue holds 8 of at most 2 requests"):
         q.admit(ticket("light", 1), now=0.0)  # light's share is now a quarter
-    q.take()
-    q.take()  # 8 rows in fair order: heavy's 1 and 7 of light's
-    assert {s.tenant: s.queued_requests for s in q.stats()} == {"heavy": 0, "light": 1}
-    for _ in range(6):
-        q.admit(ticket("heavy", 1), now=0.0)  # three quarters of 8
-    with pytest.raises(Overloaded, match="share of the queue holds 6 of at most 6 requests"):
-        q.admit(ticket("heavy", 1), now=0.0)
+    assert [t.tenant for b in (q.take(), q.take()) for t, _ in b] == ["light", "heavy", "heavy", "heavy"] * 2
+    assert {s.tenant: s.queued_requests for s in q.stats()} == {"heavy": 0, "light": 6}
 
 
 def test_a_closed_queue_refuses_new_work() -> None:
