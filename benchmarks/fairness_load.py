@@ -53,6 +53,7 @@ class Group:
         self.idle = threading.Condition(self.lock)
         self.latencies: list[float] = []  # of the calls sent inside the window
         self.refusal_latencies: list[float] = []
+        self.steady_refusals: list[float] = []  # sent after steady_after_s (past a start's burst)
         self.hints: list[float] = []
         self.codes: Counter[str] = Counter()
         self.answered_tokens = 0
@@ -123,6 +124,8 @@ class Group:
         elif code is grpc.StatusCode.RESOURCE_EXHAUSTED:
             self.refusal_latencies.append(finished - started)
             self.hints.append(retry_after_s(error) or 0.0)
+            if started >= self.measure_from + self.spec.get("steady_after_s", 0.0):
+                self.steady_refusals.append(finished - started)
 
     def resend(self) -> None:
         """One thread sends the refused clients' retries when their pauses end."""
@@ -178,6 +181,7 @@ class Group:
             "refusals": len(refused),
             "refusal_p50_ms": 1000 * _quantile(refused, 0.50),
             "refusal_p99_ms": 1000 * _quantile(refused, 0.99),
+            "steady_refusal_p99_ms": 1000 * _quantile(sorted(self.steady_refusals), 0.99),
             "hint_p50_ms": 1000 * _quantile(sorted(self.hints), 0.50),
         }
 

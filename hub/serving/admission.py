@@ -120,9 +120,11 @@ class QueueLimits:
       ``min_tokens`` (also the bound until a batch has been measured);
     - ``tenant_max_requests`` / ``tenant_max_tokens``: caps per tenant (default: the totals).
 
-    Within the totals each tenant may hold its weighted share (weight over the weights of the
+    Each tenant may hold its weighted share of the totals (weight over the weights of the
     tenants with queued work, itself included): alone, the whole queue; two floods, half each
-    (1:3 weights: a quarter and three quarters), so the queue itself stays fair.
+    (1:3 weights: a quarter and three quarters), so the queue itself stays fair. While a tenant
+    that had the queue to itself drains down to its share, the others still get theirs, so the
+    total may pass its bound then, never twice it (FairQueue._check_bounds).
 
     ``max_requests`` bounds waiting callers: each holds a server thread, so keep it under the
     server's worker threads (the default is three quarters of them), or a refusal itself waits.

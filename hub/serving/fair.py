@@ -36,10 +36,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
-from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
 
 from hub.errors import Cancelled, DeadlineExceeded, DomainError, Draining, Overloaded
 from hub.serving.admission import (
@@ -57,39 +54,13 @@ from hub.serving.admission import (
     Throughput,
     queue_refusal,
 )
+from hub.serving.tickets import TenantStats, Ticket
 
 EXPIRED = "expired"  # withdrawn from the queue at its deadline (DEADLINE: refused on arrival)
 # Deadlines are planned against this fraction of the time left: an answer still has to be
 # decoded and sent, and batch times vary with the load. Planning against all of it, 76 of 295
 # answers under 1 s deadlines (2 cores) were computed and then arrived late.
 PLAN = 0.9
-
-
-@dataclass(eq=False)
-class Ticket:
-    """One request's rows on their way through the queue; ``future`` gets its results."""
-
-    tenant: str
-    rows: Sequence[Any]
-    costs: Sequence[int]
-    deadline: float | None = None
-    enqueued: float = 0.0
-    future: Future[list[Any]] = field(default_factory=Future)
-    seq: int = 0
-    next_row: int = 0  # rows before it are dispatched
-    queued_tokens: int = 0
-    withdrawn: bool = False
-
-    def __post_init__(self) -> None:
-        if len(self.costs) != len(self.rows):
-            raise ValueError("one cost per row")
-        self.results: list[Any] = [None] * len(self.rows)
-        self.unanswered = len(self.rows)
-        self.queued_tokens = sum(self.costs)
-
-    @property
-    def tokens(self) -> int:
-        return sum(self.costs)
 
 
 @dataclass(eq=False)
@@ -106,19 +77,6 @@ class _Tenant:
     @property
     def weight(self) -> float:
         return self.limiter.policy.weight
-
-
-@dataclass(frozen=True)
-class TenantStats:
-    """One tenant's row of `adapter-hub status` (and of the metrics)."""
-
-    tenant: str
-    weight: float
-    queued_requests: int
-    queued_tokens: int
-    served_requests: int
-    served_tokens: int
-    refusals: dict[str, int]  # by reason (admission refusals and withdrawals)
 
 
 class FairQueue:
