@@ -219,3 +219,19 @@ def test_fifo_scheduler_is_todays_batcher_behind_the_same_interface() -> None:
     assert fifo.run([Item("a"), Item("b")], costs=[1, 1], tenant="x", scope=CallScope()) == ["t:a", "t:b"]
     assert fifo.stats.rows == 2 and fifo.tenant_stats() == []
     fifo.close()
+
+
+def test_a_stream_requests_scope_has_the_sooner_deadline_and_ends_with_its_call() -> None:
+    clock = FakeClock()
+    call = CallScope(deadline=clock.now + 10, clock=clock)
+    own = call.child(2.0)
+    assert own.deadline == clock.now + 2.0
+    assert call.child(60.0).deadline == call.deadline
+    assert call.child().deadline == call.deadline
+    released = call.child()
+    released.release()
+    call.cancel()
+    assert own.cancelled and not released.cancelled
+    fired: list[str] = []
+    own.on_cancel(lambda: fired.append("late"))  # already cancelled: runs at once
+    assert fired == ["late"]
