@@ -110,13 +110,15 @@ def _load_safetensors(
     files: dict[str, bytes], name: str, limits: ArtifactLimits, problems: list[str]
 ) -> st.SafetensorsFile | None:
     data = files[name]
-    if data[:2] == b"\x80\x02" or data[:1] == b"\x80" or data[:2] == b"PK":
-        problems.append(f"{name}: this is a pickle/zip (torch.save) file, not safetensors")
-        return None
     try:
         parsed = st.parse(data, max_header_bytes=limits.max_header_bytes)
     except st.SafetensorsFormatError as exc:
-        problems.append(f"{name}: {exc}")
+        # Asked only once parsing failed: a safetensors header length of 128 + 256k bytes also
+        # starts with 0x80, the pickle protocol mark.
+        pickled = data[:1] == b"\x80" or data[:2] == b"PK"
+        problems.append(
+            f"{name}: this is a pickle/zip (torch.save) file, not safetensors" if pickled else f"{name}: {exc}"
+        )
         return None
     bad = sorted({i.dtype for i in parsed.tensors.values()} - limits.allowed_dtypes)
     if bad:
