@@ -264,6 +264,9 @@ def _user_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[argp
         except DomainError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return 2
+        except OSError as exc:  # a file or directory the user named: unreadable, not writable
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
 
     return run
 

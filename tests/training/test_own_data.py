@@ -119,3 +119,29 @@ def test_eval_reports_a_malformed_file_the_same_way(
                  "--data", str(data["bad"])])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and "bad.csv:3: 1 fields" in err, err
+
+
+def test_head_layer_lists_name_their_layers() -> None:
+    from adapters_registry.manifest import LayerType
+    from hub.engine.train.types import parse_head_layers
+
+    layers = parse_head_layers("linear, tanh, layer_norm, linear")
+    assert isinstance(layers, tuple)
+    assert [(x.type, x.name or x.function) for x in layers] == [
+        (LayerType.LINEAR, "dense"),
+        (LayerType.ACTIVATION, "tanh"),
+        (LayerType.LAYER_NORM, "norm"),
+        (LayerType.LINEAR, "dense_2"),
+    ]
+    assert parse_head_layers("family") == "family" and parse_head_layers("") == ""
+
+
+def test_an_unwritable_output_is_an_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    csv = write_csv(tmp_path / "good.csv", 8, 1)
+    capsys.readouterr()
+    code = main(["train", "--task", "generic.sequence_classification", "--train", str(csv),
+                 "-o", str(blocker / "out"), "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and "Traceback" not in err, err

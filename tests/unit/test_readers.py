@@ -155,3 +155,23 @@ def test_what_a_task_cannot_read_is_said_plainly(catalog, tmp_path: Path) -> Non
     two = write(tmp_path / "two.csv", "text,label\nfine,a|b\n")
     with pytest.raises(InvalidArgument, match=r"two.csv:2'?: a sequence task needs exactly one label"):
         read_examples(catalog, seq, two, options=ReaderOptions(label_separator="|"))
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_example_csv_reads_as_the_readme_says(catalog, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The "Bring your own data" example: its CSV, its columns, 16 examples of two labels."""
+    text = README.read_text()
+    body = text.split("cat > reviews.csv <<'EOF'\n", 1)[1].split("\nEOF\n", 1)[0]
+    path = write(tmp_path / "reviews.csv", body + "\n")
+    options = ReaderOptions(text_column="review", label_column="sentiment")
+    examples = read_examples(catalog, catalog.tasks.get(SEQ), path, options=options)
+    assert len(examples) == 16 and {e.labels for e in examples} == {("positive",), ("negative",)}
+
+
+def test_the_readme_names_every_family_the_hub_imports() -> None:
+    from adapters_registry.families import FAMILIES
+
+    section = README.read_text().split("## Bring your own adapter", 1)[1].split("\n## ", 1)[0]
+    assert all(f"(`{model_type}`)" in section for model_type in FAMILIES)
