@@ -121,9 +121,12 @@ def make_family_adapter(
     return out_dir
 
 
-def peft_probabilities(backbone_dir: Path, adapter_dir: Path, task_type: str, num_labels: int, texts: list[str]):
+def peft_probabilities(
+    backbone_dir: Path, adapter_dir: Path, task_type: str, num_labels: int, texts: list[str], sigmoid: bool = False
+):
     """What PEFT itself answers: the task model loaded from the backbone, the adapter loaded on it;
-    softmax probabilities per text (per token for TOKEN_CLS), special tokens included."""
+    softmax (``sigmoid``: per label) probabilities per text (per token for TOKEN_CLS), special
+    tokens included."""
     import torch
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
@@ -134,5 +137,6 @@ def peft_probabilities(backbone_dir: Path, adapter_dir: Path, task_type: str, nu
     out = []
     with torch.no_grad():
         for text in texts:
-            out.append(model.eval()(**tokenizer([text], return_tensors="pt")).logits[0].softmax(-1).numpy())
+            logits = model.eval()(**tokenizer([text], return_tensors="pt")).logits[0]
+            out.append((logits.sigmoid() if sigmoid else logits.softmax(-1)).numpy())
     return out

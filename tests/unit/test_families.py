@@ -33,6 +33,7 @@ from hub.transport.status import status_for
 from tests.helpers import make_family_adapter, peft_probabilities, read_dir
 
 SEQ, TOKEN = "generic.sequence_classification", "generic.token_classification"
+MULTI = "generic.multi_label_classification"
 SEQ_LABELS, TOKEN_LABELS = ("neg", "neu", "pos"), ("O", "B-X", "I-X")
 TEXTS = [
     "Aspirin reduced the risk of colorectal cancer.",
@@ -52,6 +53,13 @@ class Case:
     labels: tuple[str, ...]
     directory: Path
     artifact: Artifact
+
+    @property
+    def sigmoid(self) -> bool:
+        return self.task == MULTI
+
+    def peft(self, backbone: Path, texts: list[str]) -> list[np.ndarray]:
+        return peft_probabilities(backbone, self.directory, self.task_type, len(self.labels), texts, self.sigmoid)
 
 
 @dataclass
@@ -92,20 +100,25 @@ def family(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         )  # fmt: skip
         task = TOKEN if token else SEQ
         cases.append(Case(name, task_type, task, labels, path, upload(read_dir(path), runtime.spec, task, labels)))
+    seq = cases[1]  # a SEQ_CLS adapter serves multi-label tasks too: the same head, a sigmoid per label
+    multi = upload(read_dir(seq.directory), runtime.spec, MULTI, SEQ_LABELS)
+    cases.append(Case("multi-label", "SEQ_CLS", MULTI, SEQ_LABELS, seq.directory, multi))
     return FamilySetup(model_type, directory, runtime, cases)
 
 
-def test_every_case_uploads_as_saved_and_answers_as_peft_in_one_mixed_batch(family: FamilySetup) -> None:
+def test_every_case_uploads_as_saved_and_answers_as_peft_in_one_mixed_batch(
+    family: FamilySetup, monkeypatch: pytest.MonkeyPatch
+) -> None:
     packed = [pack_adapter(c.name, c.artifact.files, c.artifact.manifest, family.backbone) for c in family.cases]
     rows = [(k, text) for text in TEXTS for k in range(len(family.cases))]
     engine = family.runtime.engine
+    monkeypatch.setattr(engine, "split_overhead", 1 << 30)  # no split by length: one forward for all rows
     forwards = engine.forwards
     results = engine.run([Row(text, packed[k], packed[k].heads[family.cases[k].task]) for k, text in rows])
-    assert engine.forwards - forwards == 1  # rows of three adapters and three head shapes, one forward
-    expected = {
-        k: peft_probabilities(family.directory, c.directory, c.task_type, len(c.labels), TEXTS)
-        for k, c in enumerate(family.cases)
-    }
+    assert (
+        len({id(p) for p in packed}) == 4 and engine.forwards - forwards == 1
+    )  # rows of four adapters and their heads, one forward
+    expected = {k: c.peft(family.directory, TEXTS) for k, c in enumerate(family.cases)}
     for (k, text), got in zip(rows, results, strict=True):
         want = expected[k][TEXTS.index(text)]
         assert got.probs.shape == want.shape, family.cases[k].name
@@ -242,7 +255,7 @@ def test_pushed_as_saved_and_fanned_out_over_grpc(family: FamilySetup, start_hub
     text = TEXTS[2]
     answer = client.fan_out(text, [(case.name, "") for case in family.cases])
     for case, result in zip(family.cases, answer.results, strict=True):
-        want = peft_probabilities(family.directory, case.directory, case.task_type, len(case.labels), [text])[0]
+        want = case.peft(family.directory, [text])[0]
         if case.task_type == "SEQ_CLS":
             got = {score.label: score.score for score in result.prediction.labels}
             np.testing.assert_allclose([got[label] for label in case.labels], want, atol=1e-4)
@@ -255,16 +268,26 @@ def test_pushed_as_saved_and_fanned_out_over_grpc(family: FamilySetup, start_hub
         ]
 
 
-def test_refused_over_grpc_as_failed_precondition(family: FamilySetup, start_hub, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    if not family.backbone.spec.checkpoint_tensors:
-        pytest.skip("every head module of this family's task models is saved by PEFT")
+def test_refused_over_grpc_with_its_status(family: FamilySetup, start_hub, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The adapter of the other task model: INVALID_ARGUMENT. A head module saved nowhere (here:
+    the checkpoint's head tensors hidden, PEFT's copies removed): FAILED_PRECONDITION. Nothing stored."""
     monkeypatch.setattr(family.backbone, "spec", replace(family.backbone.spec, checkpoint_tensors={}))
     _, client = start_hub(family.runtime)
-    case = family.case("seq-default")
+    token, seq = family.case("token"), family.case("seq-default")
     with pytest.raises(grpc.RpcError) as caught:
-        client.push(case.directory, "unreproducible", task=case.task, labels=list(case.labels))
-    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert "modules_to_save" in caught.value.details()
+        client.push(token.directory, "wrong-model", task=SEQ, labels=list(SEQ_LABELS))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "AutoModelForSequenceClassification" in caught.value.details()
+    modules = {x.module for x in seq.artifact.manifest.tasks[0].layers if x.module}
+    if modules:  # BERT's head has no module but its classifier
+        stripped = tmp_path / "stripped"
+        stripped.mkdir()
+        for name, data in without(read_dir(seq.directory), modules).items():
+            (stripped / name).write_bytes(data)
+        with pytest.raises(grpc.RpcError) as caught:
+            client.push(stripped, "unreproducible", task=seq.task, labels=list(seq.labels))
+        assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "modules_to_save" in caught.value.details()
     assert len(client.list_adapters().adapters) == 0
 
 
