@@ -4,8 +4,9 @@ Per family, a tiny random backbone saved as its public checkpoints are (hub.engi
 adapters made as a tenant makes them (AutoModelFor*Classification + LoraConfig + save_pretrained):
 sequence classification with ``target_modules="all-linear"`` (LoRA reaches head layers such as
 DeBERTa's pooler.dense and ModernBERT's head.dense), sequence classification with the family's
-default targets, and token classification. The three are served in ONE mixed engine batch; every
-row must be within 1e-4 of PEFT's own probabilities, token spans identical.
+default targets, and token classification with ``"all-linear"`` (LoRA on ModernBERT's per-token
+head), and the sequence adapter once more as a multi-label task. The four are served in ONE mixed
+engine batch; every row must be within 1e-4 of PEFT's own probabilities, token spans identical.
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ TEXTS = [
     "short",
     "Shares of $TSLA jumped 5% after earnings; the CEO of Tesla Inc. said more.",
 ]
-# PEFT 0.21 cannot put LoRA on DistilBERT's pre_classifier and also save it (modules_to_save
-# matches "classifier" by suffix): "all-linear" there needs pre_classifier excluded.
-ALL_LINEAR_EXCLUDE = {"distilbert": ["pre_classifier"]}
+# PEFT 0.21 cannot put LoRA on a Linear it also saves (modules_to_save matches "classifier" by
+# suffix): "all-linear" needs DistilBERT's pre_classifier, and every token model's classifier,
+# excluded, or PEFT itself raises.
+ALL_LINEAR_EXCLUDE = {("distilbert", "SEQ_CLS"): ["pre_classifier"]}
+TOKEN_EXCLUDE = ["classifier"]
 
 
 @dataclass
@@ -90,10 +93,11 @@ def family(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     defaults = list(family_of(model_type).peft_targets)  # type: ignore[union-attr]
     cases = []
     kinds = [("seq-all-linear", "SEQ_CLS", "all-linear"), ("seq-default", "SEQ_CLS", defaults)]
-    for i, (name, task_type, targets) in enumerate([*kinds, ("token", "TOKEN_CLS", defaults)]):
+    for i, (name, task_type, targets) in enumerate([*kinds, ("token", "TOKEN_CLS", "all-linear")]):
         token = task_type == "TOKEN_CLS"
         labels = TOKEN_LABELS if token else SEQ_LABELS
-        exclude = ALL_LINEAR_EXCLUDE.get(model_type) if targets == "all-linear" else None
+        exclude = TOKEN_EXCLUDE if task_type == "TOKEN_CLS" else ALL_LINEAR_EXCLUDE.get((model_type, task_type))
+        exclude = exclude if targets == "all-linear" else None
         path = make_family_adapter(
             directory, root / name, task_type=task_type, num_labels=len(labels), target_modules=targets,
             seed=i, exclude_modules=exclude,
@@ -149,6 +153,14 @@ def test_head_layers_are_the_family_task_models(family: FamilySetup) -> None:
     }[family.model_type]
     assert layers["seq-all-linear"] == layers["seq-default"] == sequence
     assert layers["token"] == (sequence if family.model_type == "modernbert" else [])
+    # "all-linear" puts LoRA on the head Linears PEFT does not save; they are applied to the head
+    head_lora = {"deberta-v2": {"pooler.dense"}, "modernbert": {"head.dense"}}.get(family.model_type, set())
+    for name in ("seq-all-linear", "token"):
+        case = family.case(name)
+        saved = st.parse(case.artifact.files[PEFT_WEIGHTS_FILE]).tensors
+        linears = {x.module for x in case.artifact.manifest.tasks[0].layers if x.type is LayerType.LINEAR}
+        on_head = {m for m in linears if f"base_model.model.{m}.lora_A.weight" in saved}
+        assert on_head == (head_lora if name == "seq-all-linear" or family.model_type == "modernbert" else set())
 
 
 def test_a_stored_artifact_with_head_layers_uploads_again_unchanged(family: FamilySetup) -> None:
