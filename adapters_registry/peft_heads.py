@@ -73,8 +73,29 @@ def import_peft_head(
     mismatches += [f"backbone {backbone.name}: {p}" for p in head.activation_problems()]
     saved = full_tensors(weights)
     _account(saved, head, backbone, problems)
-    tensors: dict[str, TensorBytes] = {}
-    linears: dict[str, tuple[int, int] | None] = {}
+    imported = ImportedHead(HeadSpec(task, kind, labels, pooling=head.pooling or Pooling.CLS), {})
+    layers = _import_layers(imported, head, saved, weights, backbone, mismatches)
+    classifier = _module_tensors(head.classifier, saved, weights, None)
+    if classifier is None:
+        problems.append(
+            f"{PEFT_WEIGHTS_FILE} holds no {head.classifier} ({head.model}'s classifier); save the adapter "
+            f"of a {MODEL_FOR[pooled]} with task_type {TASK_TYPE_FOR[pooled]}, which saves it"
+        )
+        return None
+    imported.tensors.update({f"{task}.{param}": value for param, value in classifier.items()})
+    imported.spec.layers = tuple(layers)
+    return imported
+
+
+def _import_layers(
+    imported: ImportedHead,
+    head: TaskModelHead,
+    saved: dict[str, dict[str, str]],
+    weights: st.SafetensorsFile,
+    backbone: BackboneSpec,
+    mismatches: list[str],
+) -> list[HeadLayer]:
+    """The head's layers, their tensors into ``imported`` (a module found nowhere: a mismatch)."""
     layers: list[HeadLayer] = []
     for layer in head.layers:
         if layer.type is LayerType.ACTIVATION:
@@ -84,26 +105,17 @@ def import_peft_head(
         if found is None:
             mismatches.append(_missing(head, layer.module, backbone))
             if layer.type is LayerType.LINEAR:
-                linears[layer.module] = None
+                imported.head_linears[layer.module] = None
             continue
         for param, value in found.items():
-            tensors[f"{task}.{layer.layer_name}.{param}"] = value
+            imported.tensors[f"{imported.spec.task}.{layer.layer_name}.{param}"] = value
         if layer.type is LayerType.LINEAR:
             shape = found["weight"][1]
-            linears[layer.module] = (shape[1], shape[0]) if len(shape) == 2 else None
+            imported.head_linears[layer.module] = (shape[1], shape[0]) if len(shape) == 2 else None
             layers.append(HeadLayer(LayerType.LINEAR, name=layer.layer_name, module=layer.module))
         else:
             layers.append(HeadLayer(LayerType.LAYER_NORM, name=layer.layer_name, eps=layer.eps, module=layer.module))
-    classifier = _module_tensors(head.classifier, saved, weights, None)
-    if classifier is None:
-        problems.append(
-            f"{PEFT_WEIGHTS_FILE} holds no {head.classifier} ({head.model}'s classifier); save the adapter "
-            f"of a {MODEL_FOR[pooled]} with task_type {TASK_TYPE_FOR[pooled]}, which saves it"
-        )
-        return None
-    tensors.update({f"{task}.{param}": value for param, value in classifier.items()})
-    spec = HeadSpec(task, kind, labels, pooling=head.pooling or Pooling.CLS, layers=tuple(layers))
-    return ImportedHead(spec, tensors, linears)
+    return layers
 
 
 def _module_tensors(

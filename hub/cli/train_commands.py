@@ -66,28 +66,7 @@ def _add_train_parser(sub: Any) -> None:
                    "document when the reader gives documents (default: none)")  # fmt: skip
     g.add_argument("--holdout-seed", type=int, default=0, help="seed of the held-out split (default 0)")
     _add_column_options(g)
-    g = p.add_argument_group("model")
-    g.add_argument("--output", "-o", required=True, type=Path, help="artifact directory to write")
-    g.add_argument("--backbone", default=None, help="backbone (default: the server setting, ADAPTER_HUB_BACKBONE)")
-    g.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu)")
-    mode = g.add_mutually_exclusive_group()
-    mode.add_argument("--full-finetune", action="store_true", help="baseline: train every backbone weight")
-    mode.add_argument("--head-only", action="store_true", help="baseline: frozen backbone, heads only")
-    g.add_argument("--rank", type=int, default=8, help="LoRA rank (default 8)")
-    g.add_argument("--alpha", type=int, default=None, help="LoRA alpha (default 2 x rank)")
-    g.add_argument("--lora-dropout", type=float, default=0.1, help="default 0.1")
-    g.add_argument("--target-modules", default="",
-                   help="comma-separated Linear names LoRA adapts (default: every Linear of the backbone, "
-                   "by its own names: query,key,value,dense for BERT, q_lin,k_lin,... for DistilBERT, "
-                   "Wqkv,Wo,Wi for ModernBERT)")  # fmt: skip
-    g.add_argument("--head-layers", default="",
-                   help="layers between the pooled features and each classifier: 'family' (the head the "
-                   "backbone family's task models build, e.g. RoBERTa's dense + tanh) or a list such as "
-                   "linear,tanh or linear,gelu,layer_norm (default: the classifier alone)")  # fmt: skip
-    g.add_argument("--pooling", choices=[x.value for x in Pooling], default=None,
-                   help="how sequence heads pool the tokens (default mean; the family's with "
-                   "--head-layers family)")  # fmt: skip
-    g.add_argument("--threshold", type=float, default=0.5, help="multi-label decision threshold (default 0.5)")
+    _add_model_options(p)
     g = p.add_argument_group("optimization")
     g.add_argument("--lr", type=float, default=None,
                    help="learning rate (default 1e-3 LoRA, 5e-5 full fine-tune, 5e-3 head-only)")  # fmt: skip
@@ -117,6 +96,31 @@ def _add_train_parser(sub: Any) -> None:
     g.add_argument("--overwrite", action="store_true", help="replace an artifact already in --output")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+
+
+def _add_model_options(p: Any) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--output", "-o", required=True, type=Path, help="artifact directory to write")
+    g.add_argument("--backbone", default=None, help="backbone (default: the server setting, ADAPTER_HUB_BACKBONE)")
+    g.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu)")
+    mode = g.add_mutually_exclusive_group()
+    mode.add_argument("--full-finetune", action="store_true", help="baseline: train every backbone weight")
+    mode.add_argument("--head-only", action="store_true", help="baseline: frozen backbone, heads only")
+    g.add_argument("--rank", type=int, default=8, help="LoRA rank (default 8)")
+    g.add_argument("--alpha", type=int, default=None, help="LoRA alpha (default 2 x rank)")
+    g.add_argument("--lora-dropout", type=float, default=0.1, help="default 0.1")
+    g.add_argument("--target-modules", default="",
+                   help="comma-separated Linear names LoRA adapts (default: every Linear of the backbone, "
+                   "by its own names: query,key,value,dense for BERT, q_lin,k_lin,... for DistilBERT, "
+                   "Wqkv,Wo,Wi for ModernBERT)")  # fmt: skip
+    g.add_argument("--head-layers", default="",
+                   help="layers between the pooled features and each classifier: 'family' (the head the "
+                   "backbone family's task models build, e.g. RoBERTa's dense + tanh) or a list such as "
+                   "linear,tanh or linear,gelu,layer_norm (default: the classifier alone)")  # fmt: skip
+    g.add_argument("--pooling", choices=[x.value for x in Pooling], default=None,
+                   help="how sequence heads pool the tokens (default mean; the family's with "
+                   "--head-layers family)")  # fmt: skip
+    g.add_argument("--threshold", type=float, default=0.5, help="multi-label decision threshold (default 0.5)")
 
 
 def _add_eval_parser(sub: Any, common: argparse.ArgumentParser) -> None:
