@@ -85,7 +85,7 @@ def data(tmp_path: Path) -> dict[str, Path]:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--task", "nope.task", "--train", "{good}"], "error: task 'nope.task' is not offered by this server"),
+        (["--task", "nope.task", "--train", "{good}"], "error: task 'nope.task' is not offered"),
         (["--task", "generic.sequence_classification", "--train", "{missing}"], "missing.csv: no such file"),
         (["--task", "generic.sequence_classification", "--train", "{bad}"], "bad.csv:3: 1 fields, the header has 2"),
         (["--task", "generic.sequence_classification", "--train", "{xlsx}"], "is not a format the hub reads"),
