@@ -12,11 +12,12 @@ in neither place is refused: PEFT itself re-initializes it at random on every lo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from adapters_registry import safetensors_io as st
 from adapters_registry.families import HF_ACTIVATIONS, TaskModelHead, family_of
-from adapters_registry.lora_config import HEAD_TASK_TYPES, LoraSettings
+from adapters_registry.lora_config import CLASSIFIER_MODULES, HEAD_TASK_TYPES, LoraSettings
 from adapters_registry.manifest import (
     HEADS_FILE,
     MANIFEST_FILE,
@@ -26,6 +27,7 @@ from adapters_registry.manifest import (
     HeadLayer,
     HeadSpec,
     LayerType,
+    Manifest,
     Pooling,
 )
 from adapters_registry.weights import PEFT_PREFIX, full_tensors
@@ -180,3 +182,29 @@ def _account(
 def _backbone_roots(backbone: BackboneSpec) -> set[str]:
     """The backbone's top-level modules (its encoder, pooler, ...) as an AutoModel names them."""
     return {name.split(".")[0] for name in backbone.linear_modules} | {"embeddings"}
+
+
+def stale_import_problems(
+    manifest: Manifest, lora: LoraSettings, tensor_names: Iterable[str], backbone: BackboneSpec
+) -> list[str]:
+    """A plain PEFT adapter stored before the hub knew its family's head (its manifest has no
+    layers where the task model runs some, e.g. ModernBERT's token head): serving it would answer
+    differently from the tenant's model, so it is refused when packed, asking for a new upload."""
+    family = family_of(backbone.model_type)
+    saved_head = tuple(f"{PEFT_PREFIX}{module}." for module in CLASSIFIER_MODULES)
+    if (
+        family is None
+        or lora.task_type not in HEAD_TASK_TYPES
+        or not any(n.startswith(saved_head) for n in tensor_names)
+    ):
+        return []
+    problems = []
+    for spec in manifest.tasks:
+        head = family.head(lora.task_type == TASK_TYPE_FOR[True], backbone.config)
+        if head.layers and not spec.layers:
+            problems.append(
+                f"task {spec.task!r}: stored without the layers {head.model} runs before its classifier "
+                f"({', '.join(m for m in head.modules[:-1])}), so it would not answer as trained: "
+                "upload the adapter again (the hub now imports them)"
+            )
+    return problems

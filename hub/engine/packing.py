@@ -20,6 +20,7 @@ from adapters_registry.manifest import (
     Manifest,
     Pooling,
 )
+from adapters_registry.peft_heads import stale_import_problems
 from adapters_registry.weights import resolve_module, split_lora_key
 from hub.engine.backbone import Backbone
 from hub.engine.head_kinds import engine_kind
@@ -86,6 +87,9 @@ def pack_adapter(key: str, files: dict[str, bytes], manifest: Manifest, backbone
     if lora is None:
         raise InvalidArtifact(problems)
     tensors = load_safetensors(files[PEFT_WEIGHTS_FILE])
+    stale = stale_import_problems(manifest, lora, tensors, backbone.spec)
+    if stale:
+        raise IncompatibleAdapter(stale)
     heads = {name: t.float() for name, t in load_safetensors(files[HEADS_FILE]).items()}
     head_modules = {
         layer.module: f"{spec.task}.{layer.name}.weight"

@@ -21,7 +21,7 @@ import pytest
 from adapters_registry import safetensors_io as st
 from adapters_registry.artifact import Artifact, UploadInfo, build_artifact
 from adapters_registry.families import family_of
-from adapters_registry.manifest import PEFT_WEIGHTS_FILE, BackboneSpec, HeadSpec, LayerType
+from adapters_registry.manifest import PEFT_WEIGHTS_FILE, BackboneSpec, HeadSpec, LayerType, Manifest
 from hub.engine.backbone import Backbone
 from hub.engine.engine import Row
 from hub.engine.packing import pack_adapter
@@ -322,3 +322,19 @@ def test_the_packaged_backbone_answers_as_peft(packaged_runtime, tmp_path: Path)
     results = packaged_runtime.engine.run(rows)
     for n, got in enumerate(results):
         np.testing.assert_allclose(got.probs, expected[n % len(cases)][n // len(cases)], atol=1e-4)
+
+
+def test_an_import_stored_without_its_head_layers_is_refused_when_packed(family: FamilySetup) -> None:
+    """Stored by a hub that did not know the family's head (ModernBERT's token head was served
+    without it): refused with a request to upload again, never served differently."""
+    for case in family.cases:
+        manifest = Manifest(
+            tasks=[replace(head, layers=()) for head in case.artifact.manifest.tasks],
+            base_model_fingerprint=case.artifact.manifest.base_model_fingerprint,
+        )
+        layered = bool(case.artifact.manifest.tasks[0].layers)
+        if not layered:
+            assert pack_adapter("old", case.artifact.files, manifest, family.backbone).heads
+            continue
+        with pytest.raises(IncompatibleAdapter, match="upload the adapter again"):
+            pack_adapter("old", case.artifact.files, manifest, family.backbone)
