@@ -185,8 +185,8 @@ MEASURES: list[tuple[str, str, Any, str]] = [
     ("big", "  status codes in the window", lambda r: _codes(r["big"]), "only RESOURCE_EXHAUSTED refused"),
     ("big", "  refusal p50 / p99 (ms)", lambda r: _pair(r, r["big"], "refusal_p50_ms", "refusal_p99_ms", fmt="{:.1f}"),
      "p99 <= 50 ms"),
-    ("big", "  refusal p99 after the first burst (ms)", lambda r: f"{r['big']['steady_refusal_p99_ms']:.1f}",
-     "(calls sent after the warm-up time)"),
+    ("big", "  after the first burst: admitted p99 / refusal p99 (ms)",
+     lambda r: _pair(r, r["big"], "steady_p99_ms", "steady_refusal_p99_ms"), "calls sent after the warm-up time"),
     ("big", "  retry hint p50 (ms)", lambda r: f"{r['big']['hint_p50_ms']:.0f}", ""),
 ]  # fmt: skip
 

@@ -54,6 +54,7 @@ class Group:
         self.latencies: list[float] = []  # of the calls sent inside the window
         self.refusal_latencies: list[float] = []
         self.steady_refusals: list[float] = []  # sent after steady_after_s (past a start's burst)
+        self.steady_latencies: list[float] = []
         self.hints: list[float] = []
         self.codes: Counter[str] = Counter()
         self.answered_tokens = 0
@@ -119,12 +120,15 @@ class Group:
         if not self.measure_from <= started <= self.end:
             return
         self.codes[code.name] += 1
+        steady = started >= self.measure_from + self.spec.get("steady_after_s", 0.0)
         if code is grpc.StatusCode.OK:
             self.latencies.append(finished - started)
+            if steady:
+                self.steady_latencies.append(finished - started)
         elif code is grpc.StatusCode.RESOURCE_EXHAUSTED:
             self.refusal_latencies.append(finished - started)
             self.hints.append(retry_after_s(error) or 0.0)
-            if started >= self.measure_from + self.spec.get("steady_after_s", 0.0):
+            if steady:
                 self.steady_refusals.append(finished - started)
 
     def resend(self) -> None:
@@ -182,6 +186,7 @@ class Group:
             "refusal_p50_ms": 1000 * _quantile(refused, 0.50),
             "refusal_p99_ms": 1000 * _quantile(refused, 0.99),
             "steady_refusal_p99_ms": 1000 * _quantile(sorted(self.steady_refusals), 0.99),
+            "steady_p99_ms": 1000 * _quantile(sorted(self.steady_latencies), 0.99),
             "hint_p50_ms": 1000 * _quantile(sorted(self.hints), 0.50),
         }
 
