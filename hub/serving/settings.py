@@ -115,8 +115,9 @@ class Settings:
         "fifo: first come first served, unbounded (the old batcher)",
         choices=("fair", "fifo"),
     )
-    # 2 s: on 2 CPU cores one full batch (32 texts of ~40 tokens) took ~0.5 s, so about four
-    # batches wait at most; a caller with a 1 s deadline is told at once when it cannot fit.
+    # 2 s: on 2 shared CPU cores a full batch (32 texts of 16-64 tokens) took 0.6-1.8 s, so one
+    # to three batches wait at most (BENCHMARKS.md, "Fairness under overload"); a caller with a
+    # shorter deadline is told at once when it cannot fit.
     queue_max_s: float = FAIRNESS(
         2.0, "queued work in total, in seconds at the measured engine speed (sets the token bound)", minimum=0.01
     )
