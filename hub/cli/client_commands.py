@@ -21,13 +21,15 @@ from hub.cli.render import (
 )
 from hub.residency.tier import human_bytes
 from hub.transport.client import HubClient
+from hub.transport.tls import ClientTLS
 
 NO_LABELS = "(labels from each adapter)"
 
 
 def connect(args: argparse.Namespace) -> HubClient:
-    """A client for the common options: --target, --api-key, --timeout."""
-    return HubClient(args.target, api_key=args.api_key, timeout=args.timeout)
+    """A client for the common options: --target, --api-key, --timeout, --tls-*."""
+    tls = ClientTLS.from_options(args.tls_ca, args.tls_cert, args.tls_key, args.tls_server_name)
+    return HubClient(args.target, api_key=args.api_key, timeout=args.timeout, tls=tls)
 
 
 def cmd_push(args: argparse.Namespace) -> int:

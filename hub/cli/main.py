@@ -29,6 +29,31 @@ def _client_options() -> argparse.ArgumentParser:
         help="tenant API key sent as 'authorization: Bearer KEY' (env ADAPTER_HUB_API_KEY)",
     )
     common.add_argument("--timeout", type=float, default=120.0, help="seconds per call (default %(default)s)")
+    tls = common.add_argument_group("TLS (plaintext when none is given)")
+    tls.add_argument(
+        "--tls-ca",
+        default=os.environ.get("ADAPTER_HUB_TLS_CA") or None,
+        metavar="FILE",
+        help="talk TLS, trusting the CA certificates in FILE (PEM) (env ADAPTER_HUB_TLS_CA)",
+    )
+    tls.add_argument(
+        "--tls-cert",
+        default=os.environ.get("ADAPTER_HUB_TLS_CLIENT_CERT") or None,
+        metavar="FILE",
+        help="client certificate (PEM) for mutual TLS (env ADAPTER_HUB_TLS_CLIENT_CERT)",
+    )
+    tls.add_argument(
+        "--tls-key",
+        default=os.environ.get("ADAPTER_HUB_TLS_CLIENT_KEY") or None,
+        metavar="FILE",
+        help="the client certificate's key (PEM) (env ADAPTER_HUB_TLS_CLIENT_KEY)",
+    )
+    tls.add_argument(
+        "--tls-server-name",
+        default=os.environ.get("ADAPTER_HUB_TLS_SERVER_NAME") or "",
+        metavar="NAME",
+        help="check the server's certificate for NAME instead of the target's host (env ADAPTER_HUB_TLS_SERVER_NAME)",
+    )
     common.add_argument("--json", action="store_true", help="print JSON on stdout only")
     return common
 
@@ -107,10 +132,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         code = getattr(exc, "code", None)
         if callable(code):
+            exc = _explained(args, exc)
             details = exc.details() if hasattr(exc, "details") else str(exc)
-            print(f"error: {code().name}: {details}", file=sys.stderr)
+            print(f"error: {exc.code().name}: {details}", file=sys.stderr)  # type: ignore[attr-defined]
             return 1
         raise
+
+
+def _explained(args: argparse.Namespace, error: Exception) -> Exception:
+    """A failed stream's UNAVAILABLE (unary calls are explained by the client) when the cause
+    is TLS: plaintext against a TLS server, or the other way round."""
+    if not hasattr(args, "target") or not hasattr(error, "details"):
+        return error
+    from hub.transport.tls import ClientTLS, ConnectionProblem, explain
+
+    if isinstance(error, ConnectionProblem):
+        return error
+    tls = ClientTLS.from_options(args.tls_ca, args.tls_cert, args.tls_key, args.tls_server_name)
+    return explain(error, args.target, tls) or error
 
 
 if __name__ == "__main__":

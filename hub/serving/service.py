@@ -25,15 +25,18 @@ from hub.errors import (
 )
 from hub.plugins.manager import CacheEvents, HubPlugins, PluginInfo
 from hub.residency import prefetch
+from hub.serving import request_log as rl
 from hub.serving.auth import Caller
 from hub.serving.batching import DynamicBatcher
 from hub.serving.info import ServerInfo, describe_server
 from hub.serving.settings import Settings
 from hub.serving.stores import build_residency, tenant_journal
+from hub.serving.telemetry import Telemetry
 from hub.serving.upload import UploadHeader
 from hub.tasks.pipeline import Prepared
 from hub.tasks.results import Prediction, decode
 from hub.tasks.specs import TaskRegistry, TaskSpec, choose_task
+from hub.tracing import span
 
 if TYPE_CHECKING:
     from hub.engine.packing import PackedAdapter
@@ -93,12 +96,14 @@ class HubService:
         self.cache = build_residency(settings, registry, observer)  # tiers, single-flight, hot swap
         self._runtime: Runtime | None = None
         self._ready = threading.Event()
+        self.telemetry = Telemetry.from_settings(settings)  # this service's metrics (hub/serving/telemetry.py)
         # Rows of concurrent requests share engine forwards (hub/batching.py).
         self.batcher: DynamicBatcher = DynamicBatcher(
-            lambda rows: self.runtime.run(rows),  # noqa: PLW0108 - the runtime is attached later
+            self.telemetry.timed_forward(lambda rows: self.runtime.run(rows)),  # noqa: PLW0108 - attached later
             max_batch_size=settings.max_batch_size,
             max_wait_s=settings.max_batch_wait_ms / 1000,
         )
+        self.telemetry.watch(self)
 
     # ---- lifecycle ----------------------------------------------------------------------
     def load_backbone(self) -> None:
@@ -139,6 +144,7 @@ class HubService:
     # ---- inference ----------------------------------------------------------------------
     def predict(self, caller: Caller, target: Target, texts: Sequence[str]) -> Served:
         self._check_texts(texts)
+        rl.note_work(len(texts), 0)
         record, task = self._resolve(caller, target)
         prepared = self._prepare(task, texts)
         packed = self._packed(record)
@@ -154,6 +160,7 @@ class HubService:
         if len(targets) > self.settings.max_fanout_targets:
             raise InvalidArgument(f"at most {self.settings.max_fanout_targets} fan-out targets")
         self._check_texts([text])
+        rl.note_work(1, 0)
         resolved = [self._resolve(caller, t) for t in targets]
         prepared = [self._prepare(task, [text])[0] for _, task in resolved]
         from hub.engine.runtime import RowRequest
@@ -171,9 +178,12 @@ class HubService:
 
     def _resolve(self, caller: Caller, target: Target) -> tuple[VersionRecord, str]:
         check_name("adapter name", target.name)
-        record = self.cache.resolve(caller.namespace(), target.name, target.ref)  # once per request
-        available = [t.task for t in record.manifest.tasks]
-        return record, choose_task(target.task, available, f"{target.name}@{record.version}")
+        with span("resolve", adapter=target.name):
+            record = self.cache.resolve(caller.namespace(), target.name, target.ref)  # once per request
+            available = [t.task for t in record.manifest.tasks]
+            task = choose_task(target.task, available, f"{target.name}@{record.version}")
+        rl.note_target(record.name, record.version, task)
+        return record, task
 
     def _packed(self, record: VersionRecord) -> PackedAdapter:
         return self.cache.get(record, self.runtime.pack)
@@ -192,7 +202,10 @@ class HubService:
         return prepared
 
     def _run(self, rows: list) -> list:
-        return self.batcher.run(rows) if rows else []
+        if not rows:
+            return []
+        with self.telemetry.waiting(rows):  # queue wait and forward: metrics, log line, spans
+            return self.batcher.run(rows)
 
     def close(self, drain: bool = True) -> None:
         """Stop taking inference rows; finish (``drain``) or fail the queued ones."""
@@ -205,13 +218,14 @@ class HubService:
         assert head is not None
         pipeline = self.tasks.pipeline(task)
         predictions, used = [], 0
-        for p in prepared:
-            answers = [
-                decode(head.head_kind, s, head.labels, head.threshold, piece.text)
-                for piece, s in zip(p.pieces, scores[used : used + len(p.pieces)], strict=True)
-            ]
-            used += len(p.pieces)
-            predictions.append(pipeline.finish(p, answers))
+        with span("decode", task=task):
+            for p in prepared:
+                answers = [
+                    decode(head.head_kind, s, head.labels, head.threshold, piece.text)
+                    for piece, s in zip(p.pieces, scores[used : used + len(p.pieces)], strict=True)
+                ]
+                used += len(p.pieces)
+                predictions.append(pipeline.finish(p, answers))
         return Served(record.name, record.version, task, head.head_kind, predictions)
 
     def _check_texts(self, texts: Sequence[str]) -> None:

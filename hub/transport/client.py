@@ -22,6 +22,7 @@ from hub.api.v1 import (
     tenants_pb2,
     tenants_pb2_grpc,
 )
+from hub.transport.tls import ClientTLS, explain
 
 CHUNK_BYTES = 1 << 20
 
@@ -58,8 +59,16 @@ def upload_parts(header: adapters_pb2.UploadHeader, files: list[Path]) -> Iterat
 class HubClient:
     """One channel and one set of credentials for every service; responses are the messages."""
 
-    def __init__(self, target: str, api_key: str | None = None, timeout: float = 60.0) -> None:
-        self.channel = grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", 8 << 20)])
+    def __init__(
+        self, target: str, api_key: str | None = None, timeout: float = 60.0, tls: ClientTLS | None = None
+    ) -> None:
+        """``tls``: talk TLS (mutual TLS with a client certificate); None: plaintext."""
+        options: list[tuple[str, Any]] = [("grpc.max_receive_message_length", 8 << 20)]
+        if tls is None:
+            self.channel = grpc.insecure_channel(target, options=options)
+        else:
+            self.channel = grpc.secure_channel(target, tls.credentials(), options=options + tls.options())
+        self.target, self.tls = target, tls
         self.metadata = (("authorization", f"Bearer {api_key}"),) if api_key else ()
         self.timeout = timeout
         self.inference = inference_pb2_grpc.InferenceServiceStub(self.channel)
@@ -79,8 +88,16 @@ class HubClient:
         self.close()
 
     def _call(self, method: Any, request: Any) -> Any:
-        """A unary call, or a streaming one when ``request`` is an iterator of messages."""
-        return method(request, timeout=self.timeout, metadata=self.metadata)
+        """A unary call, or a streaming one when ``request`` is an iterator of messages. A
+        connection refused because client and server disagree on TLS raises ConnectionProblem,
+        which says so."""
+        try:
+            return method(request, timeout=self.timeout, metadata=self.metadata)
+        except grpc.RpcError as exc:
+            problem = explain(exc, self.target, self.tls)
+            if problem is not None:
+                raise problem from exc
+            raise
 
     def serving(self) -> bool:
         response = self._call(self.health.Check, health_pb2.HealthCheckRequest())

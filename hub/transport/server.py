@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 from concurrent import futures
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -25,9 +26,13 @@ from hub.api.v1 import (
 )
 from hub.serving.auth import Authenticator
 from hub.serving.service import HubService
+from hub.serving.telemetry import MetricsServer
+from hub.tracing import tracer_of
+from hub.transport.observe import CallObserver
 from hub.transport.residency_servicer import ResidencyServicer
 from hub.transport.servicer import AdapterServicer, AdminServicer, InferenceServicer
 from hub.transport.tenant_servicer import TenantServicer
+from hub.transport.tls import add_listener, server_options
 
 log = logging.getLogger("hub.server")
 
@@ -44,14 +49,18 @@ MAX_MESSAGE_BYTES = 8 << 20  # upload chunks are 1 MiB; responses for 256 texts 
 class HubServer:
     """The gRPC server around one HubService."""
 
-    def __init__(self, service: HubService, auth: Authenticator) -> None:
+    def __init__(self, service: HubService, auth: Authenticator, tracer_provider: Any = None) -> None:
+        """``tracer_provider``: an OpenTelemetry TracerProvider for the calls' spans (None: off;
+        ``hub.tracing.build_tracer_provider`` makes one from OTEL_* variables)."""
         self.service = service
         settings = service.settings
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="rpc"),
+            interceptors=[CallObserver(service.telemetry, tracer_of(tracer_provider))],
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                *server_options(settings),
             ],
         )
         inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(service, auth), self.server)
@@ -63,9 +72,10 @@ class HubServer:
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
         self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
-        self.port = self.server.add_insecure_port(settings.address)
+        self.port, self.certificates = add_listener(self.server, settings)  # TLS, or plaintext where allowed
         if self.port == 0:
             raise OSError(f"cannot listen on {settings.address}")
+        self.metrics: MetricsServer | None = None
         self._stopped = threading.Event()
 
     def _set_health(self, status: int) -> None:
@@ -74,8 +84,11 @@ class HubServer:
 
     def start(self, load_backbone: bool = True) -> None:
         """Listen now; load the backbone in the background and then report SERVING."""
+        settings = self.service.settings
+        if settings.metrics_port:
+            self.metrics = self.service.telemetry.serve_http(settings.host, settings.metrics_port)
         self.server.start()
-        log.info("listening on %s:%d", self.service.settings.host, self.port)
+        log.info("listening on %s:%d (%s)", settings.host, self.port, "TLS" if self.certificates else "plaintext")
         if self.service.ready:
             self._set_health(health_pb2.HealthCheckResponse.SERVING)
         elif load_backbone:
@@ -103,6 +116,8 @@ class HubServer:
         grace = self.service.settings.shutdown_grace_s if grace is None else grace
         self.server.stop(grace).wait()
         self.service.close(drain=True)  # in-flight calls are done; release the batcher thread
+        if self.metrics is not None:
+            self.metrics.stop()
 
     def wait(self) -> None:
         self.server.wait_for_termination()

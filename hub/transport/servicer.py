@@ -20,6 +20,7 @@ from hub.api.v1 import (
 from hub.serving.upload import UploadAssembler
 from hub.transport import convert
 from hub.transport.base import ServicerBase
+from hub.transport.observe import in_this_context, stream_request
 from hub.transport.status import abort, guarded
 from hub.transport.stream import answer_stream
 
@@ -37,9 +38,12 @@ class InferenceServicer(ServicerBase, inference_pb2_grpc.InferenceServiceService
         except Exception as exc:  # noqa: BLE001 - reported as the call's status
             abort(context, exc)
 
-        def run_one(request: inference_pb2.PredictRequest) -> inference_pb2.PredictResponse:
-            target = convert.target(request.adapter, request.task)
-            return convert.predict_response(self.service.predict(caller, target, list(request.texts)))
+        @in_this_context  # each request on the stream's pool: a child of this call's record and span
+        def run_one(item: inference_pb2.PredictStreamRequest) -> inference_pb2.PredictResponse:
+            request = item.request
+            with stream_request(self.service.telemetry, item.request_id):
+                target = convert.target(request.adapter, request.task)
+                return convert.predict_response(self.service.predict(caller, target, list(request.texts)))
 
         yield from answer_stream(requests, run_one, context, self.service.settings.max_batch_size)
 

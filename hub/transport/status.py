@@ -11,6 +11,7 @@ from typing import Any, NoReturn, TypeVar
 import grpc
 
 from hub import errors
+from hub.serving.request_log import note_error
 
 log = logging.getLogger("hub.transport")
 
@@ -48,6 +49,7 @@ def status_of(error: BaseException) -> tuple[grpc.StatusCode, str]:
 
 def abort(context: grpc.ServicerContext, error: BaseException) -> NoReturn:
     """Abort the call with the mapped status; unknown errors become a bare INTERNAL."""
+    note_error(error)  # the call's record: a refusal is counted by reason
     context.abort(*status_of(error))
     raise AssertionError("context.abort returned")  # grpc's abort always raises
 

@@ -23,7 +23,7 @@ from hub.api.v1 import inference_pb2
 from hub.transport import convert
 from hub.transport.status import status_of
 
-RunOne = Callable[[inference_pb2.PredictRequest], inference_pb2.PredictResponse]
+RunOne = Callable[[inference_pb2.PredictStreamRequest], inference_pb2.PredictResponse]
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def answer_stream(
                 while not slots.acquire(timeout=0.5):
                     if not context.is_active():
                         return
-                future = pool.submit(run_one, item.request)
+                future = pool.submit(run_one, item)
                 submitted += 1
                 future.add_done_callback(functools.partial(finished, item.request_id))
         except Exception:  # noqa: BLE001 - the client went away mid-stream: stop reading

@@ -22,6 +22,8 @@ ALLOWED = {
     "grpc_reflection": ("hub/transport/",),
     "boto3": ("adapters_registry/storage/s3.py",),
     "botocore": ("adapters_registry/storage/s3.py",),
+    "prometheus_client": ("hub/serving/telemetry.py", "hub/serving/collectors.py"),
+    "opentelemetry": ("hub/tracing.py",),  # an optional extra: one module, a no-op without it
 }
 
 # The hub's layers, top to bottom. A module may import its own layer and the layers below it,
