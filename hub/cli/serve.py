@@ -10,7 +10,7 @@ from typing import Any
 from hub.serving.settings import GROUPS, Settings, default_store
 from hub.serving.settings_schema import default_text, env_name, flag_name, settings_fields
 
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def add_serve_parser(sub: Any) -> None:

@@ -6,6 +6,7 @@ are all derived from it here. Nothing in this module names a particular setting.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import Field, dataclass, field, fields
 from typing import Any, TypeVar
@@ -92,7 +93,7 @@ def settings_fields(cls: type) -> Iterator[tuple[Field[Any], SettingSpec]]:
 
 def coerce(kind: type, value: object) -> object:
     """``value`` as ``kind``: strings (environment, flags) are parsed; typed values (code)
-    must already be of the kind (an int is a fine float). Raises ValueError with the reason."""
+    must already be of the kind (an int is a fine float, a Path a fine str). Raises ValueError with the reason."""
     if isinstance(value, str) and kind is not str:
         text = value.strip()
         if kind is bool:
@@ -103,6 +104,8 @@ def coerce(kind: type, value: object) -> object:
             return kind(text)
         except ValueError:
             raise ValueError(f"must be {'an integer' if kind is int else 'a number'}, got {value!r}") from None
+    if kind is str and isinstance(value, os.PathLike):
+        return os.fspath(value)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if type(value) is not kind:
@@ -129,15 +132,13 @@ def check_value(spec: SettingSpec, value: Any) -> str | None:
     if low is not None and high is not None and not low <= value <= high:
         return f"must be between {_num(low)} and {_num(high)}, got {_num(value)}"
     if low is not None and not value >= low:
-        return f"must be {_at_least(low, type(value))}, got {_num(value)}"
+        return f"must be {_at_least(low)}, got {_num(value)}"
     if high is not None and not value <= high:
         return f"must be at most {_num(high)}, got {_num(value)}"
     return spec.check(value) if spec.check is not None else None
 
 
-def _at_least(low: float, kind: type) -> str:
-    if low == 1 and kind is int:
-        return "at least 1"
+def _at_least(low: float) -> str:
     return "non-negative" if low == 0 else f"at least {_num(low)}"
 
 
@@ -165,8 +166,8 @@ def from_sources(cls: type[T], environ: Mapping[str, str], overrides: Mapping[st
         _take(values, problems, name, kinds[name], value)
     try:
         built = cls(**values)
-    except SettingsError as exc:
-        problems += exc.problems
+    except SettingsError as exc:  # the checks of the values that parsed
+        raise SettingsError(problems + exc.problems) from None
     if problems:
         raise SettingsError(problems)
     return built

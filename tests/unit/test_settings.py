@@ -80,8 +80,9 @@ def test_flags_beat_the_environment_which_beats_the_defaults(monkeypatch: pytest
 
 def test_overrides_in_code_beat_the_environment_and_none_means_not_given() -> None:
     env = {"ADAPTER_HUB_PORT": "6000", "ADAPTER_HUB_ALIAS_TTL_S": "1.5", "ADAPTER_HUB_AUTH": "ON"}
-    s = Settings.from_env(env, port=7000, host=None, alias_ttl_s=3)
+    s = Settings.from_env(env, port=7000, host=None, alias_ttl_s=3, disk_cache_dir=Path("/tmp/c"))
     assert (s.port, s.host, s.alias_ttl_s, s.auth) == (7000, "127.0.0.1", 3.0, "on")
+    assert s.disk_cache_dir == "/tmp/c"
 
 
 def test_empty_store_means_the_per_user_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
