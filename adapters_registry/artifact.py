@@ -161,7 +161,7 @@ def build_artifact(
 
     manifest = _build_manifest(files, upload, weights, lora, backbone, tasks, limits, problems, mismatches)
     if manifest is not None:
-        _check_tasks(manifest, tasks, limits, problems)
+        _check_tasks(manifest, tasks, backbone, limits, problems, mismatches)
     if problems:
         raise InvalidArtifact(problems + mismatches)
     if mismatches:
@@ -295,13 +295,21 @@ def _check_heads(
         problems.append(f"{HEADS_FILE}: unexpected tensors {extra[:5]}")
 
 
-def _check_tasks(manifest: Manifest, tasks: TaskLookup, limits: ArtifactLimits, problems: list[str]) -> None:
+def _check_tasks(
+    manifest: Manifest,
+    tasks: TaskLookup,
+    backbone: BackboneSpec,
+    limits: ArtifactLimits,
+    problems: list[str],
+    mismatches: list[str],
+) -> None:
     for head in manifest.tasks:
         contract = tasks(head.task)
         if contract is None:
             problems.append(f"task {head.task!r} is not offered by this server (see ListTasks)")
             continue
-        if head.head_kind is not contract.head_kind:
+        kind_fits = head.head_kind is contract.head_kind
+        if not kind_fits:
             problems.append(
                 f"task {head.task!r} needs a {contract.head_kind.value} head, "
                 f"the manifest declares {head.head_kind.value}"
@@ -310,10 +318,23 @@ def _check_tasks(manifest: Manifest, tasks: TaskLookup, limits: ArtifactLimits, 
             problems.append(f"task {head.task!r} needs labels {list(contract.labels)}, got {head.labels}")
         if len(head.labels) > limits.max_labels:
             problems.append(f"task {head.task!r}: {len(head.labels)} labels (limit {limits.max_labels})")
-        if head.head_kind is HeadKind.TOKEN:
-            bad = [x for x in head.labels if x != "O" and not x.startswith(("B-", "I-"))]
-            if bad:
-                problems.append(f"task {head.task!r}: token labels must be O, B-X or I-X; got {bad[:5]}")
+        if kind_fits:  # the kind's own rules, once the head is of that kind
+            if contract.check_labels is not None:
+                problems += [f"task {head.task!r}: {problem}" for problem in contract.check_labels(head.labels)]
+            mismatches += head_backbone_problems(head, contract.pools, backbone)
+
+
+def head_backbone_problems(head: HeadSpec, pools: bool, backbone: BackboneSpec) -> list[str]:
+    """What a head needs from the backbone beyond its hidden size (checked at upload, and again
+    when a stored adapter is packed for a backbone it was not validated on). ``pools``: the
+    head's kind reads one pooled vector per text."""
+    if pools and head.pooling is Pooling.POOLER and not backbone.has_pooler:
+        return [
+            f"task {head.task!r}: the head pools with the backbone's pooler, and {backbone.name} has none; "
+            f"set the task's pooling to 'cls' or 'mean' in {MANIFEST_FILE} (the pooling the head was "
+            "trained with), or serve it from a backbone with a pooler"
+        ]
+    return []
 
 
 def _finalize(files: dict[str, bytes], manifest: Manifest, lora: LoraSettings, targets: list[str]) -> Artifact:

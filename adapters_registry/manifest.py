@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -16,6 +17,10 @@ FORMAT_VERSION = 1
 
 
 class HeadKind(StrEnum):
+    """The stored form of a head kind. What each kind does lives in two tables keyed by it:
+    hub/tasks/head_kinds.py (decoding, labels, gold) and hub/engine/head_kinds.py (activation,
+    loss, layout)."""
+
     SEQUENCE = "sequence"  # softmax over labels, one per text
     MULTI_LABEL = "multi_label"  # sigmoid per label, threshold
     TOKEN = "token"  # BIO tag per token -> entity spans
@@ -29,10 +34,17 @@ class Pooling(StrEnum):
 
 @dataclass(frozen=True)
 class TaskContract:
-    """What the hub requires of a head serving a task: its kind and, if fixed, its labels."""
+    """What the hub requires of a head serving a task: its kind and, if fixed, its labels.
+
+    The hub fills in what its head-kind table knows, so this package checks uploads without
+    knowing any kind: ``pools`` (the head reads one pooled vector per text, so its pooling must
+    exist on the backbone) and ``check_labels`` (the kind's label rule: problems, or none).
+    """
 
     head_kind: HeadKind
     labels: tuple[str, ...] | None = None
+    pools: bool = True
+    check_labels: Callable[[Sequence[str]], list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,8 @@ class BackboneSpec:
     base_model_prefix: str
     # module name (relative to the backbone) -> (in_features, out_features) of every Linear
     linear_modules: dict[str, tuple[int, int]]
+    has_pooler: bool = True  # its forward returns a pooler_output (heads with pooling "pooler" need one)
+    max_tokens: int = 0  # the most tokens one text may have (position embeddings); 0: unknown
 
 
 @dataclass

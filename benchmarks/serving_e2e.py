@@ -20,7 +20,7 @@ import torch
 from serving_fixtures import AdapterFiles, adapter_ref, artifact, nth_adapter, peft_model, text_of_tokens
 
 from hub.engine.engine import Row
-from hub.engine.heads import apply_heads, token_layout
+from hub.engine.heads import apply_heads
 from hub.engine.runtime import RowRequest, Runtime
 from hub.plugins.manager import build_plugins
 from hub.serving.app import build_service
@@ -62,15 +62,11 @@ class NaiveService(HubService):
             first: RowRequest = rows[0]
             name = first.adapter.key.split("/", 1)[1].split("@", 1)[0]
             tokenizer = self.runtime.backbone.tokenizer
-            encoded = tokenizer(  # type: ignore[operator]
-                [r.text for r in rows], padding=True, return_offsets_mapping=True, return_tensors="pt"
-            )
-            layouts = [token_layout(encoded, i) for i in range(len(rows))]
-            encoded.pop("offset_mapping")
+            encoded = tokenizer([r.text for r in rows], padding=True, return_tensors="pt")  # type: ignore[operator]
             encoded = encoded.to(self.runtime.backbone.device)
             output = self.peft(**encoded, adapter_names=[name] * len(rows))
             engine_rows = [Row(r.text, r.adapter, r.adapter.heads[r.task]) for r in rows]
-            return apply_heads(engine_rows, output, encoded["attention_mask"], layouts)
+            return apply_heads(engine_rows, output, encoded["attention_mask"], [r.encoded for r in rows])
 
 
 def settings_for(store: Path, max_batch: int, wait_ms: float, workers: int) -> Settings:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from adapters_registry.manifest import HeadKind, HeadSpec, Manifest
 from hub.plugins.hookspecs import ENTRY_POINT_GROUP, AdapterEvent, hookimpl
-from hub.tasks.datasets import Example, Reader, TextExample, TokenExample, bio_chunks, gold
+from hub.tasks.datasets import Example, Reader, TextExample, TokenExample, bio_chunks
+from hub.tasks.head_kinds import gold
 from hub.tasks.metrics import Metric, classification_scores, entity_scores, multi_label_scores
 from hub.tasks.pipeline import Postprocessor
 from hub.tasks.results import EntitySpan, LabelScore, Prediction, SegmentPrediction

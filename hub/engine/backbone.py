@@ -97,6 +97,7 @@ def load_backbone(backbone: str, device: str = "auto", dtype: str = "float32") -
     model.eval()
     # Fingerprint the weights as stored (float32), so serving dtype and device do not change it.
     print_ = fingerprint(model)
+    has_pooler = probe_pooler(name, model, tokenizer)
     model.to(device=target, dtype=DTYPES[dtype])
     spec = BackboneSpec(
         name=name,
@@ -104,5 +105,36 @@ def load_backbone(backbone: str, device: str = "auto", dtype: str = "float32") -
         hidden_size=int(model.config.hidden_size),
         base_model_prefix=str(getattr(model, "base_model_prefix", "")),
         linear_modules=linear_modules(model),
+        has_pooler=has_pooler,
+        max_tokens=max_tokens(model),
     )
     return Backbone(name, path, model, tokenizer, target, DTYPES[dtype], print_, spec)
+
+
+def probe_pooler(name: str, model: nn.Module, tokenizer: object) -> bool:
+    """Run one tiny forward as the engine runs them: does the output carry a pooler_output?
+
+    Asking the output, not the module tree, is what the engine's heads see (a model may hold a
+    pooler module it does not return). It also refuses at load a model that cannot run on its
+    tokenizer's output, instead of failing every request.
+    """
+    inputs = tokenizer(["probe"], return_tensors="pt")  # type: ignore[operator]
+    try:
+        with torch.inference_mode():
+            output = model(**inputs)
+    except (TypeError, ValueError, RuntimeError, IndexError) as exc:
+        raise InvalidArgument(
+            f"backbone {name!r} cannot run on its tokenizer's output ({type(exc).__name__}); "
+            "is the tokenizer the model's own?"
+        ) from None
+    return getattr(output, "pooler_output", None) is not None
+
+
+def max_tokens(model: nn.Module) -> int:
+    """The most tokens one text may have: the position embeddings' size (0 when the model has
+    none). RoBERTa-style embeddings number positions from padding_idx + 1, which costs as many."""
+    limit = int(getattr(model.config, "max_position_embeddings", 0) or 0)
+    padding_idx = getattr(getattr(model, "embeddings", None), "padding_idx", None)
+    if limit and isinstance(padding_idx, int):
+        limit -= padding_idx + 1
+    return max(limit, 0)

@@ -1,7 +1,8 @@
 """One batch of rows with different adapters and different heads, at about the bare backbone's cost.
 
-Per call: place the batch's adapters in the bank (a no-op when resident), tokenize once without
-padding, split the rows into forwards of similar lengths (``chunking``), and for each forward
+Per call: place the batch's adapters in the bank (a no-op when resident), take each row's tokens
+(encoded once per text by ``Engine.encode`` on the request's thread; rows without them are
+encoded here), split the rows into forwards of similar lengths (``chunking``), and for each forward
 sort its rows so each bank bucket's rows are contiguous (rows without adapter last), pad, set
 one plan shared by every wrapped Linear, run the backbone, apply each head to its rows. Scores
 come back in the caller's order.
@@ -14,20 +15,17 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
-from adapters_registry.manifest import HeadKind
 from hub.engine.backbone import Backbone
 from hub.engine.bank import LoraBank, Placement
 from hub.engine.chunking import split_by_length
-from hub.engine.heads import apply_heads, pool, token_layout
+from hub.engine.heads import apply_heads
 from hub.engine.lora_layer import BatchPlan, LoraContext, RowGroup, wrap_linears
 from hub.engine.packing import PackedAdapter, PackedHead
 from hub.engine.precision import check_quantize, quantize_linears
+from hub.engine.tokens import Encoded, encode, pad
 from hub.tasks.results import HeadScores
-
-_pool = pool  # the trainer computes heads exactly as served (hub/engine/train/model.py)
 
 # The fixed cost of one more forward, in tokens of work: on a CPU compute follows tokens and a
 # forward's Python/dispatch overhead is worth a few dozen tokens; on a GPU small forwards are
@@ -41,6 +39,7 @@ class Row:
     text: str
     adapter: PackedAdapter | None
     head: PackedHead
+    encoded: Encoded | None = None  # the text's tokens from Engine.encode; None: encoded by run
 
 
 class Engine:
@@ -68,18 +67,18 @@ class Engine:
         self.max_forward_tokens = max_forward_tokens
         self._lock = threading.Lock()
         # A fast tokenizer keeps its padding state in shared Rust state: a padded batch on one
-        # thread and an unpadded count on another corrupt each other. Each use has its own copy.
+        # thread and an unpadded encoding on another corrupt each other. The engine encodes with
+        # its own copy, one call at a time; nobody else (training, benchmarks) uses that copy.
         self._tokenizer = copy.deepcopy(backbone.tokenizer)
-        self._counter = copy.deepcopy(backbone.tokenizer)
-        self._count_lock = threading.Lock()
+        self._encode_lock = threading.Lock()
         self._pad_id = int(getattr(backbone.tokenizer, "pad_token_id", 0) or 0)
         self.forwards = 0
 
-    def token_counts(self, texts: Sequence[str]) -> list[int]:
-        """Tokens per text, special tokens included (for request validation; any thread)."""
-        with self._count_lock:
-            encoded = self._counter(list(texts), add_special_tokens=True)  # type: ignore[operator]
-        return [len(ids) for ids in encoded["input_ids"]]
+    def encode(self, texts: Sequence[str]) -> list[Encoded]:
+        """Each text's tokens, special tokens included, no padding (any thread): callers count
+        them for validation and hand them to ``run`` in their Row, which then does not tokenize."""
+        with self._encode_lock:
+            return encode(self._tokenizer, texts)
 
     def run(self, rows: Sequence[Row]) -> list[HeadScores]:
         if not rows:
@@ -87,21 +86,27 @@ class Engine:
         results: list[HeadScores | None] = [None] * len(rows)
         with self._lock, torch.inference_mode():
             placed = self._place(rows)
-            encoded = self._tokenizer([r.text for r in rows], return_offsets_mapping=True)  # type: ignore[operator]
-            lengths = [len(ids) for ids in encoded["input_ids"]]
+            encodings = self._encodings(rows)
+            lengths = [e.tokens for e in encodings]
             by_length = sorted(range(len(rows)), key=lengths.__getitem__)
             chunks = split_by_length([lengths[i] for i in by_length], self.split_overhead, self.max_forward_tokens)
             for start, end in chunks:
                 chunk = by_length[start:end]
                 order, plan = self._plan([rows[i] for i in chunk], placed)
                 members = [chunk[p] for p in order]
-                inputs = self._pad(encoded, members, max(lengths[i] for i in members))
+                inputs = self._pad([encodings[i] for i in members])
                 output = self._forward(inputs, plan)
-                layouts = [token_layout(encoded, i) if rows[i].head.kind is HeadKind.TOKEN else None for i in members]
-                scores = apply_heads([rows[i] for i in members], output, inputs["attention_mask"], layouts)
+                member_rows = [rows[i] for i in members]
+                scores = apply_heads(member_rows, output, inputs["attention_mask"], [encodings[i] for i in members])
                 for i, score in zip(members, scores, strict=True):
                     results[i] = score
         return [r for r in results if r is not None]
+
+    def _encodings(self, rows: Sequence[Row]) -> list[Encoded]:
+        """Each row's tokens: as the request encoded them, else encoded now (tests, benchmarks)."""
+        missing = [i for i, row in enumerate(rows) if row.encoded is None]
+        fresh = dict(zip(missing, self.encode([rows[i].text for i in missing]), strict=True)) if missing else {}
+        return [row.encoded if row.encoded is not None else fresh[i] for i, row in enumerate(rows)]
 
     def forward_encoded(self, rows: Sequence[Row], inputs: dict[str, torch.Tensor]) -> object:
         """One forward of already tokenized rows (benchmarks): the backbone output, rows sorted
@@ -120,15 +125,9 @@ class Engine:
         finally:
             self.context.plan = None
 
-    def _pad(self, encoded: object, members: list[int], width: int) -> dict[str, torch.Tensor]:
-        """The members' token ids (and masks, token types) padded to ``width``, on the device."""
-        keys = [k for k in encoded if k != "offset_mapping"]  # type: ignore[attr-defined]
-        arrays = {k: np.full((len(members), width), self._pad_id if k == "input_ids" else 0) for k in keys}
-        for r, i in enumerate(members):
-            for k in keys:
-                values = encoded[k][i]  # type: ignore[index]
-                arrays[k][r, : len(values)] = values
-        return {k: self._to_device(torch.from_numpy(a)) for k, a in arrays.items()}
+    def _pad(self, rows: Sequence[Encoded]) -> dict[str, torch.Tensor]:
+        """The rows' token ids (and masks, token types) padded to the longest, on the device."""
+        return {k: self._to_device(torch.from_numpy(a)) for k, a in pad(rows, self._pad_id).items()}
 
     # ---- LoRA plan ----------------------------------------------------------------------
     def _place(self, rows: Sequence[Row]) -> dict[int, Placement]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import torch
 from safetensors.torch import load as load_safetensors
 
+from adapters_registry.artifact import head_backbone_problems
 from adapters_registry.lora_config import parse_lora_config
 from adapters_registry.manifest import (
     HEADS_FILE,
@@ -20,6 +21,7 @@ from adapters_registry.manifest import (
 )
 from adapters_registry.weights import resolve_module, split_lora_key
 from hub.engine.backbone import Backbone
+from hub.engine.head_kinds import engine_kind
 from hub.errors import IncompatibleAdapter, InvalidArtifact
 
 
@@ -71,6 +73,10 @@ class PackedAdapter:
 
 
 def pack_adapter(key: str, files: dict[str, bytes], manifest: Manifest, backbone: Backbone) -> PackedAdapter:
+    """Stored files -> tensors for the engine. The upload was validated against the backbone that
+    received it; a store shared with servers running another backbone can still hold adapters
+    that do not fit this one, so what upload checked against the backbone is checked again."""
+    _check_fits(manifest, backbone)
     problems: list[str] = []
     lora = parse_lora_config(json.loads(files[PEFT_CONFIG_FILE]), max_rank=1 << 16, problems=problems)
     if lora is None:
@@ -90,6 +96,20 @@ def pack_adapter(key: str, files: dict[str, bytes], manifest: Manifest, backbone
         scale = lora.scaling(path, lora_a.shape[0], prefix)
         layers[module] = LoraPair(a=_host(lora_a.float(), backbone), b=_host(lora_b.float().t() * scale, backbone))
     return PackedAdapter(key, layers, _pack_heads(files[HEADS_FILE], manifest, backbone))
+
+
+def _check_fits(manifest: Manifest, backbone: Backbone) -> None:
+    recorded = manifest.base_model_fingerprint
+    problems = []
+    if recorded and recorded != backbone.fingerprint:
+        problems.append(
+            f"validated for backbone {recorded[:16]}..., this server runs {backbone.fingerprint[:16]}... "
+            f"({backbone.name}); upload it to a server running its backbone"
+        )
+    for head in manifest.tasks:
+        problems += head_backbone_problems(head, not engine_kind(head.head_kind).per_token, backbone.spec)
+    if problems:
+        raise IncompatibleAdapter(problems)
 
 
 def _pack_heads(data: bytes, manifest: Manifest, backbone: Backbone) -> dict[str, PackedHead]:

@@ -1,4 +1,4 @@
-"""The engine as the service sees it: pack adapters, score rows, describe the backbone."""
+"""The engine as the service sees it: encode texts, pack adapters, score rows, describe the backbone."""
 
 from __future__ import annotations
 
@@ -13,14 +13,24 @@ from hub.engine.backbone import Backbone, load_backbone
 from hub.engine.engine import Engine, Row
 from hub.engine.packing import PackedAdapter, pack_adapter
 from hub.engine.precision import configure_threads
+from hub.engine.tokens import Encoded
 from hub.tasks.results import HeadScores
 
 
 @dataclass(frozen=True)
 class RowRequest:
+    """One row to score: a piece of text, its tokens (from ``Runtime.encode``), the adapter and
+    which of its heads."""
+
     text: str
     adapter: PackedAdapter
     task: str
+    encoded: Encoded
+
+    @property
+    def tokens(self) -> int:
+        """The row's length in tokens, special tokens included (its cost in a forward)."""
+        return self.encoded.tokens
 
 
 class Runtime:
@@ -71,8 +81,9 @@ class Runtime:
     def pack(self, key: str, files: dict[str, bytes], manifest: Manifest) -> PackedAdapter:
         return pack_adapter(key, files, manifest, self.backbone)
 
-    def token_counts(self, texts: Sequence[str]) -> list[int]:
-        return self.engine.token_counts(texts)
+    def encode(self, texts: Sequence[str]) -> list[Encoded]:
+        """Each text's tokens, once: the service counts them, then hands them on in RowRequests."""
+        return self.engine.encode(texts)
 
     def run(self, requests: Sequence[RowRequest]) -> list[HeadScores]:
-        return self.engine.run([Row(r.text, r.adapter, r.adapter.heads[r.task]) for r in requests])
+        return self.engine.run([Row(r.text, r.adapter, r.adapter.heads[r.task], r.encoded) for r in requests])

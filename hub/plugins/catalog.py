@@ -18,6 +18,7 @@ import pluggy
 
 from adapters_registry.manifest import HeadKind
 from hub.tasks.datasets import Reader
+from hub.tasks.head_kinds import HEAD_KINDS, task_kind
 from hub.tasks.metrics import Metric
 from hub.tasks.pipeline import TaskPipeline
 from hub.tasks.specs import TaskRegistry, TaskSpec
@@ -114,7 +115,9 @@ class _Collector:
             labels = None if item.labels is None else tuple(item.labels)
             item = dataclasses.replace(item, plugin=plugin, labels=labels, preprocessors=tuple(item.preprocessors))
             self._check_task(where, item)
-        elif kind == "metrics" and (not isinstance(item.head_kind, HeadKind) or not item.headline):
+        elif kind == "metrics" and (
+            not isinstance(item.head_kind, HeadKind) or item.head_kind not in HEAD_KINDS or not item.headline
+        ):
             self.problems.append(f"{where}: needs a HeadKind and the name of its headline value")
         for attr in ("apply", "split", "read", "compute"):
             if hasattr(item, attr) and not callable(getattr(item, attr)):
@@ -122,17 +125,16 @@ class _Collector:
         return item if len(self.problems) == before else None
 
     def _check_task(self, where: str, spec: TaskSpec) -> None:
-        if not isinstance(spec.head_kind, HeadKind):
+        if not isinstance(spec.head_kind, HeadKind) or spec.head_kind not in HEAD_KINDS:
             self.problems.append(f"{where}: head_kind must be a HeadKind, got {spec.head_kind!r}")
             return
         labels = spec.labels
         if labels is not None:
             if not labels or not all(isinstance(x, str) and x for x in labels) or len(set(labels)) != len(labels):
                 self.problems.append(f"{where}: labels must be distinct non-empty strings (or None)")
-            elif spec.head_kind is HeadKind.TOKEN and (
-                "O" not in labels or any(x != "O" and not x.startswith(("B-", "I-")) for x in labels)
-            ):
-                self.problems.append(f"{where}: token labels must be O, B-X and I-X tags")
+            else:
+                rule = task_kind(spec.head_kind).label_problems(labels, defining_task=True)
+                self.problems += [f"{where}: {problem}" for problem in rule]
         if spec.postprocessor is not None and not callable(spec.postprocessor):
             self.problems.append(f"{where}: postprocessor must be callable")
 

@@ -33,14 +33,16 @@ from hub.serving.settings import Settings
 from hub.serving.stores import build_residency, tenant_journal
 from hub.serving.telemetry import Telemetry
 from hub.serving.upload import UploadHeader
-from hub.tasks.pipeline import Prepared
-from hub.tasks.results import Prediction, decode
+from hub.tasks.answers import answers, pieces
+from hub.tasks.pipeline import Prepared, TaskPipeline
+from hub.tasks.results import Prediction
 from hub.tasks.specs import TaskRegistry, TaskSpec, choose_task
 from hub.tracing import span
 
 if TYPE_CHECKING:
     from hub.engine.packing import PackedAdapter
     from hub.engine.runtime import Runtime
+    from hub.engine.tokens import Encoded
 
 
 @dataclass(frozen=True)
@@ -146,12 +148,13 @@ class HubService:
         self._check_texts(texts)
         rl.note_work(len(texts), 0)
         record, task = self._resolve(caller, target)
-        prepared = self._prepare(task, texts)
+        pipeline = self.tasks.pipeline(task)  # once per request
+        prepared, encoded = self._prepare([(f"texts[{i}]", pipeline, text) for i, text in enumerate(texts)])
         packed = self._packed(record)
         from hub.engine.runtime import RowRequest
 
-        rows = [RowRequest(piece.text, packed, task) for p in prepared for piece in p.pieces]
-        return self._served(record, task, prepared, self._run(rows))
+        rows = [RowRequest(piece.text, packed, task, e) for piece, e in zip(pieces(prepared), encoded, strict=True)]
+        return self._served(record, task, pipeline, prepared, self._run(rows))
 
     def fan_out(self, caller: Caller, text: str, targets: Sequence[Target]) -> list[Served]:
         """One text, many (adapter, task) targets, answered by a single forward pass."""
@@ -162,17 +165,18 @@ class HubService:
         self._check_texts([text])
         rl.note_work(1, 0)
         resolved = [self._resolve(caller, t) for t in targets]
-        prepared = [self._prepare(task, [text])[0] for _, task in resolved]
+        pipelines = [self.tasks.pipeline(task) for _, task in resolved]
+        prepared, encoded = self._prepare([("texts[0]", pipeline, text) for pipeline in pipelines])
         from hub.engine.runtime import RowRequest
 
-        rows = []
+        rows: list[RowRequest] = []
         for (record, task), p in zip(resolved, prepared, strict=True):
             packed = self._packed(record)
-            rows += [RowRequest(piece.text, packed, task) for piece in p.pieces]
+            rows += [RowRequest(piece.text, packed, task, encoded[len(rows) + j]) for j, piece in enumerate(p.pieces)]
         scores = self._run(rows)
         served, used = [], 0
-        for (record, task), p in zip(resolved, prepared, strict=True):
-            served.append(self._served(record, task, [p], scores[used : used + len(p.pieces)]))
+        for (record, task), pipeline, p in zip(resolved, pipelines, prepared, strict=True):
+            served.append(self._served(record, task, pipeline, [p], scores[used : used + len(p.pieces)]))
             used += len(p.pieces)
         return served
 
@@ -188,22 +192,29 @@ class HubService:
     def _packed(self, record: VersionRecord) -> PackedAdapter:
         return self.cache.get(record, self.runtime.pack)
 
-    def _prepare(self, task: str, texts: Sequence[str]) -> list[Prepared]:
-        """The task's segmenter and preprocessors, before any text reaches the model (or a log)."""
-        pipeline = self.tasks.pipeline(task)
-        prepared = [pipeline.prepare(text) for text in texts]
-        where = [(i, j, len(p.pieces) > 1) for i, p in enumerate(prepared) for j in range(len(p.pieces))]
-        pieces = [piece.text for p in prepared for piece in p.pieces]
+    def _prepare(self, jobs: Sequence[tuple[str, TaskPipeline, str]]) -> tuple[list[Prepared], list[Encoded]]:
+        """Each (name, pipeline, text): the task's segmenter and preprocessors, before any text
+        reaches the model (or a log); then every distinct piece tokenized once, by the engine's
+        tokenizer. The counts are checked here and the encodings travel with the rows, so the
+        engine does not tokenize again."""
+        prepared = [pipeline.prepare(text) for _, pipeline, text in jobs]
+        distinct = list(dict.fromkeys(piece.text for piece in pieces(prepared)))
+        encoded = dict(zip(distinct, self.runtime.encode(distinct), strict=True))
         limit = self.settings.max_tokens_per_text
-        for (i, j, several), count in zip(where, self.runtime.token_counts(pieces) if pieces else [], strict=True):
-            if count > limit:
-                part = f"texts[{i}] segment {j}" if several else f"texts[{i}]"
-                raise InvalidArgument(f"{part} is {count} tokens long; the limit is {limit} (split the text)")
-        return prepared
+        if self.runtime.spec.max_tokens:  # the backbone's positions bound any setting
+            limit = min(limit, self.runtime.spec.max_tokens)
+        for (name, _, _), p in zip(jobs, prepared, strict=True):
+            for j, piece in enumerate(p.pieces):
+                count = encoded[piece.text].tokens
+                if count > limit:
+                    part = f"{name} segment {j}" if len(p.pieces) > 1 else name
+                    raise InvalidArgument(f"{part} is {count} tokens long; the limit is {limit} (split the text)")
+        return prepared, [encoded[piece.text] for piece in pieces(prepared)]
 
     def _run(self, rows: list) -> list:
         if not rows:
             return []
+        rl.note_work(0, sum(row.encoded.tokens for row in rows))
         with self.telemetry.waiting(rows):  # queue wait and forward: metrics, log line, spans
             return self.batcher.run(rows)
 
@@ -212,20 +223,14 @@ class HubService:
         self.batcher.close(drain=drain, timeout=self.settings.shutdown_grace_s)
         self.cache.close()
 
-    def _served(self, record: VersionRecord, task: str, prepared: Sequence[Prepared], scores: list) -> Served:
-        """Decode each piece by head kind, then let the task's pipeline map back and sum up."""
+    def _served(
+        self, record: VersionRecord, task: str, pipeline: TaskPipeline, prepared: Sequence[Prepared], scores: list
+    ) -> Served:
+        """Scores -> answers on the one path evaluation uses too (hub.tasks.answers)."""
         head = record.manifest.task(task)
         assert head is not None
-        pipeline = self.tasks.pipeline(task)
-        predictions, used = [], 0
         with span("decode", task=task):
-            for p in prepared:
-                answers = [
-                    decode(head.head_kind, s, head.labels, head.threshold, piece.text)
-                    for piece, s in zip(p.pieces, scores[used : used + len(p.pieces)], strict=True)
-                ]
-                used += len(p.pieces)
-                predictions.append(pipeline.finish(p, answers))
+            predictions = answers(pipeline, head, prepared, scores)
         return Served(record.name, record.version, task, head.head_kind, predictions)
 
     def _check_texts(self, texts: Sequence[str]) -> None:

@@ -1,6 +1,6 @@
 """Evaluation metrics: ``compute(gold, predicted) -> {name: float}`` (torch-free, no sklearn).
 
-Inputs follow :func:`hub.tasks.datasets.gold`: one label per example (sequence), a set of labels per
+Inputs follow :func:`hub.tasks.head_kinds.gold`: one label per example (sequence), a set of labels per
 example (multi-label), or one BIO tag per word (token). Every value is in [0, 1]; a Metric
 names its ``headline`` value, the one to select checkpoints by.
 """

@@ -1,12 +1,11 @@
-"""What a prediction is, and how raw head scores become one (torch-free)."""
+"""What a prediction is, and how raw head scores become one (torch-free; each head kind in
+hub.tasks.head_kinds picks its decoder here)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from adapters_registry.manifest import HeadKind
 
 
 @dataclass(frozen=True)
@@ -120,11 +119,3 @@ def _close(entities: list[EntitySpan], parts: list[tuple[int, int, float]], labe
     start, end = parts[0][0], parts[-1][1]
     score = sum(p for _, _, p in parts) / len(parts)
     entities.append(EntitySpan(label, start, end, text[start:end], score))
-
-
-def decode(kind: HeadKind, scores: HeadScores, labels: list[str], threshold: float, text: str) -> Prediction:
-    if kind is HeadKind.TOKEN:
-        return decode_bio(scores, labels, text)
-    if kind is HeadKind.MULTI_LABEL:
-        return decode_multi_label(scores, labels, threshold)
-    return decode_sequence(scores, labels)

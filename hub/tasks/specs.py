@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from adapters_registry.manifest import HeadKind, TaskContract
 from hub.errors import FailedPrecondition, InvalidArgument, NotFound
+from hub.tasks.head_kinds import HEAD_KINDS, task_kind
 from hub.tasks.pipeline import Postprocessor, TaskPipeline
 
 
@@ -37,29 +38,13 @@ class TaskSpec:
     reader: str = ""
 
     def contract(self) -> TaskContract:
-        return TaskContract(self.head_kind, self.labels)
+        kind = task_kind(self.head_kind)
+        return TaskContract(self.head_kind, self.labels, pools=not kind.per_token, check_labels=kind.label_problems)
 
 
-GENERIC_TASKS = (
-    TaskSpec(
-        "generic.sequence_classification",
-        HeadKind.SEQUENCE,
-        "One label per text; probabilities from a softmax over the adapter's labels.",
-        metric="generic.classification",
-    ),
-    TaskSpec(
-        "generic.multi_label_classification",
-        HeadKind.MULTI_LABEL,
-        "Any number of labels per text; independent sigmoid scores, predicted at or above "
-        "the head's threshold (default 0.5).",
-        metric="generic.multi_label",
-    ),
-    TaskSpec(
-        "generic.token_classification",
-        HeadKind.TOKEN,
-        "BIO tags per token, decoded to entity spans with character offsets into the text.",
-        metric="generic.entities",
-    ),
+# The built-in task of every head kind (registered by the generic plugin).
+GENERIC_TASKS = tuple(
+    TaskSpec(k.generic_task, k.kind, k.generic_description, metric=k.metric.name) for k in HEAD_KINDS.values()
 )
 
 

@@ -30,13 +30,6 @@ def _tensor(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[str, tupl
     return "F32", shape, (rng.standard_normal(shape) * 0.05).astype("<f4").tobytes()
 
 
-def sample_labels(head_kind: HeadKind) -> list[str]:
-    """Labels for a task that leaves them to each adapter."""
-    if head_kind is HeadKind.TOKEN:
-        return ["O", "B-X", "I-X"]
-    return ["first", "second", "third"]
-
-
 def random_adapter_files(
     spec: BackboneSpec,
     heads: Sequence[tuple[str, HeadKind, Sequence[str]]],
@@ -44,8 +37,10 @@ def random_adapter_files(
     rank: int = 2,
     seed: int = 0,
     target: str = "query",
+    pooling: Pooling = Pooling.CLS,
 ) -> dict[str, bytes]:
-    """An upload-ready adapter: LoRA on every ``target`` Linear, one head per (task, kind, labels)."""
+    """An upload-ready adapter: LoRA on every ``target`` Linear, one head per (task, kind, labels),
+    each pooling with ``pooling`` (token heads ignore it)."""
     rng = np.random.default_rng(seed)
     modules = sorted(m for m in spec.linear_modules if m.rsplit(".", 1)[-1] == target)
     if not modules:
@@ -68,7 +63,7 @@ def random_adapter_files(
         "task_type": None,
     }
     manifest = Manifest(
-        tasks=[HeadSpec(task, kind, list(labels), pooling=Pooling.CLS) for task, kind, labels in heads],
+        tasks=[HeadSpec(task, kind, list(labels), pooling=pooling) for task, kind, labels in heads],
         description="random weights (hub.testing.artifacts)",
     )
     return {

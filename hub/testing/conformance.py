@@ -28,7 +28,6 @@ from typing import Any
 
 import pytest
 
-from adapters_registry.manifest import HeadKind
 from hub.plugins.catalog import NAME
 from hub.plugins.hookspecs import ENTRY_POINT_GROUP
 from hub.plugins.manager import HubPlugins, build_plugins
@@ -37,21 +36,16 @@ from hub.serving.auth import Caller
 from hub.serving.service import HubService, Target
 from hub.serving.settings import Settings
 from hub.serving.upload import UploadHeader
-from hub.tasks.datasets import check_example, gold
+from hub.tasks.head_kinds import check_example, gold, task_kind
 from hub.tasks.metrics import check_scores
 from hub.tasks.results import Prediction
 from hub.tasks.text import check_preprocessed, check_segments
-from hub.testing.artifacts import random_adapter_files, sample_labels
+from hub.testing.artifacts import random_adapter_files
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 READ_LIMIT = 200  # examples checked per reader file
-SYNTHETIC_GOLD: dict[HeadKind, list[Any]] = {
-    HeadKind.SEQUENCE: ["first", "second", "first"],
-    HeadKind.MULTI_LABEL: [frozenset({"first"}), frozenset(), frozenset({"first", "second"})],
-    HeadKind.TOKEN: [("B-X", "I-X", "O"), ("O", "B-X", "O")],
-}
 
 
 def load_plugin(name: str, plugin: object, requires: Sequence[tuple[str, object]] = ()) -> HubPlugins:
@@ -145,7 +139,7 @@ class PluginConformance:
         caller = Caller("conformance")
         for i, name in enumerate(self.owned(plugins, "tasks")):
             spec = plugins.tasks.get(name)
-            labels = list(spec.labels) if spec.labels is not None else sample_labels(spec.head_kind)
+            labels = list(spec.labels) if spec.labels is not None else list(task_kind(spec.head_kind).sample_labels)
             files = random_adapter_files(service.runtime.spec, [(name, spec.head_kind, labels)], seed=i)
             adapter = f"conformance-{i}"
             service.upload(caller, UploadHeader(adapter), files)
@@ -167,7 +161,7 @@ class PluginConformance:
     def test_metrics_score_gold_as_perfect(self, plugins: HubPlugins) -> None:
         for name in self.owned(plugins, "metrics"):
             metric = plugins.catalog.metrics[name]
-            golds = list(self._gold_for(plugins, name)) or SYNTHETIC_GOLD[metric.head_kind]
+            golds = list(self._gold_for(plugins, name)) or list(task_kind(metric.head_kind).synthetic_gold)
             scores = metric.compute(golds, golds)
             assert check_scores(scores, metric.headline) == [], name
             assert scores[metric.headline] == pytest.approx(1.0), f"{name}: gold against itself"

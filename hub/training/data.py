@@ -11,11 +11,12 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adapters_registry.manifest import HeadKind, Pooling
+from adapters_registry.manifest import Pooling
 from hub.engine.train.types import Span, TaskData, TrainExample
 from hub.errors import InvalidArgument
 from hub.plugins.catalog import Catalog
-from hub.tasks.datasets import Example, TextExample, TokenExample, check_example
+from hub.tasks.datasets import Example, TokenExample
+from hub.tasks.head_kinds import task_kind
 from hub.tasks.metrics import Metric
 from hub.tasks.pipeline import TaskPipeline
 from hub.tasks.specs import TaskSpec
@@ -60,7 +61,8 @@ def read_examples(catalog: Catalog, spec: TaskSpec, path: Path, reader: str = ""
     examples = list(found.read(path))
     if not examples:
         raise InvalidArgument(f"{path}: reader {name!r} found no examples")
-    problems = [p for e in examples for p in check_example(e, spec.head_kind, spec.labels)]
+    kind = task_kind(spec.head_kind)
+    problems = [p for e in examples for p in kind.check_example(e, spec.labels)]
     if problems:
         more = f" (and {len(problems) - MAX_PROBLEMS} more)" if len(problems) > MAX_PROBLEMS else ""
         raise InvalidArgument(f"{path}: " + "; ".join(problems[:MAX_PROBLEMS]) + more)
@@ -92,10 +94,7 @@ def head_labels(spec: TaskSpec, examples: list[Example]) -> list[str]:
     """The task's fixed labels, else every label the training data uses (sorted; BIO: O first)."""
     if spec.labels is not None:
         return list(spec.labels)
-    if spec.head_kind is HeadKind.TOKEN:
-        types = sorted({t[2:] for e in examples if isinstance(e, TokenExample) for t in e.tags if t != "O"})
-        return ["O", *[f"{p}-{t}" for t in types for p in "BI"]]
-    return sorted({x for e in examples if isinstance(e, TextExample) for x in e.labels})
+    return task_kind(spec.head_kind).labels_from(examples)
 
 
 def train_example(example: Example, pipeline: TaskPipeline) -> TrainExample:

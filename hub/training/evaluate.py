@@ -13,10 +13,12 @@ from typing import Any
 
 from adapters_registry.manifest import HeadKind, HeadSpec
 from hub.engine.train.types import DevResult, Scorer
-from hub.tasks.datasets import Example, TokenExample, gold
+from hub.tasks.answers import predict_texts
+from hub.tasks.datasets import Example
+from hub.tasks.head_kinds import task_kind
 from hub.tasks.metrics import Metric
 from hub.tasks.pipeline import TaskPipeline
-from hub.tasks.results import Prediction, decode
+from hub.tasks.results import Prediction
 
 # texts -> one Prediction per text (offsets into the given texts)
 Predictor = Callable[[list[str]], list[Prediction]]
@@ -42,53 +44,21 @@ class Evaluation:
         }
 
 
-def word_tags(example: TokenExample, prediction: Prediction) -> tuple[str, ...]:
-    """Predicted entities (character spans) -> one BIO tag per word of the example."""
-    tags = ["O"] * len(example.tokens)
-    words = example.token_spans()
-    for entity in sorted(prediction.entities, key=lambda e: (e.start, e.end)):
-        inside = [
-            i for i, (start, end) in enumerate(words) if start < entity.end and end > entity.start and tags[i] == "O"
-        ]
-        for n, i in enumerate(inside):
-            tags[i] = ("B-" if n == 0 else "I-") + entity.label
-    return tuple(tags)
-
-
-def predicted_value(example: Example, prediction: Prediction, kind: HeadKind) -> object:
-    """What the metric compares on the predicted side (the counterpart of hub.tasks.datasets.gold)."""
-    if kind is HeadKind.TOKEN:
-        assert isinstance(example, TokenExample)
-        return word_tags(example, prediction)
-    if kind is HeadKind.MULTI_LABEL:
-        return frozenset(prediction.predicted)
-    return prediction.predicted[0] if prediction.predicted else ""
-
-
 def evaluate(task: str, kind: HeadKind, metric: Metric, examples: Sequence[Example], predict: Predictor) -> Evaluation:
+    head_kind = task_kind(kind)
     predictions = predict([e.text for e in examples])
-    golds = [gold(e, kind) for e in examples]
-    predicted = [predicted_value(e, p, kind) for e, p in zip(examples, predictions, strict=True)]
+    golds = [head_kind.gold(e) for e in examples]
+    predicted = [head_kind.predicted(e, p) for e, p in zip(examples, predictions, strict=True)]
     scores = metric.compute(golds, predicted)
     return Evaluation(task, len(examples), {k: float(v) for k, v in scores.items()}, metric.headline)
 
 
 def pipeline_predictor(pipeline: TaskPipeline, head: HeadSpec, scorer: Scorer) -> Predictor:
-    """Predictions as HubService.predict makes them: the task's pipeline around raw scores."""
+    """Predictions as HubService.predict makes them: the same path from scores to answers
+    (hub.tasks.answers), with ``scorer`` in place of the serving engine."""
 
     def predict(texts: list[str]) -> list[Prediction]:
-        prepared = [pipeline.prepare(text) for text in texts]
-        pieces = [piece.text for p in prepared for piece in p.pieces]
-        scores = scorer(head.task, pieces)
-        out, used = [], 0
-        for p in prepared:
-            answers = [
-                decode(head.head_kind, s, head.labels, head.threshold, piece.text)
-                for piece, s in zip(p.pieces, scores[used : used + len(p.pieces)], strict=True)
-            ]
-            used += len(p.pieces)
-            out.append(pipeline.finish(p, answers))
-        return out
+        return predict_texts(pipeline, head, texts, lambda pieces: scorer(head.task, pieces))
 
     return predict
 

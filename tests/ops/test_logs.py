@@ -64,7 +64,7 @@ def test_a_json_line_per_request_without_secrets(start_hub, tiny_runtime, adapte
     predict = by_id["trace-me-1"]
     assert predict["method"] == "Predict" and predict["tenant"] == "acme" and predict["status"] == "OK"
     assert predict["adapter"] == "sent@1" and predict["task"] == "generic.sequence_classification"
-    assert predict["texts"] == 2 and isinstance(predict["tokens"], int)
+    assert predict["texts"] == 2 and predict["tokens"] >= 4  # two texts, each with [CLS] and [SEP] at least
     assert 0 <= predict["queue_ms"] <= predict["total_ms"] and predict["level"] == "INFO"
     fanout = next(line for line in requests if line["method"] == "FanOut")
     assert fanout["adapter"] == ["sent@1", "sent@1"] and fanout["texts"] == 1

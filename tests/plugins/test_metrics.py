@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from adapters_registry.manifest import HeadKind
-from hub.tasks.datasets import TextExample, TokenExample, bio_chunks, check_example, gold
+from hub.tasks.datasets import TextExample, TokenExample, bio_chunks
+from hub.tasks.head_kinds import check_example, gold
 from hub.tasks.metrics import check_scores, classification_scores, entity_scores, multi_label_scores
 
 

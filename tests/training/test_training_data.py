@@ -10,10 +10,10 @@ from adapters_registry.manifest import HeadKind
 from hub.engine.train.types import Span
 from hub.errors import InvalidArgument
 from hub.tasks.datasets import TextExample, TokenExample
+from hub.tasks.head_kinds import predicted_value
 from hub.tasks.results import EntitySpan, Prediction
 from hub.tasks.specs import TaskSpec
 from hub.training.data import head_labels, holdout_split
-from hub.training.evaluate import predicted_value
 
 
 def documents(n: int) -> list[TextExample]:

@@ -193,8 +193,8 @@ def test_quantize_is_checked() -> None:
         check_quantize("int8", torch.device("cpu"), torch.bfloat16)
 
 
-def test_counting_tokens_on_other_threads_does_not_disturb_a_padded_batch(world) -> None:  # type: ignore[no-untyped-def]
-    """Request validation counts tokens on gRPC threads while the batcher's thread pads a batch:
+def test_encoding_on_other_threads_does_not_disturb_a_padded_batch(world) -> None:  # type: ignore[no-untyped-def]
+    """Requests encode their texts on gRPC threads while the batcher's thread runs a batch:
     a shared fast tokenizer would un-pad the batch mid-call ("Unable to create tensor")."""
     backbone_dir, adapters = world
     engine = _engine(backbone_dir)
@@ -205,7 +205,7 @@ def test_counting_tokens_on_other_threads_does_not_disturb_a_padded_batch(world)
 
     def count() -> None:
         while not stop.is_set():
-            engine.token_counts(TEXTS[:3])
+            engine.encode(TEXTS[:3])
 
     counters = [threading.Thread(target=count) for _ in range(4)]
     for t in counters:

@@ -16,8 +16,9 @@ import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from adapters_registry.manifest import HEADS_FILE, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, HeadKind
+from adapters_registry.manifest import HEADS_FILE, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE
 from hub.engine.backbone import load_backbone
+from hub.engine.head_kinds import engine_kind
 from hub.engine.train.encode import Batch, EncodedTask, collate, encode_task, epoch_batches, label_frequencies
 from hub.engine.train.model import TrainModel, head_key
 from hub.engine.train.types import (
@@ -86,7 +87,7 @@ def _set_pos_weights(model: TrainModel, options: TrainOptions) -> None:
     if options.pos_weight is None:
         return
     for task in model.tasks.values():
-        if task.head_kind is HeadKind.MULTI_LABEL:
+        if engine_kind(task.head_kind).uses_pos_weight:
             model.pos_weight[task.task] = torch.full(
                 (len(task.labels),), options.pos_weight, device=model.backbone.device
             )

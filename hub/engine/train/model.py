@@ -1,7 +1,8 @@
 """The model being trained: the backbone (LoRA-wrapped, fully trainable, or frozen) plus heads.
 
-Heads are computed exactly as the serving engine computes them (same pooling function, same
-activation), so what the trainer measures on its dev set is what the hub will serve.
+Heads are computed exactly as the serving engine computes them (the same head-kind objects:
+features, activation, scores; the same encoding and padding), so what the trainer measures on
+its dev set is what the hub will serve.
 """
 
 from __future__ import annotations
@@ -9,15 +10,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from adapters_registry.manifest import HeadKind
 from hub.engine.backbone import Backbone
-from hub.engine.engine import _pool
-from hub.engine.train.encode import IGNORE, Batch
+from hub.engine.head_kinds import engine_kind
+from hub.engine.tokens import encode, pad
+from hub.engine.train.encode import Batch
 from hub.engine.train.types import Mode, TaskData, TrainOptions
 from hub.tasks.results import HeadScores
 
@@ -64,7 +63,7 @@ class TrainModel(nn.Module):
         encoder too, on learning how rare a label is; with rare multi-label categories that can
         collapse the LoRA-adapted features to one point before any text is told apart."""
         p = torch.tensor(frequencies).clamp(PRIOR_FLOOR, 1.0 - PRIOR_FLOOR)
-        bias = torch.log(p / (1.0 - p)) if task.head_kind is HeadKind.MULTI_LABEL else torch.log(p)
+        bias = engine_kind(task.head_kind).prior_bias(p)
         head = self.heads[head_key(task.task)]
         assert isinstance(head, nn.Linear)
         with torch.no_grad():
@@ -103,10 +102,8 @@ class TrainModel(nn.Module):
         self, task: TaskData, hidden: torch.Tensor, pooled: torch.Tensor | None, mask: torch.Tensor
     ) -> torch.Tensor:
         head = self.heads[head_key(task.task)]
-        if task.head_kind is HeadKind.TOKEN:
-            return head(hidden)
         index = torch.arange(hidden.shape[0], device=hidden.device)
-        return head(_pool(task.pooling, hidden, pooled, mask, index))
+        return head(engine_kind(task.head_kind).features(task.pooling, hidden, pooled, mask, index))
 
     def loss(self, batch: Batch) -> torch.Tensor:
         task = self.tasks[batch.task]
@@ -114,12 +111,7 @@ class TrainModel(nn.Module):
         targets = batch.targets.to(self.backbone.device)
         hidden, pooled = self._encode(inputs)
         logits = self.logits(task, hidden, pooled, inputs["attention_mask"])
-        if task.head_kind is HeadKind.TOKEN:
-            return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
-        if task.head_kind is HeadKind.MULTI_LABEL:
-            weight = self.pos_weight.get(task.task)
-            return F.binary_cross_entropy_with_logits(logits, targets, pos_weight=weight)
-        return F.cross_entropy(logits, targets)
+        return engine_kind(task.head_kind).loss(logits, targets, self.pos_weight.get(task.task))
 
     # ---- serving-equivalent scoring ----------------------------------------------------
     @torch.no_grad()
@@ -140,24 +132,14 @@ class TrainModel(nn.Module):
         return [r for r in results if r is not None]
 
     def _score_batch(self, task: TaskData, texts: list[str]) -> list[HeadScores]:
-        encoded = self.backbone.tokenizer(  # type: ignore[operator]
-            texts, padding=True, return_offsets_mapping=True, return_tensors="pt"
-        )
-        offsets = encoded.pop("offset_mapping").numpy()
-        word_ids = np.asarray([[-1 if w is None else w for w in encoded.word_ids(i)] for i in range(len(texts))])
-        inputs = {k: v.to(self.backbone.device) for k, v in encoded.items()}
+        tokenizer = self.backbone.tokenizer
+        encodings = encode(tokenizer, texts)
+        padded = pad(encodings, int(getattr(tokenizer, "pad_token_id", 0) or 0))
+        inputs = {k: torch.from_numpy(a).to(self.backbone.device) for k, a in padded.items()}
         hidden, pooled = self._encode(inputs)
-        mask = inputs["attention_mask"]
-        logits = self.logits(task, hidden, pooled, mask).float()
-        lengths = mask.sum(dim=1).tolist()
-        if task.head_kind is HeadKind.TOKEN:
-            probs = logits.softmax(dim=-1).cpu().numpy()
-            return [
-                HeadScores(probs[j, :n], offsets[j, :n], word_ids[j, :n]) for j, n in enumerate(int(x) for x in lengths)
-            ]
-        if task.head_kind is HeadKind.MULTI_LABEL:
-            return [HeadScores(row) for row in torch.sigmoid(logits).cpu().numpy()]
-        return [HeadScores(row) for row in logits.softmax(dim=-1).cpu().numpy()]
+        kind = engine_kind(task.head_kind)
+        probs = kind.activate(self.logits(task, hidden, pooled, inputs["attention_mask"]).float()).cpu().numpy()
+        return [kind.row_scores(probs[j], e) for j, e in enumerate(encodings)]
 
 
 def _new_head(hidden: int, labels: int) -> nn.Linear:
