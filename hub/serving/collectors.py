@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -113,24 +113,70 @@ class TenantLabels:
             return OTHER
 
 
-class TenantTotals:
-    """Per-tenant monotonic counters read from a source (the scheduler), folded into bounded
-    labels: each scrape adds what every tenant gained since the last one to its label."""
+class Accumulated:
+    """Monotonic counters read from a source (the scheduler's, per tenant) folded into bounded
+    label values: each scrape adds what every key gained since the last one to its label's
+    total, so a total never drops, even when the source forgets or restarts a key."""
 
-    def __init__(self, labels: TenantLabels) -> None:
-        self.labels = labels
-        self._last: dict[str, float] = {}
+    def __init__(self) -> None:
+        self._last: dict[Hashable, float] = {}
         self._totals: dict[str, float] = defaultdict(float)
         self._lock = threading.Lock()
 
-    def update(self, values: Mapping[str, float]) -> dict[str, float]:
+    def update(self, values: Iterable[tuple[Hashable, str, float]]) -> dict[str, float]:
+        """``values``: (key, label, current count); the totals by label."""
         with self._lock:
-            for tenant, value in values.items():
-                last = self._last.get(tenant, 0.0)
-                gained = value - last if value >= last else value  # the source restarted
-                self._last[tenant] = value
-                self._totals[self.labels.label(tenant)] += gained
+            for key, label, value in values:
+                last = self._last.get(key, 0.0)
+                self._last[key] = value
+                self._totals[label] += value - last if value >= last else value  # the source restarted
             return dict(self._totals)
+
+
+class TenantTotals:
+    """Per-tenant counts (tenant -> count) under bounded tenant labels."""
+
+    def __init__(self, labels: TenantLabels) -> None:
+        self.labels = labels
+        self._sums = Accumulated()
+
+    def update(self, values: Mapping[str, float]) -> dict[str, float]:
+        return self._sums.update((tenant, self.labels.label(tenant), v) for tenant, v in values.items())
+
+
+def refusal_label(reason: str) -> str:
+    """The scheduler's refusal reasons (which bound, which limit) as the metric's reasons."""
+    if reason.startswith("rate"):
+        return "rate"
+    if "queued" in reason:
+        return "queue"
+    return "deadline" if reason in ("expired", "deadline") else reason
+
+
+class SchedulerCollector(Collector):
+    """The scheduler's per-tenant rows (tenant, served_requests, served_tokens, queued_requests,
+    queued_tokens, refusals by reason), read at scrape time: served work per tenant under bounded
+    labels, what is queued, and its refusals for adapter_hub_rejected_total."""
+
+    def __init__(self, rows: Callable[[], Iterable[Any]], labels: TenantLabels) -> None:
+        self.rows, self.labels = rows, labels
+        self._tokens, self._requests, self._refusals = TenantTotals(labels), TenantTotals(labels), Accumulated()
+
+    def refusals(self) -> dict[str, float]:
+        rows = list(self.rows())
+        values = (((r.tenant, why), refusal_label(why), n) for r in rows for why, n in r.refusals.items())
+        return self._refusals.update(values)
+
+    def collect(self) -> Iterator[Metric]:
+        rows = list(self.rows())
+        tokens = self._tokens.update({r.tenant: r.served_tokens for r in rows})
+        requests = self._requests.update({r.tenant: r.served_requests for r in rows})
+        yield counter("adapter_hub_tenant_tokens", "input tokens served, by tenant", "tenant", tokens)
+        yield counter("adapter_hub_tenant_requests", "requests served, by tenant", "tenant", requests)
+        queued: dict[str, float] = defaultdict(float)
+        for r in rows:
+            queued[self.labels.label(r.tenant)] += r.queued_tokens
+        yield gauge("adapter_hub_tenant_queued_tokens", "input tokens queued, by tenant", "tenant", queued)
 
 
 def counter(name: str, text: str, label: str, values: Mapping[str, float]) -> Metric:

@@ -27,7 +27,7 @@ from prometheus_client.registry import Collector
 
 from hub import tracing
 from hub.serving import request_log as rl
-from hub.serving.collectors import ResidencyCollector, ServingCollector, TenantLabels, counter
+from hub.serving.collectors import ResidencyCollector, SchedulerCollector, ServingCollector, TenantLabels, counter
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -114,9 +114,14 @@ class Telemetry:
         return cls(settings.max_batch_size, settings.metrics_max_tenants)
 
     def watch(self, service: HubService) -> None:
-        """Read the service's own numbers at scrape time."""
+        """Read the service's own numbers at scrape time: residency, readiness and queue, and the
+        scheduler's per-tenant rows (served work, queued work, refusals)."""
         self.registry.register(ResidencyCollector(service.cache))
         self.registry.register(ServingCollector(lambda: service.ready, lambda: service.batcher.queued))
+        rows = getattr(service.batcher, "tenant_stats", list)  # the fair scheduler's rows (none yet: FIFO)
+        scheduler = SchedulerCollector(rows, self.tenants)
+        self.registry.register(scheduler)
+        self._scheduler_refusals = scheduler.refusals
 
     def add_collector(self, collector: Collector) -> None:
         self.registry.register(collector)
@@ -128,10 +133,6 @@ class Telemetry:
         for reason, count in self._scheduler_refusals().items():
             values[reason] = values.get(reason, 0) + count
         return values
-
-    def refusals_from(self, source: Callable[[], dict[str, float]]) -> None:
-        """Where refusals counted elsewhere (the scheduler's, by reason) are read at scrape time."""
-        self._scheduler_refusals = source
 
     # ---- events ------------------------------------------------------------------------
     def call_done(self, record: rl.RequestRecord) -> None:

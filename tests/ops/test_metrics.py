@@ -3,6 +3,7 @@ reason, tier counters and load latency, bounded tenant labels, every family docu
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.request
 from collections.abc import Iterator
@@ -148,3 +149,18 @@ def test_every_metric_is_documented_in_the_readme(start_hub, tiny_runtime) -> No
     documented = documented_metrics()
     assert exposed - documented == set(), "README.md's Metrics section lacks these"
     assert documented - exposed == set(), "README.md documents metrics that do not exist"
+
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "adapter-hub.json"
+
+
+def test_the_grafana_dashboard_uses_only_documented_metrics() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {re.sub(r"_(bucket|sum|count)$", "", m) for e in exprs for m in re.findall(r"adapter_hub_[a-z_]+", e)}
+    assert used <= documented_metrics(), used - documented_metrics()
+    titles = " ".join(p["title"].lower() for p in dashboard["panels"])
+    for topic in ("throughput", "latency", "queue", "batch fill", "hit rate", "refusals", "tenant share"):
+        assert topic in titles
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
