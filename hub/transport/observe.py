@@ -67,7 +67,8 @@ class CallObserver(grpc.ServerInterceptor):
         self, service: str, method: str, metadata: tuple[tuple[str, Any], ...], context: grpc.ServicerContext
     ) -> Iterator[rl.RequestRecord]:
         record = rl.RequestRecord(rl.request_id(_metadata_value(metadata, REQUEST_ID_KEY)), method)
-        context.send_initial_metadata(((REQUEST_ID_KEY, record.request_id),))
+        with contextlib.suppress(grpc.RpcError, ValueError):  # the caller is already gone
+            context.send_initial_metadata(((REQUEST_ID_KEY, record.request_id),))
         attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": method}
         started, failed = time.perf_counter(), False
         with rl.recording(record), tracing.CallSpan(self.tracer, f"{service}/{method}", metadata, **attributes) as span:
