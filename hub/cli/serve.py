@@ -79,9 +79,13 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     tracer_provider = build_tracer_provider()  # OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set
-    server = HubServer(service, auth, tracer_provider=tracer_provider)
+    try:
+        server = HubServer(service, auth, tracer_provider=tracer_provider)
+        server.start()  # the metrics endpoint first, then gRPC
+    except (OSError, DomainError) as exc:  # a port taken, TLS files that cannot be used
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
     server.stop_on_signals()
-    server.start()
     tls = ("mutual TLS" if settings.tls_client_ca else "TLS") if settings.tls_cert else "plaintext"
     metrics = f", metrics on :{server.metrics.port}/metrics" if server.metrics is not None else ""
     print(
