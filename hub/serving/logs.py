@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import time
 from typing import Any
 
 REQUEST_LOGGER = "hub.requests"
+_PLAIN = re.compile(r"^[A-Za-z0-9._:/@,=+~-]+$")
 FIELDS_KEY = "hub_fields"  # the LogRecord attribute that carries a line's structured fields
 # Loggers of libraries that talk at INFO during loading or per call; kept to warnings.
 QUIET_LOGGERS = ("transformers", "huggingface_hub", "filelock", "urllib3", "botocore", "boto3", "s3transfer", "peft")
@@ -70,10 +72,9 @@ class TextFormatter(logging.Formatter):
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, list):
-        return ",".join(map(str, value))
-    text = str(value)
-    return json.dumps(text) if (" " in text or not text) else text
+    """A value as a key=value pair shows it: plain tokens bare, anything else quoted (escaped)."""
+    text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    return text if _PLAIN.match(text) else json.dumps(text)
 
 
 def configure_logging(fmt: str = "text", level: str | int = "INFO", stream: Any = None) -> logging.Handler:

@@ -10,6 +10,7 @@ text: only names, counts and times, so its log line can be kept anywhere.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import uuid
 from collections.abc import Iterator
@@ -41,6 +42,14 @@ def request_id(given: str | None = None) -> str:
     if given and _REQUEST_ID.match(given):
         return given
     return uuid.uuid4().hex[:16]
+
+
+def safe_id(given: str) -> str:
+    """A client-chosen id as it may appear in a log line: itself when it is a sane token, else a
+    digest of it (no newline or control character from a client reaches the log)."""
+    if _REQUEST_ID.match(given):
+        return given
+    return "~" + hashlib.sha256(given.encode("utf-8", "replace")).hexdigest()[:12] if given else "-"
 
 
 @dataclass

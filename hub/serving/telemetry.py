@@ -105,7 +105,9 @@ class Telemetry:
         self.tenants = TenantLabels(max_tenants)
         self._refused = dict.fromkeys(REASONS, 0)
         self._scheduler_refusals: Callable[[], dict[str, float]] = dict
-        self._pending: dict[int, _Dispatch] = {}
+        # rows that went through a forward, by id, until their request collects them; the row is
+        # kept with its entry, so its id cannot be reused by another row meanwhile
+        self._pending: dict[int, tuple[Any, _Dispatch]] = {}
         self._lock = threading.Lock()
         r.register(_RejectedCollector(self))
 
@@ -165,7 +167,7 @@ class Telemetry:
                     if len(self._pending) > _MAX_PENDING:
                         self._pending.clear()
                     for row in rows:
-                        self._pending.setdefault(id(row), done)
+                        self._pending.setdefault(id(row), (row, done))
 
         return forward
 
@@ -178,7 +180,7 @@ class Telemetry:
             yield
         finally:
             with self._lock:
-                found = [d for d in (self._pending.pop(id(row), None) for row in rows) if d is not None]
+                found = [entry[1] for entry in (self._pending.pop(id(row), None) for row in rows) if entry is not None]
             if found:  # none: refused or withdrawn before any forward
                 first = min(d.start_ns for d in found)
                 wait = max(0, first - submitted_ns) / 1e9

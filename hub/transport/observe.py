@@ -128,7 +128,7 @@ def stream_request(telemetry: Telemetry, item_id: str) -> Iterator[rl.RequestRec
     """One PredictStream request: its own record (summed into the call's), span and log line."""
     call = rl.current()
     prefix = call.request_id if call is not None else rl.request_id()
-    record = rl.RequestRecord(f"{prefix}/{item_id or '-'}", "PredictStream", parent=call)
+    record = rl.RequestRecord(f"{prefix}/{rl.safe_id(item_id)}", "PredictStream", parent=call)
     record.tenant = call.tenant if call is not None else ""
     started = time.perf_counter()
     with rl.recording(record), tracing.span("request", request_id=record.request_id):

@@ -54,6 +54,8 @@ def test_accumulated_totals_never_drop() -> None:
 
 def test_request_ids_and_record_fields() -> None:
     assert rl.request_id("abc-123") == "abc-123"
+    assert rl.safe_id("item-7") == "item-7" and rl.safe_id("") == "-"
+    assert rl.safe_id("x\ninjected=1").startswith("~") and "\n" not in rl.safe_id("x\ninjected=1")
     generated = rl.request_id("bad id with spaces\n")
     assert generated != "bad id with spaces\n" and len(generated) == 16
     record = rl.RequestRecord("r", "FanOut", tenant="acme", targets=["a@1", "b@2"], tasks=["t", "t"], texts=1)
