@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from hub.api.v1 import admin_pb2
 from hub.cli.client_commands import connect
 from hub.cli.render import head_kind_name, show
 from hub.plugins.catalog import KINDS, PluginError
+
+if TYPE_CHECKING:
+    from hub.plugins.manager import HubPlugins
+    from hub.serving.settings import Settings
 
 # what a plugin registers besides tasks, which are listed with their details instead
 COMPONENTS = tuple(kind for kind in KINDS if kind != "tasks")
@@ -86,3 +91,39 @@ def plugin_lines(data: list[dict[str, Any]]) -> list[str]:
             labels = ",".join(t["labels"]) or "(labels from each adapter)"
             lines.append(f"    task {t['name']:<36} {t['head_kind']:<12} {labels}")
     return lines
+
+
+def local_plugins(settings: Settings) -> HubPlugins:
+    """The plugins `train` and `eval` read, rewrite and score data with: this environment's, as
+    `serve` would load them here. A refusal is a local problem (ValueError: "error: ..." and exit 2)."""
+    from hub.plugins.manager import build_plugins
+
+    try:
+        return build_plugins(settings)
+    except PluginError as exc:
+        raise ValueError(
+            f"the plugins installed here cannot be loaded (train and eval load them locally):\n{exc}"
+        ) from None
+
+
+def require_local_tasks(plugins: HubPlugins, tasks: Iterable[str]) -> None:
+    """Refuse, naming what to install here, when a task's plugin is not loaded in this
+    environment; the server is not asked (it may well offer the task)."""
+    offered = {spec.name for spec in plugins.tasks.all()}
+    for task in tasks:
+        if task in offered:
+            continue
+        namespace = task.partition(".")[0]
+        loaded = ", ".join(p.name for p in plugins.plugins() if p.enabled)
+        owner = next((p for p in plugins.plugins() if p.name == namespace), None)
+        if owner is not None and not owner.enabled:
+            fix = f"plugin {namespace!r} is installed here but not loaded ({owner.note}): allow it"
+        elif owner is not None:
+            fix = f"plugin {namespace!r} is loaded here but registers no such task: check the name"
+        else:
+            fix = f"install the plugin that provides {namespace!r} in this environment (pip install ...)"
+        raise ValueError(
+            f"task {task!r} is not offered by the plugins installed here (loaded: {loaded}). "
+            "`adapter-hub train` and `eval` read and score data on this machine with the task's plugin, "
+            f"even when the adapter is on a server: {fix}. `adapter-hub plugins --local` lists what loads here."
+        )

@@ -209,11 +209,14 @@ def command_line(args: argparse.Namespace) -> str:
     return "adapter-hub " + shlex.join(argv)
 
 
-def _plugins() -> tuple[Settings, HubPlugins]:
-    from hub.plugins.manager import build_plugins
+def _plugins(tasks: list[str]) -> tuple[Settings, HubPlugins]:
+    """This environment's plugins, which must offer ``tasks`` (clear errors: hub/cli/plugins.py)."""
+    from hub.cli.plugins import local_plugins, require_local_tasks
 
     settings = Settings.from_env()
-    return settings, build_plugins(settings)
+    plugins = local_plugins(settings)
+    require_local_tasks(plugins, tasks)
+    return settings, plugins
 
 
 def _quiet_loading() -> None:
@@ -225,7 +228,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from hub.training.run import TrainRequest, train
 
     _quiet_loading()
-    settings, plugins = _plugins()
+    settings, plugins = _plugins([t.task for t in args.tasks])
     request = TrainRequest(
         inputs=list(args.tasks),
         options=_options(args, args.backbone or settings.backbone),
@@ -270,7 +273,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from hub.training.inprocess import EvalData, eval_examples, evaluate_directory
 
     _quiet_loading()
-    settings, plugins = _plugins()
+    settings, plugins = _plugins([args.task])
     data = EvalData(args.task, args.data, args.reader, args.holdout, args.holdout_seed)
     directory = Path(args.adapter)
     if directory.is_dir():

@@ -1,13 +1,16 @@
 """Start-up: run every plugin's ``register_*`` hooks and file what they add in frozen registries.
 
 Each plugin's implementation is called on its own, in pluggy's call order, with a ``register``
-callback bound to that plugin, so every problem names the plugin it came from. Problems are
-collected, not raised one by one: start-up fails once, listing all of them (PluginError).
+callback bound to that plugin, so every problem names the plugin it came from. Namespaces are
+settled first (hub.plugins.namespaces): a name outside the plugin's own namespaces is refused.
+Problems are collected, not raised one by one: start-up fails once, listing all of them
+(PluginError).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -17,6 +20,7 @@ from typing import Any
 import pluggy
 
 from adapters_registry.manifest import HeadKind
+from hub.plugins.namespaces import NamespaceClaims, Namespaces
 from hub.tasks.datasets import Reader
 from hub.tasks.head_kinds import HEAD_KINDS, task_kind
 from hub.tasks.metrics import Metric
@@ -55,6 +59,7 @@ class Catalog:
     readers: Mapping[str, Reader]
     metrics: Mapping[str, Metric]
     owners: Mapping[str, Mapping[str, tuple[str, ...]]]  # plugin -> kind -> names
+    namespaces: Namespaces  # namespace -> owning plugin
 
     def registered_by(self, plugin: str) -> Mapping[str, tuple[str, ...]]:
         return self.owners.get(plugin, MappingProxyType({}))
@@ -72,7 +77,8 @@ def call_impl(impl: Any, **kwargs: object) -> Any:
 
 
 class _Collector:
-    def __init__(self) -> None:
+    def __init__(self, namespaces: Namespaces) -> None:
+        self.namespaces = namespaces
         self.tables: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
         self.owner: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
         self.problems: list[str] = []
@@ -94,12 +100,12 @@ class _Collector:
                     "'<domain>.<name>' (lowercase letters, digits, _)"
                 )
                 return
-            if name in self.tables[kind]:
-                first, second = sorted((self.owner[kind][name], plugin))
-                self.problems.append(
-                    f"{kind[:-1]} name {name!r} clashes: registered by plugin {first!r} and by plugin "
-                    f"{second!r} (names must be unique: rename one, or deny a plugin)"
-                )
+            outside = self.namespaces.problem(plugin, kind[:-1], name)
+            if outside is not None:
+                self.problems.append(outside)
+                return
+            if name in self.tables[kind]:  # only one plugin owns a namespace: it registered the name twice
+                self.problems.append(f"plugin {plugin!r}: {kind[:-1]} name {name!r} is registered twice")
                 return
             checked = self._check(plugin, kind, item)
             if checked is not None:
@@ -166,18 +172,33 @@ class _Collector:
         return found
 
 
-def build_catalog(pm: pluggy.PluginManager) -> Catalog:
-    """Run the register hooks of every registered plugin; raise PluginError listing all problems."""
-    collector = _Collector()
+def _run(
+    pm: pluggy.PluginManager, hook: str, problems: list[str], register: Callable[[str], Callable[[object], None]]
+) -> None:
+    """Call each plugin's ``hook`` with its own ``register(plugin)`` callback, noting what breaks."""
+    for impl in call_order(pm, hook):
+        if impl.hookwrapper or impl.wrapper:
+            problems.append(f"plugin {impl.plugin_name!r}: {hook} may not be a hook wrapper")
+            continue
+        try:
+            call_impl(impl, register=register(impl.plugin_name))
+        except Exception as exc:  # noqa: BLE001 - reported, naming the plugin
+            problems.append(f"plugin {impl.plugin_name!r}: {hook} raised {type(exc).__name__}: {exc}")
+
+
+def build_catalog(pm: pluggy.PluginManager, installed: Mapping[str, str] = MappingProxyType({})) -> Catalog:
+    """Run the register hooks of every registered plugin; raise PluginError listing all problems.
+
+    ``installed``: every installed plugin's name (loaded or not) -> its distribution and version;
+    their names stay their namespaces even while they are not loaded.
+    """
+    loaded = [name for name, _ in pm.list_name_plugin()]
+    claims = NamespaceClaims(loaded, installed)
+    _run(pm, "register_namespaces", claims.problems, claims.register_for)
+    collector = _Collector(claims.settle())
+    collector.problems += claims.problems
     for kind, (hook, _) in KINDS.items():
-        for impl in call_order(pm, hook):
-            if impl.hookwrapper or impl.wrapper:
-                collector.problems.append(f"plugin {impl.plugin_name!r}: {hook} may not be a hook wrapper")
-                continue
-            try:
-                call_impl(impl, register=collector.register_for(impl.plugin_name, kind))
-            except Exception as exc:  # noqa: BLE001 - reported, naming the plugin
-                collector.problems.append(f"plugin {impl.plugin_name!r}: {hook} raised {type(exc).__name__}: {exc}")
+        _run(pm, hook, collector.problems, functools.partial(collector.register_for, kind=kind))
     pipelines = collector.resolve()
     if collector.problems:
         raise PluginError(collector.problems)
@@ -195,4 +216,5 @@ def build_catalog(pm: pluggy.PluginManager) -> Catalog:
         owners=MappingProxyType(
             {p: MappingProxyType({k: tuple(v) for k, v in kinds.items()}) for p, kinds in owners.items()}
         ),
+        namespaces=collector.namespaces,
     )

@@ -1,8 +1,8 @@
 """The hooks a plugin may implement: one typed spec each (tox style).
 
 ``register_*`` hooks receive a ``register`` callback (llm style) and call it once per thing they
-add; the hub checks each thing as it arrives (type, ``<domain>.<name>`` name, clashes) and files
-it in registries that are frozen before the server starts. They run once, at start-up.
+add; the hub checks each thing as it arrives (type, ``<domain>.<name>`` name in a namespace the
+plugin owns, clashes) and files it in registries that are frozen before the server starts. They run once, at start-up.
 ``validate_adapter`` runs at upload; ``adapter_loaded`` / ``adapter_evicted`` are observers: the
 hub calls each plugin's implementation on its own and logs, never propagates, what it raises.
 Every spec here has a section in docs/plugins.md and a test named ``test_hook_<name>``.
@@ -42,6 +42,16 @@ class AdapterEvent:
     version: int
     reason: str
     tasks: tuple[str, ...] = ()
+
+
+@hookspec
+def register_namespaces(register: Callable[[str], None]) -> None:
+    """Claim namespaces besides the plugin's own name: ``register("acme")`` once per namespace.
+
+    A plugin registers names only in namespaces it owns: the one spelled like its plugin (entry-
+    point) name, and those it declares here that no other installed plugin is named so or declares.
+    Runs before the other ``register_*`` hooks.
+    """
 
 
 @hookspec
@@ -89,7 +99,8 @@ def register_metrics(register: Callable[[Metric], None]) -> None:
 
 @hookspec
 def validate_adapter(manifest: Manifest, task: TaskSpec) -> list[str]:
-    """Extra checks at upload, called once per task the adapter serves.
+    """Extra checks at upload, called once per task the adapter serves that THIS plugin registered
+    (another plugin's tasks, and the built-in ones, are never shown to it).
 
     Return the problems found (empty: fine). Any problem from any plugin rejects the upload
     with INVALID_ARGUMENT, listed with the hub's own findings. ``manifest.task(task.name)`` is

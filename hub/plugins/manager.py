@@ -2,13 +2,18 @@
 
 Plugins are entry points in one group, ``adapter_hub.plugins``, each named for its domain.
 Settings decide which load: ``plugins_allow`` (empty: all) and ``plugins_deny``, both comma-
-separated entry-point names; a denied plugin is not even imported. The built-in "generic"
-plugin is always registered. Anything wrong (an import error, an unknown hook, a clashing
-name, an allowed plugin that is not installed) stops start-up with every problem listed.
+separated plugin names; a denied plugin is not even imported. The built-in "generic" plugin
+is always registered: ``generic`` may be named in the allow list (alone: no installed plugin
+loads) and is refused in the deny list, since other plugins' tasks build on its metrics. A
+name in either list that is not installed stops start-up, as does anything else wrong (an
+import error, an unknown hook, a name outside the plugin's namespaces, a clash, an allowed
+plugin that is not installed), with every problem listed. The loaded plugins and their
+versions are logged once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -44,6 +49,14 @@ class PluginInfo:
     note: str = ""  # why a plugin is not enabled
     hooks: tuple[str, ...] = ()
     registered: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    namespaces: tuple[str, ...] = ()  # where it may register names
+
+    def describe(self) -> str:
+        """``name (distribution version)`` for logs."""
+        origin = (
+            f"built-in, {self.distribution} {self.version}" if self.builtin else f"{self.distribution} {self.version}"
+        )
+        return f"{self.name} ({origin.strip() or 'given in code'})"
 
 
 def parse_names(raw: str) -> frozenset[str]:
@@ -66,11 +79,14 @@ class HubPlugins:
         return list(self._infos)
 
     def validate_adapter(self, manifest: Manifest) -> list[str]:
-        """Every plugin's extra problems with an adapter, for each task it serves."""
+        """Extra problems with an adapter: for each task it serves, the task's own plugin's check
+        (one plugin's validator never sees, or blocks, another plugin's tasks)."""
         problems: list[str] = []
         for head in manifest.tasks:
             spec = self.catalog.tasks.get(head.task)
             for impl in call_order(self.pm, "validate_adapter"):
+                if impl.plugin_name != spec.plugin:
+                    continue
                 try:
                     found = call_impl(impl, manifest=manifest, task=spec)
                 except Exception:
@@ -130,15 +146,22 @@ def build_plugins(
     extra: Iterable[tuple[str, object]] = (),
     entry_points: bool = True,
 ) -> HubPlugins:
-    """Load the built-in plugin, the allowed entry points and ``extra`` (name, plugin) pairs."""
+    """Load the built-in plugin, the allowed entry points and ``extra`` (name, plugin) pairs; an
+    extra plugin takes the place of an installed one of the same name (which is not imported)."""
+    extra = list(extra)
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
     pm.register(generic_plugin, name=generic_plugin.NAME)
     infos = [PluginInfo(generic_plugin.NAME, "adapter-hub", __version__, builtin=True)]
     problems: list[str] = []
+    installed: dict[str, str] = {}
     if entry_points:
+        found = _installed_entry_points({name for name, _ in extra})
+        installed = {name: " ".join(_dist(eps[0])) for name, eps in found.items()}
         allow, deny = parse_names(settings.plugins_allow), parse_names(settings.plugins_deny)
-        infos += _load_entry_points(pm, allow, deny, problems)
+        problems += selection_problems(allow, deny, set(found) | {name for name, _ in extra})
+        if not problems:
+            infos += _load_entry_points(pm, found, allow, deny, problems)
     for name, plugin in extra:
         if _register(pm, plugin, name, f"plugin {name!r}", problems):
             infos.append(PluginInfo(name))
@@ -146,21 +169,51 @@ def build_plugins(
     if problems:
         raise PluginError(problems)
     pm.check_pending()  # what the loop above reported in full; kept as pluggy's own guard
-    catalog = build_catalog(pm)
-    return HubPlugins(pm, catalog, [_describe(pm, catalog, info) for info in infos])
+    catalog = build_catalog(pm, installed)
+    described = [_describe(pm, catalog, info) for info in infos]
+    _log_loaded(described)
+    return HubPlugins(pm, catalog, described)
+
+
+def selection_problems(allow: frozenset[str], deny: frozenset[str], installed: set[str]) -> list[str]:
+    """What is wrong with the allow and deny lists, given the installed plugin names."""
+    problems = []
+    known = installed | {generic_plugin.NAME}
+    for setting, names in (
+        ("ADAPTER_HUB_PLUGINS_ALLOW (--plugins-allow)", allow),
+        ("ADAPTER_HUB_PLUGINS_DENY (--plugins-deny)", deny),
+    ):
+        for name in sorted(names - known):
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.append(
+                f"{setting} names plugin {name!r}, which is not installed; {hint}installed: {', '.join(sorted(known))}"
+            )
+    if generic_plugin.NAME in deny:
+        problems.append(
+            "ADAPTER_HUB_PLUGINS_DENY (--plugins-deny) names 'generic', the built-in plugin: it cannot be "
+            "denied (its head-kind tasks and metrics are what other plugins build on); remove it from the list"
+        )
+    for name in sorted(allow & deny):
+        problems.append(f"plugin {name!r} is both allowed and denied (ADAPTER_HUB_PLUGINS_ALLOW and _DENY): pick one")
+    return problems
+
+
+def _installed_entry_points(skip: set[str]) -> dict[str, list[metadata.EntryPoint]]:
+    found: dict[str, list[metadata.EntryPoint]] = {}
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in skip:
+            found.setdefault(ep.name, []).append(ep)
+    return found
 
 
 def _load_entry_points(
-    pm: pluggy.PluginManager, allow: frozenset[str], deny: frozenset[str], problems: list[str]
+    pm: pluggy.PluginManager,
+    found: Mapping[str, list[metadata.EntryPoint]],
+    allow: frozenset[str],
+    deny: frozenset[str],
+    problems: list[str],
 ) -> list[PluginInfo]:
-    found: dict[str, list[metadata.EntryPoint]] = {}
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        found.setdefault(ep.name, []).append(ep)
-    for name in sorted(allow - set(found)):
-        problems.append(
-            f"plugin {name!r} is allowed (ADAPTER_HUB_PLUGINS_ALLOW) but not installed; "
-            f"installed: {', '.join(sorted(found)) or 'none'}"
-        )
     infos = []
     for name, eps in sorted(found.items()):
         dist, version = _dist(eps[0])
@@ -184,6 +237,12 @@ def _load_entry_points(
         if _register(pm, plugin, name, where, problems):
             infos.append(PluginInfo(name, dist, version))
     return infos
+
+
+def _log_loaded(infos: Sequence[PluginInfo]) -> None:
+    loaded = ", ".join(i.describe() for i in infos if i.enabled)
+    skipped = ", ".join(f"{i.describe()}: {i.note}" for i in infos if not i.enabled)
+    log.info("plugins loaded: %s%s", loaded, f"; not loaded: {skipped}" if skipped else "")
 
 
 def _register(pm: pluggy.PluginManager, plugin: object, name: str, where: str, problems: list[str]) -> bool:
@@ -220,6 +279,6 @@ def _describe(pm: pluggy.PluginManager, catalog: Catalog, info: PluginInfo) -> P
         return info
     plugin = pm.get_plugin(info.name)
     hooks = tuple(sorted(c.name for c in pm.get_hookcallers(plugin) or ()))
-    return PluginInfo(
-        info.name, info.distribution, info.version, info.builtin, True, "", hooks, catalog.registered_by(info.name)
+    return dataclasses.replace(
+        info, hooks=hooks, registered=catalog.registered_by(info.name), namespaces=catalog.namespaces.of(info.name)
     )

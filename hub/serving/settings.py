@@ -195,8 +195,12 @@ class Settings:
         "", "empty: boto3's default; path for SeaweedFS/MinIO", choices=("", "path", "virtual", "auto")
     )
     # --- plugins
-    plugins_allow: str = PLUGINS("", "comma-separated plugin (entry-point) names to load; empty: every one")
-    plugins_deny: str = PLUGINS("", "comma-separated plugin names never to load (not even imported)")
+    plugins_allow: str = PLUGINS(
+        "", "comma-separated plugin (entry-point) names to load; empty: every one; generic alone: only the built-in"
+    )
+    plugins_deny: str = PLUGINS(
+        "", "comma-separated plugin names never to load (not even imported); not generic, which always loads"
+    )
     # --- auth and tenants
     auth: str = AUTH(
         "auto", "auto: on unless loopback + local store; off only allowed there", choices=("auto", "on", "off")

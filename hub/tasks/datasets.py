@@ -18,12 +18,22 @@ SPACE = " "
 
 @dataclass(frozen=True)
 class TextExample:
-    """A text and its gold labels. ``group`` names the unit to split by (e.g. the document)."""
+    """A text and its gold labels. ``group`` names the unit to split by (e.g. the document).
+
+    ``labels`` is kept as a tuple; one label may be given as a plain string ("ask" means
+    ("ask",), never three one-letter labels).
+    """
 
     text: str
-    labels: tuple[str, ...]
+    labels: Sequence[str]
     id: str = ""
     group: str = ""
+
+    def __post_init__(self) -> None:
+        labels = (self.labels,) if isinstance(self.labels, str) else tuple(self.labels)
+        if not all(isinstance(x, str) for x in labels):
+            raise TypeError(f"TextExample labels must be strings, got {labels!r} (example {self.id!r})")
+        object.__setattr__(self, "labels", labels)
 
 
 @dataclass(frozen=True)

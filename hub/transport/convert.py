@@ -28,12 +28,9 @@ from hub.serving.upload import UploadHeader
 from hub.tasks.results import EntitySpan, LabelScore, Prediction, SegmentPrediction
 from hub.tasks.specs import TaskSpec
 
-# The one head-kind table: every HeadKind needs its wire value here.
-HEAD_KINDS = {
-    HeadKind.SEQUENCE: common_pb2.HEAD_KIND_SEQUENCE,
-    HeadKind.MULTI_LABEL: common_pb2.HEAD_KIND_MULTI_LABEL,
-    HeadKind.TOKEN: common_pb2.HEAD_KIND_TOKEN,
-}
+# Every HeadKind goes on the wire as the proto value of the same name (HEAD_KIND_<NAME>): a kind
+# missing from common.proto fails here, at import, not at its first answer.
+HEAD_KINDS = {kind: common_pb2.HeadKind.Value(f"HEAD_KIND_{kind.name}") for kind in HeadKind}
 
 M = TypeVar("M", bound=Message)
 

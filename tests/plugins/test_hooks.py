@@ -80,6 +80,37 @@ def one_hook(hook: str, body: Callable[..., object]) -> object:
     return type("One", (), {hook: hookimpl(staticmethod(body))})()
 
 
+class Tools:
+    """The plugin "acme_tools" also owns the namespace "acme"."""
+
+    @hookimpl
+    def register_namespaces(self, register: Callable[[str], None]) -> None:
+        register("acme")
+
+    @hookimpl
+    def register_tasks(self, register: Callable[[TaskSpec], None]) -> None:
+        register(TaskSpec("acme.intent", HeadKind.SEQUENCE, labels=("a", "b")))
+        register(TaskSpec("acme_tools.intent", HeadKind.SEQUENCE, labels=("a", "b")))
+
+
+def test_hook_register_namespaces() -> None:
+    plugins = load(("acme_tools", Tools()))
+    assert plugins.tasks.get("acme.intent").plugin == "acme_tools"
+    assert plugins.catalog.namespaces.of("acme_tools") == ("acme", "acme_tools")
+    assert next(p for p in plugins.plugins() if p.name == "acme_tools").namespaces == ("acme", "acme_tools")
+
+    def bad(register: Callable[[object], None]) -> None:
+        register("Acme-Corp")
+        register(("acme",))
+
+    with pytest.raises(PluginError) as caught:
+        load(("x", one_hook("register_namespaces", bad)))
+    assert "plugin 'x': register_namespaces passed 'Acme-Corp'; a namespace is a str" in str(caught.value)
+    assert "plugin 'x': register_namespaces passed ('acme',)" in str(caught.value)
+    with pytest.raises(PluginError, match="namespace 'acme' is declared by plugins 'acme_tools' and 'copy'"):
+        load(("acme_tools", Tools()), ("copy", one_hook("register_namespaces", lambda register: register("acme"))))
+
+
 def test_hook_register_tasks() -> None:
     plugins = load(("demo", Demo()))
     spec = plugins.tasks.get("demo.mood")
@@ -116,9 +147,9 @@ def test_hook_register_preprocessors() -> None:
     upper = Preprocessor("x.y", str.upper)  # type: ignore[arg-type]  # returns a str: a broken contract
     broken = one_hook("register_preprocessors", lambda register: register(upper))
     task = one_hook(
-        "register_tasks", lambda register: register(TaskSpec("x.t", HeadKind.SEQUENCE, preprocessors=("x.y",)))
+        "register_tasks", lambda register: register(TaskSpec("t.t", HeadKind.SEQUENCE, preprocessors=("x.y",)))
     )
-    pipeline = load(("x", broken), ("t", task)).tasks.pipeline("x.t")
+    pipeline = load(("x", broken), ("t", task)).tasks.pipeline("t.t")
     with pytest.raises(PluginFault, match=r"preprocessor 'x.y' returned no Preprocessed"):
         pipeline.prepare("secret text")
 
@@ -133,9 +164,9 @@ def test_hook_register_segmenters() -> None:
     overlapping = one_hook(
         "register_segmenters", lambda register: register(Segmenter("x.s", lambda t: [Span(0, 3), Span(2, 4)]))
     )
-    task = one_hook("register_tasks", lambda register: register(TaskSpec("x.t", HeadKind.SEQUENCE, segmenter="x.s")))
+    task = one_hook("register_tasks", lambda register: register(TaskSpec("t.t", HeadKind.SEQUENCE, segmenter="x.s")))
     with pytest.raises(PluginFault, match=r"segmenter 'x.s': segment 1"):
-        load(("x", overlapping), ("t", task)).tasks.pipeline("x.t").prepare("abcdef")
+        load(("x", overlapping), ("t", task)).tasks.pipeline("t.t").prepare("abcdef")
 
 
 def test_hook_register_readers(tmp_path: Path) -> None:
@@ -161,7 +192,10 @@ def test_hook_register_metrics() -> None:
     )
     with pytest.raises(PluginError) as caught:
         load(("demo", Demo()), ("other", clash))
-    assert "metric name 'demo.accuracy' clashes: registered by plugin 'demo' and by plugin 'other'" in str(caught.value)
+    assert (
+        "plugin 'other': metric 'demo.accuracy' is in namespace 'demo', which belongs to plugin 'demo': "
+        "name it 'other.accuracy'"
+    ) in str(caught.value)
 
 
 def _upload(service, name: str, task: str, labels: list[str], kind: HeadKind = HeadKind.SEQUENCE):
@@ -169,29 +203,51 @@ def _upload(service, name: str, task: str, labels: list[str], kind: HeadKind = H
     return service.upload(CALLER, UploadHeader(name), files)
 
 
-def test_hook_validate_adapter(tiny_runtime) -> None:
-    seen: list[tuple[str, str]] = []
+class StrictDemo(Demo):
+    """Demo with a validator: an adapter for its task needs a description starting "ok"."""
 
-    def strict(manifest: Manifest, task: TaskSpec) -> list[str]:
-        seen.append((task.name, task.plugin))
-        head = manifest.task(task.name)
-        return ["demo.mood needs a description"] if head and not manifest.description.startswith("ok") else []
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
 
-    def broken(manifest: Manifest, task: TaskSpec) -> list[str]:
+    @hookimpl
+    def validate_adapter(self, manifest: Manifest, task: TaskSpec) -> list[str]:
+        self.seen.append((task.name, task.plugin))
+        return [] if manifest.description.startswith("ok") else [f"{task.name} needs a description"]
+
+
+class BrokenValidator:
+    @hookimpl
+    def register_tasks(self, register: Callable[[TaskSpec], None]) -> None:
+        register(TaskSpec("broken.task", HeadKind.SEQUENCE, labels=("a", "b")))
+
+    @hookimpl
+    def validate_adapter(self, manifest: Manifest, task: TaskSpec) -> list[str]:
         raise RuntimeError("bug in a plugin")
 
-    plugins = load(("demo", Demo()), ("strict", one_hook("validate_adapter", strict)))
-    service = service_with(plugins, tiny_runtime, "validate")
+
+def test_hook_validate_adapter(tiny_runtime) -> None:
+    strict = StrictDemo()
+    service = service_with(load(("demo", strict)), tiny_runtime, "validate")
     with pytest.raises(InvalidArtifact, match=r"demo.mood needs a description"):
         _upload(service, "mood", "demo.mood", ["calm", "loud"])
-    assert seen == [("demo.mood", "demo")]
-
-    service = service_with(load(("demo", Demo()), ("broken", one_hook("validate_adapter", broken))), tiny_runtime, "v2")
-    with pytest.raises(InvalidArtifact, match="plugin 'broken' could not check this adapter"):
-        _upload(service, "mood", "demo.mood", ["calm", "loud"])
+    assert strict.seen == [("demo.mood", "demo")]
+    files = random_adapter_files(service.runtime.spec, [("demo.mood", HeadKind.SEQUENCE, ["calm", "loud"])])
+    assert service.upload(CALLER, UploadHeader("mood", description="ok: trained on tickets"), files).version == 1
 
     service = service_with(load(("demo", Demo())), tiny_runtime, "v3")
     assert _upload(service, "mood", "demo.mood", ["calm", "loud"]).version == 1
+
+
+def test_a_validator_sees_only_its_own_plugins_tasks(tiny_runtime) -> None:
+    strict = StrictDemo()
+    service = service_with(load(("demo", strict), ("broken", BrokenValidator())), tiny_runtime, "own-tasks")
+    with pytest.raises(InvalidArtifact, match=r"demo.mood needs a description") as caught:
+        _upload(service, "mood", "demo.mood", ["calm", "loud"])
+    assert "broken" not in str(caught.value)  # the raising validator of 'broken' was not asked
+    with pytest.raises(InvalidArtifact, match="plugin 'broken' could not check this adapter"):
+        _upload(service, "b", "broken.task", ["a", "b"])
+    assert _upload(service, "plain", "generic.sequence_classification", ["x", "y"]).version == 1
+    assert strict.seen == [("demo.mood", "demo")]  # nor did StrictDemo see the others' tasks
 
 
 class Recorder:

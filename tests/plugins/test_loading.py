@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import MappingProxyType
 
 import pytest
@@ -18,6 +19,15 @@ from hub.plugin_api import HeadKind, TaskSpec, hookimpl
 def register_tasks(register):
     register(TaskSpec("{task}", HeadKind.SEQUENCE, labels=("a", "b")))
 """
+
+DECLARING_PLUGIN = (
+    TASK_PLUGIN
+    + """
+@hookimpl
+def register_namespaces(register):
+    register("{namespace}")
+"""
+)
 
 
 def start(**settings: str):
@@ -47,7 +57,7 @@ def test_allow_and_deny_lists(site_packages: SitePackages) -> None:
     assert "denied by ADAPTER_HUB_PLUGINS_DENY" in next(p.note for p in plugins.plugins() if p.name == "two")
     plugins = start(plugins_allow="one")
     assert names(plugins)["one"] and not names(plugins)["two"]
-    with pytest.raises(PluginError, match=r"plugin 'three' is allowed .* but not installed"):
+    with pytest.raises(PluginError, match=r"ADAPTER_HUB_PLUGINS_ALLOW \(--plugins-allow\) names plugin 'three', which"):
         start(plugins_allow="one,three")
 
 
@@ -61,10 +71,12 @@ def test_an_import_failure_stops_start_up_naming_the_plugin(site_packages: SiteP
 
 
 def test_clashing_task_names_stop_start_up_naming_both_plugins(site_packages: SitePackages) -> None:
-    site_packages.install("first-dist", "first", "hub_first_t4", TASK_PLUGIN.format(task="shared.task"))
+    first = DECLARING_PLUGIN.format(task="shared.task", namespace="shared")
+    site_packages.install("first-dist", "first", "hub_first_t4", first)
     site_packages.install("second-dist", "second", "hub_second_t4", TASK_PLUGIN.format(task="shared.task"))
     with pytest.raises(
-        PluginError, match=r"task name 'shared.task' clashes: registered by plugin 'first' and by plugin 'second'"
+        PluginError,
+        match=r"plugin 'second': task 'shared.task' is in namespace 'shared', which belongs to plugin 'first'",
     ):
         start()
     assert "shared.task" in [t.name for t in start(plugins_deny="second").tasks.all()]
@@ -73,7 +85,13 @@ def test_clashing_task_names_stop_start_up_naming_both_plugins(site_packages: Si
 def test_a_plugin_may_not_take_a_builtin_task_name(site_packages: SitePackages) -> None:
     source = TASK_PLUGIN.format(task="generic.sequence_classification")
     site_packages.install("sneaky-dist", "sneaky", "hub_sneaky_t5", source)
-    with pytest.raises(PluginError, match="registered by plugin 'generic' and by plugin 'sneaky'"):
+    with pytest.raises(
+        PluginError,
+        match=re.escape(
+            "plugin 'sneaky': task 'generic.sequence_classification' is in namespace 'generic', which belongs "
+            "to the built-in plugin 'generic': name it 'sneaky.sequence_classification'"
+        ),
+    ):
         start()
 
 
@@ -123,3 +141,51 @@ def test_no_global_manager_each_build_is_independent(site_packages: SitePackages
     after = start()
     assert "late.task" not in [t.name for t in before.tasks.all()]
     assert "late.task" in [t.name for t in after.tasks.all()]
+
+
+def test_allow_and_deny_names_are_checked_at_start_up(site_packages: SitePackages) -> None:
+    site_packages.install("p-one", "one", "hub_one_t10", TASK_PLUGIN.format(task="one.task"))
+    only_builtin = start(plugins_allow="generic")  # generic is a plugin name like any other
+    assert names(only_builtin)["generic"] and not names(only_builtin)["one"]
+    assert "one.task" not in [t.name for t in only_builtin.tasks.all()]
+    assert names(start(plugins_allow="generic,one"))["one"]
+    with pytest.raises(PluginError, match=r"names 'generic', the built-in plugin: it cannot be denied"):
+        start(plugins_deny="generic")
+    with pytest.raises(
+        PluginError,
+        match=r"ADAPTER_HUB_PLUGINS_DENY \(--plugins-deny\) names plugin 'onee', which is not installed; "
+        r"did you mean 'one'\?",
+    ):
+        start(plugins_deny="onee")
+    with pytest.raises(PluginError, match=r"plugin 'one' is both allowed and denied"):
+        start(plugins_allow="one", plugins_deny="one")
+
+
+def test_allow_and_deny_are_serve_flags(site_packages: SitePackages) -> None:
+    from hub.cli.main import build_parser
+    from hub.cli.serve import settings_from_args
+
+    site_packages.install("p-one", "one", "hub_one_t11", TASK_PLUGIN.format(task="one.task"))
+    args = build_parser().parse_args(["serve", "--plugins-allow", "generic,one", "--plugins-deny", ""])
+    settings = settings_from_args(args)
+    assert (settings.plugins_allow, settings.plugins_deny) == ("generic,one", "")
+    assert names(build_plugins(settings))["one"]
+    misspelt = settings_from_args(build_parser().parse_args(["serve", "--plugins-deny", "onne"]))
+    with pytest.raises(PluginError, match="names plugin 'onne', which is not installed; did you mean 'one'"):
+        build_plugins(misspelt)
+
+
+def test_start_up_logs_the_loaded_plugins_with_versions(
+    site_packages: SitePackages, caplog: pytest.LogCaptureFixture
+) -> None:
+    from hub import __version__
+
+    site_packages.install("acme-hub-plugin", "acme", "hub_acme_t12", TASK_PLUGIN.format(task="acme.task"), "2.3.4")
+    site_packages.install("p-two", "two", "hub_two_t12", TASK_PLUGIN.format(task="two.task"), "0.9")
+    with caplog.at_level("INFO", logger="hub.plugins"):
+        start(plugins_deny="two")
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("plugins loaded: ")]
+    assert len(lines) == 1
+    assert f"plugins loaded: generic (built-in, adapter-hub {__version__}), " in lines[0]
+    assert "acme (acme-hub-plugin 2.3.4)" in lines[0]
+    assert "; not loaded: two (p-two 0.9): denied by ADAPTER_HUB_PLUGINS_DENY" in lines[0]

@@ -77,13 +77,17 @@ def test_the_postprocessor_sees_original_offsets() -> None:
     assert [e.text for e in summary.entities] == ["b"] and summary.segments[1].entities[0].start == 5
 
 
-def _register(kind: str, item: object) -> object:
-    def hook(register: Callable[[object], None]) -> None:
-        register(item)
-
+def _register(**items: object) -> object:
+    """A plugin whose register_<kind> hook registers items[kind], for each kind given."""
     from hub.plugin_api import hookimpl
 
-    return type("P", (), {f"register_{kind}": hookimpl(staticmethod(hook))})()
+    def hook(item: object) -> object:
+        def register_one(register: Callable[[object], None]) -> None:
+            register(item)
+
+        return hookimpl(staticmethod(register_one))
+
+    return type("P", (), {f"register_{kind}": hook(item) for kind, item in items.items()})()
 
 
 def test_the_service_runs_the_pipeline_and_checks_tokens_per_segment(tiny_runtime) -> None:
@@ -92,9 +96,7 @@ def test_the_service_runs_the_pipeline_and_checks_tokens_per_segment(tiny_runtim
     task = TaskSpec(
         "t.clauses", HeadKind.MULTI_LABEL, labels=("ter", "use"), preprocessors=("t.mask",), segmenter="t.lines"
     )
-    plugins = load(
-        ("m", _register("preprocessors", MASK)), ("s", _register("segmenters", LINES)), ("t", _register("tasks", task))
-    )
+    plugins = load(("t", _register(preprocessors=MASK, segmenters=LINES, tasks=task)))
     service = service_with(plugins, tiny_runtime, "pipeline", max_tokens_per_text=40)
     caller = Caller("pipe")
     files = random_adapter_files(service.runtime.spec, [("t.clauses", HeadKind.MULTI_LABEL, ["ter", "use"])])
