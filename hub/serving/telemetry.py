@@ -120,8 +120,7 @@ class Telemetry:
         scheduler's per-tenant rows (served work, queued work, refusals)."""
         self.registry.register(ResidencyCollector(service.cache))
         self.registry.register(ServingCollector(lambda: service.ready, lambda: service.batcher.queued))
-        rows = getattr(service.batcher, "tenant_stats", list)  # the fair scheduler's rows (none yet: FIFO)
-        scheduler = SchedulerCollector(rows, self.tenants)
+        scheduler = SchedulerCollector(service.batcher.tenant_stats, self.tenants)  # none with fifo
         self.registry.register(scheduler)
         self._scheduler_refusals = scheduler.refusals
 

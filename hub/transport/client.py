@@ -22,6 +22,7 @@ from hub.api.v1 import (
     tenants_pb2,
     tenants_pb2_grpc,
 )
+from hub.transport.retry import with_retries
 from hub.transport.tls import ClientTLS, explain
 
 CHUNK_BYTES = 1 << 20
@@ -56,13 +57,32 @@ def upload_parts(header: adapters_pb2.UploadHeader, files: list[Path]) -> Iterat
                 yield adapters_pb2.UploadAdapterRequest(chunk=adapters_pb2.FileChunk(path=path.name, data=chunk))
 
 
+def tenant_limits(
+    weight: float | None = None,
+    rps: float | None = None,
+    tps: float | None = None,
+    unlimited_rps: bool = False,
+    unlimited_tps: bool = False,
+) -> tenants_pb2.TenantLimits:
+    values = {k: v for k, v in (("weight", weight), ("rps", rps), ("tps", tps)) if v is not None}
+    return tenants_pb2.TenantLimits(unlimited_rps=unlimited_rps, unlimited_tps=unlimited_tps, **values)
+
+
 class HubClient:
     """One channel and one set of credentials for every service; responses are the messages."""
 
     def __init__(
-        self, target: str, api_key: str | None = None, timeout: float = 60.0, tls: ClientTLS | None = None
+        self,
+        target: str,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        retries: int = 0,
+        tls: ClientTLS | None = None,
     ) -> None:
-        """``tls``: talk TLS (mutual TLS with a client certificate); None: plaintext."""
+        """``retries``: how often an inference call refused with a retry hint (a full queue,
+        a rate limit) or UNAVAILABLE is tried again, after the hinted pause. ``tls``: talk TLS
+        (mutual TLS with a client certificate); None: plaintext."""
+        self.retries = retries
         options: list[tuple[str, Any]] = [("grpc.max_receive_message_length", 8 << 20)]
         if tls is None:
             self.channel = grpc.insecure_channel(target, options=options)
@@ -116,7 +136,7 @@ class HubClient:
 
     def predict(self, adapter: str, texts: list[str], task: str = "") -> inference_pb2.PredictResponse:
         request = inference_pb2.PredictRequest(adapter=parse_ref(adapter), task=task, texts=texts)
-        return self._call(self.inference.Predict, request)
+        return with_retries(lambda: self._call(self.inference.Predict, request), self.retries)
 
     def predict_stream(
         self, requests: Iterable[tuple[str, str, list[str], str]]
@@ -136,7 +156,7 @@ class HubClient:
             text=text,
             targets=[inference_pb2.FanOutTarget(adapter=parse_ref(a), task=t) for a, t in targets],
         )
-        return self._call(self.inference.FanOut, request)
+        return with_retries(lambda: self._call(self.inference.FanOut, request), self.retries)
 
     def list_adapters(self) -> adapters_pb2.ListAdaptersResponse:
         return self._call(self.adapters.ListAdapters, adapters_pb2.ListAdaptersRequest())
@@ -161,9 +181,21 @@ class HubClient:
     def list_plugins(self) -> admin_pb2.ListPluginsResponse:
         return self._call(self.admin.ListPlugins, admin_pb2.ListPluginsRequest())
 
-    def create_tenant(self, tenant: str, max_bytes: int = 0, max_adapters: int = 0) -> tenants_pb2.CreateTenantResponse:
+    def create_tenant(
+        self, tenant: str, max_bytes: int = 0, max_adapters: int = 0, **limits: Any
+    ) -> tenants_pb2.CreateTenantResponse:
+        """``limits``: weight, rps, tps, unlimited_rps, unlimited_tps (see set_tenant_limits)."""
         quota = tenants_pb2.Quota(max_bytes=max_bytes, max_adapters=max_adapters)
-        return self._call(self.tenants.CreateTenant, tenants_pb2.CreateTenantRequest(tenant=tenant, quota=quota))
+        request = tenants_pb2.CreateTenantRequest(tenant=tenant, quota=quota, limits=tenant_limits(**limits))
+        return self._call(self.tenants.CreateTenant, request)
+
+    def set_tenant_limits(self, tenant: str, **limits: Any) -> tenants_pb2.TenantInfo:
+        """weight=, rps=, tps= (None: unchanged), unlimited_rps= / unlimited_tps= (remove)."""
+        request = tenants_pb2.SetTenantLimitsRequest(tenant=tenant, limits=tenant_limits(**limits))
+        return self._call(self.tenants.SetTenantLimits, request)
+
+    def queue_status(self) -> admin_pb2.QueueStatusResponse:
+        return self._call(self.admin.QueueStatus, admin_pb2.QueueStatusRequest())
 
     def list_tenants(self) -> tenants_pb2.ListTenantsResponse:
         return self._call(self.tenants.ListTenants, tenants_pb2.ListTenantsRequest())

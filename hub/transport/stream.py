@@ -87,4 +87,4 @@ def _answer(request_id: str, future: Future[inference_pb2.PredictResponse]) -> i
     try:
         return convert.stream_answer(request_id, future.result())
     except Exception as exc:  # noqa: BLE001 - becomes this request's answer
-        return convert.stream_error(request_id, *status_of(exc))
+        return convert.stream_error(request_id, *status_of(exc), getattr(exc, "retry_after_ms", None))
