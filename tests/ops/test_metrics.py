@@ -164,3 +164,42 @@ def test_the_grafana_dashboard_uses_only_documented_metrics() -> None:
         assert topic in titles
     ids = [p["id"] for p in dashboard["panels"]]
     assert len(ids) == len(set(ids))
+
+
+@pytest.mark.integration
+def test_per_tenant_metrics_from_the_scheduler_stay_bounded(start_hub, tiny_runtime, adapter_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    server, _ = start_hub(tiny_runtime, auth="on", admin_key=ADMIN, metrics_max_tenants=2)
+    endpoint = server.service.telemetry.serve_http("127.0.0.1", 0)
+    target = f"127.0.0.1:{server.port}"
+    try:
+        with HubClient(target, api_key=ADMIN) as admin:
+            keys = [admin.create_tenant(f"t{i}").api_key for i in range(4)]
+            admin.set_tenant_limits("t3", rps=0.001)  # one request, then refused for a long while
+        clients = [HubClient(target, api_key=key) for key in keys]
+        for client in clients:
+            client.push(adapter_dir, "sent")
+        for client in clients[:2]:
+            client.predict("sent", ["good words"])
+        first = scrape(endpoint.port)  # t0 and t1 take the two tenant labels
+        for client in clients[2:]:
+            client.predict("sent", ["good words"])
+        with pytest.raises(grpc.RpcError) as caught:
+            clients[3].predict("sent", ["good words"])
+        assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        after = scrape(endpoint.port)
+        for client in clients:
+            client.close()
+    finally:
+        endpoint.stop()
+    rows = {r.tenant: r for r in server.service.batcher.tenant_stats()}
+    tokens = {labels: v for (name, labels), v in after.items() if name == "adapter_hub_tenant_tokens_total"}
+    assert {dict(labels)["tenant"] for labels in tokens} == {"t0", "t1", OTHER}
+    assert value(after, "adapter_hub_tenant_tokens_total", tenant="t0") == rows["t0"].served_tokens > 0
+    assert value(first, "adapter_hub_tenant_tokens_total", tenant="t0") == rows["t0"].served_tokens
+    assert (
+        value(after, "adapter_hub_tenant_tokens_total", tenant=OTHER)
+        == rows["t2"].served_tokens + rows["t3"].served_tokens
+    )
+    assert value(after, "adapter_hub_tenant_requests_total", tenant=OTHER) == 2  # t3's second was refused
+    assert value(after, "adapter_hub_rejected_total", reason="rate") == 1
+    assert value(after, "adapter_hub_tenant_queued_tokens", tenant=OTHER) == 0
