@@ -1,0 +1,47 @@
+from collections.abc import Iterable as _Iterable
+from typing import ClassVar as _ClassVar
+
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class HeadKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HEAD_KIND_UNSPECIFIED: _ClassVar[HeadKind]
+    HEAD_KIND_SEQUENCE: _ClassVar[HeadKind]
+    HEAD_KIND_MULTI_LABEL: _ClassVar[HeadKind]
+    HEAD_KIND_TOKEN: _ClassVar[HeadKind]
+
+HEAD_KIND_UNSPECIFIED: HeadKind
+HEAD_KIND_SEQUENCE: HeadKind
+HEAD_KIND_MULTI_LABEL: HeadKind
+HEAD_KIND_TOKEN: HeadKind
+
+class AdapterRef(_message.Message):
+    __slots__ = ("name", "version")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    def __init__(self, name: str | None = ..., version: str | None = ...) -> None: ...
+
+class TaskHead(_message.Message):
+    __slots__ = ("head_kind", "labels", "task", "threshold")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    HEAD_KIND_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    task: str
+    head_kind: HeadKind
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    threshold: float
+    def __init__(
+        self,
+        task: str | None = ...,
+        head_kind: HeadKind | str | None = ...,
+        labels: _Iterable[str] | None = ...,
+        threshold: float | None = ...,
+    ) -> None: ...
