@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -52,9 +53,11 @@ def run(*args: str | Path, **kwargs: object) -> subprocess.CompletedProcess[str]
 
 
 def test_the_installed_client_brings_no_server_dependencies(live_hub: LiveHub, tmp_path: Path) -> None:
-    wheels = tmp_path / "wheels"
-    built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", wheels,
-                ROOT / "clients/python")  # fmt: skip
+    wheels, source = tmp_path / "wheels", tmp_path / "client-source"  # a copy: the build writes beside it
+    shutil.copytree(
+        ROOT / "clients/python", source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    )
+    built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", wheels, source)
     assert built.returncode == 0, built.stderr
     venv = tmp_path / "venv"
     assert run(sys.executable, "-m", "venv", venv).returncode == 0

@@ -1,1 +1,0 @@
-"""The wire contract: generated code (adapter_hub_client.api.v1)."""
