@@ -12,12 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapters_registry import safetensors_io as st
-from adapters_registry.lora_config import (
-    CLASSIFIER_MODULES,
-    HEAD_TASK_TYPES,
-    LoraSettings,
-    parse_lora_config,
-)
+from adapters_registry.heads import check_heads, head_linears
+from adapters_registry.lora_config import CLASSIFIER_MODULES, HEAD_TASK_TYPES, LoraSettings, parse_lora_config
 from adapters_registry.manifest import (
     HEADS_FILE,
     MANIFEST_FILE,
@@ -33,7 +29,8 @@ from adapters_registry.manifest import (
     TaskContract,
     parse_manifest,
 )
-from adapters_registry.weights import check_lora_tensors
+from adapters_registry.peft_heads import import_peft_head
+from adapters_registry.weights import check_lora_tensors, full_tensors
 from hub.errors import IncompatibleAdapter, InvalidArtifact
 
 ALLOWED_FILES = (PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, MANIFEST_FILE, HEADS_FILE, MODEL_CARD_FILE)
@@ -113,13 +110,15 @@ def _load_safetensors(
     files: dict[str, bytes], name: str, limits: ArtifactLimits, problems: list[str]
 ) -> st.SafetensorsFile | None:
     data = files[name]
-    if data[:2] == b"\x80\x02" or data[:1] == b"\x80" or data[:2] == b"PK":
-        problems.append(f"{name}: this is a pickle/zip (torch.save) file, not safetensors")
-        return None
     try:
         parsed = st.parse(data, max_header_bytes=limits.max_header_bytes)
     except st.SafetensorsFormatError as exc:
-        problems.append(f"{name}: {exc}")
+        # Asked only once parsing failed: a safetensors header length of 128 + 256k bytes also
+        # starts with 0x80, the pickle protocol mark.
+        pickled = data[:1] == b"\x80" or data[:2] == b"PK"
+        problems.append(
+            f"{name}: this is a pickle/zip (torch.save) file, not safetensors" if pickled else f"{name}: {exc}"
+        )
         return None
     bad = sorted({i.dtype for i in parsed.tensors.values()} - limits.allowed_dtypes)
     if bad:
@@ -155,11 +154,11 @@ def build_artifact(
     config = _load_json(files, PEFT_CONFIG_FILE, problems)
     lora = parse_lora_config(config, limits.max_rank, problems) if config is not None else None
     weights = _load_safetensors(files, PEFT_WEIGHTS_FILE, limits, problems)
+    built = _build_manifest(files, upload, weights, lora, backbone, tasks, limits, problems, mismatches)
+    manifest = built[0] if built is not None else None
     targets: list[str] = []
-    if lora is not None and weights is not None:
-        targets = check_lora_tensors(weights, lora, backbone, limits.max_rank, problems, mismatches)
-
-    manifest = _build_manifest(files, upload, weights, lora, backbone, tasks, limits, problems, mismatches)
+    if lora is not None and weights is not None and built is not None:
+        targets = check_lora_tensors(weights, lora, backbone, limits.max_rank, problems, mismatches, built[1])
     if manifest is not None:
         _check_tasks(manifest, tasks, backbone, limits, problems, mismatches)
     if problems:
@@ -168,6 +167,9 @@ def build_artifact(
         raise IncompatibleAdapter(mismatches)
     assert manifest is not None and lora is not None
     return _finalize(files, manifest, lora, targets)
+
+
+Built = tuple[Manifest, dict[str, tuple[int, int] | None]]  # the manifest, and head Linears LoRA may target
 
 
 def _build_manifest(
@@ -180,24 +182,14 @@ def _build_manifest(
     limits: ArtifactLimits,
     problems: list[str],
     mismatches: list[str],
-) -> Manifest | None:
+) -> Built | None:
     if MANIFEST_FILE in files:
-        raw = _load_json(files, MANIFEST_FILE, problems)
-        manifest = parse_manifest(raw, problems) if raw is not None else None
-        if manifest is None:
-            return None
-        if upload.task and not manifest.task(upload.task):
-            problems.append(f"--task {upload.task!r} is not among the manifest's tasks")
-        if HEADS_FILE not in files:
-            problems.append(f"{HEADS_FILE} is missing (the manifest names tasks, each needs a head)")
-            return None
-        heads = _load_safetensors(files, HEADS_FILE, limits, problems)
-        if heads is not None:
-            _check_heads(heads, manifest.tasks, backbone.hidden_size, problems, mismatches)
+        built = _hub_manifest(files, upload, weights, backbone, limits, problems, mismatches)
     else:
-        manifest = _manifest_from_peft(files, upload, weights, lora, backbone, tasks, problems, mismatches)
-        if manifest is None:
-            return None
+        built = _manifest_from_peft(files, upload, weights, lora, backbone, tasks, problems, mismatches)
+    if built is None:
+        return None
+    manifest = built[0]
     if upload.description:
         manifest.description = upload.description
     recorded = manifest.base_model_fingerprint
@@ -209,7 +201,45 @@ def _build_manifest(
         )
     manifest.base_model_fingerprint = backbone.fingerprint
     manifest.base_model_name = manifest.base_model_name or backbone.name
-    return manifest
+    return built
+
+
+def _hub_manifest(
+    files: dict[str, bytes],
+    upload: UploadInfo,
+    weights: st.SafetensorsFile | None,
+    backbone: BackboneSpec,
+    limits: ArtifactLimits,
+    problems: list[str],
+    mismatches: list[str],
+) -> Built | None:
+    """hub_adapter.json + heads.safetensors: the heads as the manifest describes them."""
+    raw = _load_json(files, MANIFEST_FILE, problems)
+    manifest = parse_manifest(raw, problems) if raw is not None else None
+    if manifest is None:
+        return None
+    if upload.task and not manifest.task(upload.task):
+        problems.append(f"--task {upload.task!r} is not among the manifest's tasks")
+    if HEADS_FILE not in files:
+        problems.append(f"{HEADS_FILE} is missing (the manifest names tasks, each needs a head)")
+        return None
+    heads = _load_safetensors(files, HEADS_FILE, limits, problems)
+    if heads is not None:
+        check_heads(heads, manifest.tasks, backbone.hidden_size, problems, mismatches)
+    if weights is not None:  # with a manifest, heads live in heads.safetensors
+        _check_saved_modules(weights, manifest, problems)
+    return manifest, head_linears(heads, manifest.tasks)
+
+
+def _check_saved_modules(weights: st.SafetensorsFile, manifest: Manifest, problems: list[str]) -> None:
+    """Besides LoRA, adapter_model.safetensors may hold only what PEFT saved of the task model's
+    head (its classifier, or a module a head layer came from): heads.safetensors holds the copy
+    that is served."""
+    layers = {layer.module for spec in manifest.tasks for layer in spec.layers if layer.module}
+    for module, params in sorted(full_tensors(weights).items()):
+        if module in layers or module.split(".", 1)[0] in CLASSIFIER_MODULES:
+            continue
+        problems.append(f"{PEFT_WEIGHTS_FILE}: unsupported tensors {sorted(params.values())[:5]} (module {module!r})")
 
 
 def _manifest_from_peft(
@@ -221,8 +251,8 @@ def _manifest_from_peft(
     tasks: TaskLookup,
     problems: list[str],
     mismatches: list[str],
-) -> Manifest | None:
-    """A plain PEFT SEQ_CLS / TOKEN_CLS directory: its classifier becomes the task head."""
+) -> Built | None:
+    """A plain PEFT SEQ_CLS / TOKEN_CLS directory: its task model's head becomes the task's head."""
     if not upload.task or not upload.labels:
         problems.append(f"no {MANIFEST_FILE}: give --task and --labels so the PEFT classifier becomes a head")
         return None
@@ -234,65 +264,16 @@ def _manifest_from_peft(
     if weights is None or lora is None:
         return None
     contract = tasks(upload.task)
-    head = HeadSpec(
-        task=upload.task,
-        head_kind=contract.head_kind if contract else HeadKind.SEQUENCE,
-        labels=list(upload.labels),
-        pooling=Pooling.POOLER,
+    kind = contract.head_kind if contract else HeadKind.SEQUENCE
+    pooled = contract.pools if contract else True
+    imported = import_peft_head(
+        weights, lora, backbone, upload.task, kind, list(upload.labels), pooled, problems, mismatches
     )
-    heads = _heads_from_classifier(weights, head.task)
-    if heads is None:
-        problems.append(f"{PEFT_WEIGHTS_FILE} holds no classifier (modules_to_save 'classifier' or 'score')")
+    if imported is None:
         return None
-    files[HEADS_FILE] = heads
-    parsed = st.parse(heads)
-    _check_heads(parsed, [head], backbone.hidden_size, problems, mismatches)
-    return Manifest(tasks=[head], description=upload.description)
-
-
-def _heads_from_classifier(weights: st.SafetensorsFile, task: str) -> bytes | None:
-    for module in CLASSIFIER_MODULES:
-        weight, bias = (f"base_model.model.{module}.{p}" for p in ("weight", "bias"))
-        if weight in weights.tensors:
-            tensors = {f"{task}.weight": weight}
-            if bias in weights.tensors:
-                tensors[f"{task}.bias"] = bias
-            return st.write(
-                {
-                    out: (weights.tensors[src].dtype, weights.tensors[src].shape, weights.raw(src))
-                    for out, src in tensors.items()
-                }
-            )
-    return None
-
-
-def _check_heads(
-    heads: st.SafetensorsFile,
-    specs: list[HeadSpec],
-    hidden: int,
-    problems: list[str],
-    mismatches: list[str],
-) -> None:
-    expected: set[str] = set()
-    for spec in specs:
-        weight, bias = f"{spec.task}.weight", f"{spec.task}.bias"
-        expected |= {weight, bias}
-        info = heads.tensors.get(weight)
-        if info is None:
-            problems.append(f"{HEADS_FILE}: no {weight} for task {spec.task!r}")
-            continue
-        if len(info.shape) != 2 or info.shape[0] != len(spec.labels):
-            problems.append(
-                f"{HEADS_FILE}: {weight} has shape {list(info.shape)}; task {spec.task!r} has {len(spec.labels)} labels"
-            )
-        elif info.shape[1] != hidden:
-            mismatches.append(f"{weight} expects hidden size {info.shape[1]}, backbone has {hidden}")
-        b = heads.tensors.get(bias)
-        if b is not None and b.shape != (len(spec.labels),):
-            problems.append(f"{HEADS_FILE}: {bias} has shape {list(b.shape)}, expected [{len(spec.labels)}]")
-    extra = sorted(set(heads.tensors) - expected)
-    if extra:
-        problems.append(f"{HEADS_FILE}: unexpected tensors {extra[:5]}")
+    files[HEADS_FILE] = st.write(imported.tensors)
+    check_heads(st.parse(files[HEADS_FILE]), [imported.spec], backbone.hidden_size, problems, mismatches)
+    return Manifest(tasks=[imported.spec], description=upload.description), imported.head_linears
 
 
 def _check_tasks(

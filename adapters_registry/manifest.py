@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -30,6 +32,61 @@ class Pooling(StrEnum):
     POOLER = "pooler"  # the backbone's own pooler over [CLS] (what PEFT SEQ_CLS heads use)
     CLS = "cls"  # the [CLS] hidden state
     MEAN = "mean"  # mean over real tokens (how sentence-transformers backbones were trained)
+
+
+class LayerType(StrEnum):
+    """One step of a head between the pooled (or per-token) features and its classifier."""
+
+    LINEAR = "linear"  # <task>.<name>.weight [out, in] (+ .bias [out])
+    ACTIVATION = "activation"  # a function from ACTIVATIONS
+    LAYER_NORM = "layer_norm"  # <task>.<name>.weight [width] (+ .bias [width]), eps
+
+
+# The activations a head layer may use (the engine has one implementation of each).
+# gelu: the exact (erf) GELU; gelu_tanh: its tanh approximation (HF's gelu_new / gelu_pytorch_tanh).
+ACTIVATIONS = ("identity", "tanh", "relu", "gelu", "gelu_tanh", "silu")
+MAX_HEAD_LAYERS = 8
+_LAYER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class HeadLayer:
+    """A head layer as hub_adapter.json describes it.
+
+    ``name``: its tensors in heads.safetensors are ``<task>.<name>.weight`` / ``.bias``.
+    ``module``: for a layer imported from a PEFT task model, the task-model module it was
+    (e.g. ``pooler.dense``): LoRA tensors in adapter_model.safetensors on that module apply to it
+    (Linear layers), and that file may hold its weights too (what PEFT saved, copied here).
+    """
+
+    type: LayerType
+    name: str = ""
+    function: str = ""  # activation
+    eps: float = 1e-5  # layer_norm
+    module: str = ""  # linear
+
+    def to_json(self) -> dict[str, Any]:
+        if self.type is LayerType.ACTIVATION:
+            return {"type": self.type.value, "function": self.function}
+        data: dict[str, Any] = {"type": self.type.value, "name": self.name}
+        if self.type is LayerType.LAYER_NORM:
+            data["eps"] = self.eps
+        if self.module:
+            data["module"] = self.module
+        return data
+
+    @property
+    def has_tensors(self) -> bool:
+        return self.type is not LayerType.ACTIVATION
+
+
+@dataclass(frozen=True)
+class CheckpointTensor:
+    """A tensor of the backbone's checkpoint outside the backbone model (torch-free bytes)."""
+
+    dtype: str  # safetensors dtype name
+    shape: tuple[int, ...]
+    data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -59,6 +116,12 @@ class BackboneSpec:
     linear_modules: dict[str, tuple[int, int]]
     has_pooler: bool = True  # its forward returns a pooler_output (heads with pooling "pooler" need one)
     max_tokens: int = 0  # the most tokens one text may have (position embeddings); 0: unknown
+    model_type: str = ""  # the config's model_type: which family's task models adapters come from
+    config: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the model config's values
+    # Head-layer weights the checkpoint holds besides the backbone (e.g. ModernBERT's head.dense,
+    # a classification checkpoint's pooler.dense), by task-model name: task models built on this
+    # checkpoint load them, so a PEFT adapter that did not save them still means these.
+    checkpoint_tensors: Mapping[str, CheckpointTensor] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -68,12 +131,25 @@ class HeadSpec:
     labels: list[str]
     pooling: Pooling = Pooling.POOLER
     threshold: float = 0.5
+    layers: tuple[HeadLayer, ...] = ()  # between the features and the classifier, in order
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["head_kind"] = self.head_kind.value
         data["pooling"] = self.pooling.value
+        data["layers"] = [layer.to_json() for layer in self.layers]
+        if not self.layers:
+            del data["layers"]  # manifests of plain heads stay as they were
         return data
+
+    def tensor_names(self) -> dict[str, bool]:
+        """Every tensor of this head in heads.safetensors -> whether it is required."""
+        names = {f"{self.task}.weight": True, f"{self.task}.bias": False}
+        for layer in self.layers:
+            if layer.has_tensors:
+                names[f"{self.task}.{layer.name}.weight"] = True
+                names[f"{self.task}.{layer.name}.bias"] = False
+        return names
 
 
 @dataclass(frozen=True)
@@ -171,9 +247,49 @@ def _parse_head(index: int, raw: object, problems: list[str]) -> HeadSpec | None
     threshold = raw.get("threshold", 0.5)
     if not isinstance(threshold, int | float) or not 0.0 < float(threshold) < 1.0:
         problems.append(f"{where}.threshold must be a number strictly between 0 and 1")
+    layers = _parse_layers(where, raw.get("layers", []), problems)
     if len(problems) > before:
         return None
-    return HeadSpec(str(task), kind, list(labels), pooling, float(threshold))  # type: ignore[arg-type]
+    return HeadSpec(str(task), kind, list(labels), pooling, float(threshold), layers)  # type: ignore[arg-type]
+
+
+def _parse_layers(where: str, raw: object, problems: list[str]) -> tuple[HeadLayer, ...]:
+    if not isinstance(raw, list) or len(raw) > MAX_HEAD_LAYERS:
+        problems.append(f"{where}.layers must be a list of at most {MAX_HEAD_LAYERS} layers")
+        return ()
+    layers = [layer for i, item in enumerate(raw) if (layer := _parse_layer(f"{where}.layers[{i}]", item, problems))]
+    names = [layer.name for layer in layers if layer.has_tensors]
+    if len(set(names)) != len(names):
+        problems.append(f"{where}.layers: layer names must be distinct")
+    return tuple(layers)
+
+
+def _parse_layer(where: str, raw: object, problems: list[str]) -> HeadLayer | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{where} must be an object")
+        return None
+    try:
+        kind = LayerType(str(raw.get("type")))
+    except ValueError:
+        problems.append(f"{where}.type must be one of {[t.value for t in LayerType]}")
+        return None
+    if kind is LayerType.ACTIVATION:
+        function = raw.get("function")
+        if function not in ACTIVATIONS:
+            problems.append(f"{where}.function must be one of {list(ACTIVATIONS)}")
+            return None
+        return HeadLayer(kind, function=str(function))
+    name, module, eps = raw.get("name"), raw.get("module", ""), raw.get("eps", 1e-5)
+    before = len(problems)
+    if not isinstance(name, str) or not _LAYER_NAME.fullmatch(name) or name in ("weight", "bias"):
+        problems.append(f"{where}.name must be an identifier (letters, digits, _), not 'weight' or 'bias'")
+    if not isinstance(module, str):
+        problems.append(f"{where}.module must be a module name")
+    if not isinstance(eps, int | float) or isinstance(eps, bool) or not (math.isfinite(eps) and eps > 0):
+        problems.append(f"{where}.eps must be a positive number")
+    if len(problems) > before:
+        return None
+    return HeadLayer(kind, name=str(name), eps=float(eps), module=str(module))
 
 
 def _parse_files(raw: object, problems: list[str]) -> dict[str, FileRecord]:

@@ -80,3 +80,63 @@ def imported_modules(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
     return found
+
+
+def make_family_adapter(
+    backbone_dir: Path,
+    out_dir: Path,
+    *,
+    task_type: str,
+    num_labels: int,
+    target_modules: list[str] | str,
+    seed: int,
+    modules_to_save: list[str] | None = None,
+    exclude_modules: list[str] | None = None,
+    spread: float = 0.3,
+) -> Path:
+    """A PEFT adapter of any encoder family's task model, as a tenant saves it, with every trained
+    tensor (LoRA, modules_to_save) drawn from N(0, spread): answers far from uniform, so a head
+    layer served wrong moves them well beyond any tolerance."""
+    import torch
+    from peft import LoraConfig, TaskType, get_peft_model
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    torch.manual_seed(seed)
+    model_cls = AutoModelForTokenClassification if task_type == "TOKEN_CLS" else AutoModelForSequenceClassification
+    base = model_cls.from_pretrained(backbone_dir, num_labels=num_labels)
+    config = LoraConfig(
+        task_type=TaskType[task_type],
+        r=4,
+        lora_alpha=8,
+        target_modules=target_modules,
+        modules_to_save=modules_to_save,
+        exclude_modules=exclude_modules,
+    )
+    model = get_peft_model(base, config)
+    with torch.no_grad():
+        for param in model.parameters():
+            if param.requires_grad:
+                param.normal_(0.0, spread)
+    model.save_pretrained(out_dir)
+    return out_dir
+
+
+def peft_probabilities(
+    backbone_dir: Path, adapter_dir: Path, task_type: str, num_labels: int, texts: list[str], sigmoid: bool = False
+):
+    """What PEFT itself answers: the task model loaded from the backbone, the adapter loaded on it;
+    softmax (``sigmoid``: per label) probabilities per text (per token for TOKEN_CLS), special
+    tokens included."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
+
+    model_cls = AutoModelForTokenClassification if task_type == "TOKEN_CLS" else AutoModelForSequenceClassification
+    model = PeftModel.from_pretrained(model_cls.from_pretrained(backbone_dir, num_labels=num_labels), adapter_dir)
+    tokenizer = AutoTokenizer.from_pretrained(backbone_dir)
+    out = []
+    with torch.no_grad():
+        for text in texts:
+            logits = model.eval()(**tokenizer([text], return_tensors="pt")).logits[0]
+            out.append((logits.sigmoid() if sigmoid else logits.softmax(-1)).numpy())
+    return out

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters_registry.manifest import Pooling
-from hub.engine.train.types import DEFAULT_TARGETS, EvalRecord, Mode, Observer, TrainOptions
+from hub.engine.train.types import EvalRecord, Mode, Observer, TrainOptions, parse_head_layers
+from hub.errors import DomainError
 from hub.serving.settings import Settings
+from hub.tasks.datasets import ReaderOptions
 from hub.training.data import TaskInput
 
 if TYPE_CHECKING:
@@ -61,21 +65,8 @@ def _add_train_parser(sub: Any) -> None:
                    help="hold out this part of a training file as dev when the task has no --dev; by "
                    "document when the reader gives documents (default: none)")  # fmt: skip
     g.add_argument("--holdout-seed", type=int, default=0, help="seed of the held-out split (default 0)")
-    g = p.add_argument_group("model")
-    g.add_argument("--output", "-o", required=True, type=Path, help="artifact directory to write")
-    g.add_argument("--backbone", default=None, help="backbone (default: the server setting, ADAPTER_HUB_BACKBONE)")
-    g.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu)")
-    mode = g.add_mutually_exclusive_group()
-    mode.add_argument("--full-finetune", action="store_true", help="baseline: train every backbone weight")
-    mode.add_argument("--head-only", action="store_true", help="baseline: frozen backbone, heads only")
-    g.add_argument("--rank", type=int, default=8, help="LoRA rank (default 8)")
-    g.add_argument("--alpha", type=int, default=None, help="LoRA alpha (default 2 x rank)")
-    g.add_argument("--lora-dropout", type=float, default=0.1, help="default 0.1")
-    g.add_argument("--target-modules", default=",".join(DEFAULT_TARGETS),
-                   help="comma-separated Linear names LoRA adapts (default %(default)s)")  # fmt: skip
-    g.add_argument("--pooling", choices=[x.value for x in Pooling], default=Pooling.MEAN.value,
-                   help="how sequence heads pool the tokens (default mean)")  # fmt: skip
-    g.add_argument("--threshold", type=float, default=0.5, help="multi-label decision threshold (default 0.5)")
+    _add_column_options(g)
+    _add_model_options(p)
     g = p.add_argument_group("optimization")
     g.add_argument("--lr", type=float, default=None,
                    help="learning rate (default 1e-3 LoRA, 5e-5 full fine-tune, 5e-3 head-only)")  # fmt: skip
@@ -107,6 +98,31 @@ def _add_train_parser(sub: Any) -> None:
     g.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
 
 
+def _add_model_options(p: Any) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--output", "-o", required=True, type=Path, help="artifact directory to write")
+    g.add_argument("--backbone", default=None, help="backbone (default: the server setting, ADAPTER_HUB_BACKBONE)")
+    g.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu)")
+    mode = g.add_mutually_exclusive_group()
+    mode.add_argument("--full-finetune", action="store_true", help="baseline: train every backbone weight")
+    mode.add_argument("--head-only", action="store_true", help="baseline: frozen backbone, heads only")
+    g.add_argument("--rank", type=int, default=8, help="LoRA rank (default 8)")
+    g.add_argument("--alpha", type=int, default=None, help="LoRA alpha (default 2 x rank)")
+    g.add_argument("--lora-dropout", type=float, default=0.1, help="default 0.1")
+    g.add_argument("--target-modules", default="",
+                   help="comma-separated Linear names LoRA adapts (default: every Linear of the backbone, "
+                   "by its own names: query,key,value,dense for BERT, q_lin,k_lin,... for DistilBERT, "
+                   "Wqkv,Wo,Wi for ModernBERT)")  # fmt: skip
+    g.add_argument("--head-layers", default="",
+                   help="layers between the pooled features and each classifier: 'family' (the head the "
+                   "backbone family's task models build, e.g. RoBERTa's dense + tanh) or a list such as "
+                   "linear,tanh or linear,gelu,layer_norm (default: the classifier alone)")  # fmt: skip
+    g.add_argument("--pooling", choices=[x.value for x in Pooling], default=None,
+                   help="how sequence heads pool the tokens (default mean; the family's with "
+                   "--head-layers family)")  # fmt: skip
+    g.add_argument("--threshold", type=float, default=0.5, help="multi-label decision threshold (default 0.5)")
+
+
 def _add_eval_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "eval",
@@ -124,9 +140,27 @@ def _add_eval_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--holdout", type=float, default=0.0, metavar="FRACTION",
                    help="evaluate only the part `train --holdout FRACTION` held out of this file")  # fmt: skip
     p.add_argument("--holdout-seed", type=int, default=0)
+    _add_column_options(p)
     p.add_argument("--backbone", default=None, help="in-process only: backbone (default: server setting)")
     p.add_argument("--device", default="cpu", help="in-process only: device (default cpu)")
     p.add_argument("--batch-size", type=int, default=64, help="texts per request (default 64)")
+
+
+COLUMN_DEFAULTS = {"text_column": "text", "label_column": "label"}
+
+
+def _add_column_options(g: Any) -> None:
+    g.add_argument("--text-column", default="text",
+                   help="CSV / TSV / JSON Lines: the column holding the text (default text)")  # fmt: skip
+    g.add_argument("--label-column", default="label",
+                   help="CSV / TSV / JSON Lines: the column holding the label(s) (default label)")  # fmt: skip
+    g.add_argument("--label-separator", default="",
+                   help="multi-label: the separator between labels in one cell, e.g. '|' (a JSON list "
+                   "such as [\"a\", \"b\"] always works)")  # fmt: skip
+
+
+def reader_options(args: argparse.Namespace) -> ReaderOptions:
+    return ReaderOptions(args.text_column, args.label_column, args.label_separator)
 
 
 class ProgressBar(Observer):
@@ -172,6 +206,7 @@ def _options(args: argparse.Namespace, backbone: str) -> TrainOptions:
         alpha=args.alpha,
         lora_dropout=args.lora_dropout,
         target_modules=tuple(x.strip() for x in args.target_modules.split(",") if x.strip()),
+        head_layers=args.head_layers,
         lr=args.lr if args.lr is not None else DEFAULT_LR[mode],
         head_lr=args.head_lr,
         pos_weight=args.pos_weight,
@@ -201,6 +236,7 @@ def command_line(args: argparse.Namespace) -> str:
     skip = {"tasks", "train", "dev", "reader", "handler", "command", "json", "no_progress", "overwrite"}
     if not args.holdout:
         skip |= {"holdout", "holdout_seed"}
+    skip |= {name for name, default in COLUMN_DEFAULTS.items() if getattr(args, name, default) == default}
     for name, value in vars(args).items():
         if name in skip or value is None or value is False or value == "":
             continue
@@ -224,18 +260,39 @@ def _quiet_loading() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
+def _user_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A user's mistake (a task, a file, a reader, a backbone, an option) is one line on stderr,
+    ``error: ...``, and exit status 2: never a traceback."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except DomainError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
+        except OSError as exc:  # a file or directory the user named: unreadable, not writable
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+@_user_errors
 def cmd_train(args: argparse.Namespace) -> int:
     from hub.training.run import TrainRequest, train
 
+    parse_head_layers(args.head_layers)  # a typo fails before the backbone loads
     _quiet_loading()
     settings, plugins = _plugins([t.task for t in args.tasks])
+    options = reader_options(args)
     request = TrainRequest(
-        inputs=list(args.tasks),
+        inputs=[dataclasses.replace(t, options=options) for t in args.tasks],
         options=_options(args, args.backbone or settings.backbone),
         output=args.output,
         holdout=args.holdout,
         holdout_seed=args.holdout_seed,
-        pooling=Pooling(args.pooling),
+        pooling=Pooling(args.pooling) if args.pooling else None,
         threshold=args.threshold,
         select_metric=args.metric,
         title=args.title,
@@ -269,12 +326,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+@_user_errors
 def cmd_eval(args: argparse.Namespace) -> int:
     from hub.training.inprocess import EvalData, eval_examples, evaluate_directory
 
     _quiet_loading()
     settings, plugins = _plugins([args.task])
-    data = EvalData(args.task, args.data, args.reader, args.holdout, args.holdout_seed)
+    data = EvalData(args.task, args.data, args.reader, args.holdout, args.holdout_seed, reader_options(args))
     directory = Path(args.adapter)
     if directory.is_dir():
         settings = dataclasses.replace(settings, backbone=args.backbone or settings.backbone, device=args.device)

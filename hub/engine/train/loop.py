@@ -3,6 +3,7 @@ decay, dev evaluation with early stopping on the dev metric, best weights restor
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -19,6 +20,7 @@ from safetensors.torch import save as save_safetensors
 from adapters_registry.manifest import HEADS_FILE, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE
 from hub.engine.backbone import load_backbone
 from hub.engine.head_kinds import engine_kind
+from hub.engine.head_layers import HeadNet
 from hub.engine.train.encode import Batch, EncodedTask, collate, encode_task, epoch_batches, label_frequencies
 from hub.engine.train.model import TrainModel, head_key
 from hub.engine.train.types import (
@@ -79,6 +81,8 @@ def run_training(
         backbone_parameters=backbone_parameters,
         backbone=backbone.spec,
         stopped_early=loop.stopped,
+        options=dataclasses.replace(options, target_modules=tuple(model.target_modules)),
+        heads=dict(model.layouts),
     )
 
 
@@ -228,9 +232,8 @@ def export_files(model: TrainModel, options: TrainOptions) -> dict[str, bytes]:
     heads: dict[str, torch.Tensor] = {}
     for task in model.tasks:
         head = model.heads[head_key(task)]
-        assert isinstance(head, torch.nn.Linear)
-        heads[f"{task}.weight"] = head.weight.detach().to(dtype).cpu().contiguous()
-        heads[f"{task}.bias"] = head.bias.detach().to(dtype).cpu().contiguous()
+        assert isinstance(head, HeadNet)
+        heads.update({name: t.to(dtype).cpu().contiguous() for name, t in head.tensors(task).items()})
     files[HEADS_FILE] = save_safetensors(heads)
     return files
 

@@ -15,9 +15,11 @@ from torch import nn
 
 from hub.engine.backbone import Backbone
 from hub.engine.head_kinds import engine_kind
+from hub.engine.head_layers import HeadNet
 from hub.engine.tokens import encode, pad
 from hub.engine.train.encode import Batch
-from hub.engine.train.types import Mode, TaskData, TrainOptions
+from hub.engine.train.layouts import backbone_targets, init_from_checkpoint, resolve_layout
+from hub.engine.train.types import HeadLayout, Mode, TaskData, TrainOptions
 from hub.tasks.results import HeadScores
 
 PRIOR_FLOOR = 1e-4  # labels never seen in training start at this frequency
@@ -33,6 +35,11 @@ class TrainModel(nn.Module):
         self.backbone = backbone
         self.mode = options.mode
         self.tasks = {t.task: t for t in tasks}
+        self.target_modules = options.target_modules or backbone_targets(backbone.spec)
+        self.layouts: dict[str, HeadLayout] = {
+            t.task: resolve_layout(options.head_layers, backbone.spec, engine_kind(t.head_kind).per_token, t.pooling)
+            for t in tasks
+        }
         model = backbone.model
         if options.mode is Mode.FULL:
             model.requires_grad_(True)
@@ -44,7 +51,7 @@ class TrainModel(nn.Module):
                 r=options.rank,
                 lora_alpha=options.alpha if options.alpha is not None else 2 * options.rank,
                 lora_dropout=options.lora_dropout,
-                target_modules=list(options.target_modules),
+                target_modules=list(self.target_modules),
                 bias="none",
             )
             with warnings.catch_warnings():  # transformers' deprecation notes, via peft
@@ -53,7 +60,12 @@ class TrainModel(nn.Module):
             if options.mode is Mode.HEAD_ONLY:
                 self.encoder.requires_grad_(False)  # lora_B stays zero: the update is nil
         hidden = int(backbone.spec.hidden_size)
-        self.heads = nn.ModuleDict({head_key(t.task): _new_head(hidden, len(t.labels)) for t in tasks})
+        self.heads = nn.ModuleDict(
+            {head_key(t.task): HeadNet(hidden, len(t.labels), self.layouts[t.task].layers) for t in tasks}
+        )
+        for head in self.heads.values():
+            assert isinstance(head, HeadNet)
+            init_from_checkpoint(head, backbone.spec)
         self.pos_weight: dict[str, torch.Tensor] = {}
         self._encoder_frozen = not self.encoder_trainable()
 
@@ -65,9 +77,9 @@ class TrainModel(nn.Module):
         p = torch.tensor(frequencies).clamp(PRIOR_FLOOR, 1.0 - PRIOR_FLOOR)
         bias = engine_kind(task.head_kind).prior_bias(p)
         head = self.heads[head_key(task.task)]
-        assert isinstance(head, nn.Linear)
+        assert isinstance(head, HeadNet)
         with torch.no_grad():
-            head.bias.copy_(bias.to(head.bias.device))
+            head.classifier.bias.copy_(bias.to(head.classifier.bias.device))
 
     # ---- parameters --------------------------------------------------------------------
     def encoder_trainable(self) -> list[nn.Parameter]:
@@ -103,7 +115,8 @@ class TrainModel(nn.Module):
     ) -> torch.Tensor:
         head = self.heads[head_key(task.task)]
         index = torch.arange(hidden.shape[0], device=hidden.device)
-        return head(engine_kind(task.head_kind).features(task.pooling, hidden, pooled, mask, index))
+        pooling = self.layouts[task.task].pooling
+        return head(engine_kind(task.head_kind).features(pooling, hidden, pooled, mask, index))
 
     def loss(self, batch: Batch) -> torch.Tensor:
         task = self.tasks[batch.task]
@@ -140,10 +153,3 @@ class TrainModel(nn.Module):
         kind = engine_kind(task.head_kind)
         probs = kind.activate(self.logits(task, hidden, pooled, inputs["attention_mask"]).float()).cpu().numpy()
         return [kind.row_scores(probs[j], e) for j, e in enumerate(encodings)]
-
-
-def _new_head(hidden: int, labels: int) -> nn.Linear:
-    head = nn.Linear(hidden, labels)
-    nn.init.normal_(head.weight, std=0.02)
-    nn.init.zeros_(head.bias)
-    return head

@@ -7,11 +7,43 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from adapters_registry.manifest import BackboneSpec, HeadKind, Pooling
+from adapters_registry.manifest import ACTIVATIONS, BackboneSpec, HeadKind, HeadLayer, LayerType, Pooling
+from hub.errors import InvalidArgument
 from hub.tasks.results import HeadScores
 from hub.tasks.text import OffsetMap
 
-DEFAULT_TARGETS = ("query", "key", "value", "dense")
+FAMILY_HEAD = "family"  # --head-layers family: the head the backbone family's task models build
+
+
+def parse_head_layers(text: str) -> tuple[HeadLayer, ...] | str:
+    """``--head-layers``: "" (the classifier alone), ``family``, or a comma-separated list of
+    ``linear``, ``layer_norm`` and activations (e.g. ``linear,tanh``); each linear keeps the width."""
+    text = text.strip()
+    if text in ("", FAMILY_HEAD):
+        return text
+    layers: list[HeadLayer] = []
+    counts: dict[str, int] = {}
+    for item in (x.strip() for x in text.split(",")):
+        base = {"linear": "dense", "layer_norm": "norm"}.get(item)
+        if base is not None:
+            n = counts[base] = counts.get(base, 0) + 1
+            layers.append(HeadLayer(LayerType(item), name=base if n == 1 else f"{base}_{n}"))
+        elif item in ACTIVATIONS:
+            layers.append(HeadLayer(LayerType.ACTIVATION, function=item))
+        else:
+            raise InvalidArgument(
+                f"--head-layers: {item!r} is not a layer; use {FAMILY_HEAD!r} or a list of linear, layer_norm "
+                f"and activations ({', '.join(ACTIVATIONS)})"
+            )
+    return tuple(layers)
+
+
+@dataclass(frozen=True)
+class HeadLayout:
+    """How a trained head reads the backbone: its pooling and the layers before its classifier."""
+
+    pooling: Pooling
+    layers: tuple[HeadLayer, ...] = ()
 
 
 class Mode(StrEnum):
@@ -51,7 +83,7 @@ class TaskData:
     head_kind: HeadKind
     labels: list[str]  # head outputs, in order (BIO tags for token tasks)
     train: list[TrainExample]
-    pooling: Pooling = Pooling.MEAN
+    pooling: Pooling | None = None  # None: mean, or the family's pooling with --head-layers family
     threshold: float = 0.5
 
 
@@ -62,7 +94,8 @@ class TrainOptions:
     rank: int = 8
     alpha: int | None = None  # None: 2 * rank
     lora_dropout: float = 0.1
-    target_modules: tuple[str, ...] = DEFAULT_TARGETS
+    target_modules: tuple[str, ...] = ()  # (): every Linear of the backbone, by its own names
+    head_layers: str = ""  # parse_head_layers: "", "family" or a list such as "linear,tanh"
     lr: float = 1e-3
     head_lr: float | None = None  # None: same as lr
     weight_decay: float = 0.01
@@ -154,3 +187,5 @@ class TrainOutcome:
     backbone_parameters: int
     backbone: BackboneSpec
     stopped_early: bool = False
+    options: TrainOptions | None = None  # as run: the default target modules resolved
+    heads: dict[str, HeadLayout] = field(default_factory=dict)  # task -> how its head was trained
