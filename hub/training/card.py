@@ -34,33 +34,44 @@ def render_card(
     outcome: TrainOutcome,
     command: str,
 ) -> str:
-    percent = 100.0 * outcome.trainable_parameters / max(1, outcome.backbone_parameters)
     lines = [f"# {title}", "", f"{MODE_TITLES[options.mode]} for Adapter Hub.", ""]
     if description:
         lines += [description, ""]
-    lines += ["## Tasks", "", "| task | head | labels | training data | examples | dev data |", "|---" * 6 + "|"]
+    lines += _task_lines(tasks) + _metric_lines(evaluations) + _training_lines(options, outcome)
+    lines += ["", "```", command, "```", "", "![training curves](training/curves.png)", ""]
+    return "\n".join(lines)
+
+
+def _task_lines(tasks: Sequence[CardTask]) -> list[str]:
+    lines = ["## Tasks", "", "| task | head | labels | training data | examples | dev data |", "|---" * 6 + "|"]
     for t in tasks:
         labels = ", ".join(t.labels) if len(t.labels) <= 12 else f"{len(t.labels)} labels"
         lines.append(
             f"| `{t.task}` | {t.head_kind} | {labels} | {t.train_source} | {t.train_examples} | "
             f"{t.dev_source or '(none)'} |"
         )
-    lines += ["", "## Dev metrics", ""]
-    if evaluations:
-        lines += ["| task | examples | metric | value | all metrics |", "|---|---|---|---|---|"]
-        for e in evaluations:
-            others = ", ".join(f"{k} {v:.4f}" for k, v in e.metrics.items() if not k.startswith("f1."))
-            lines.append(f"| `{e.task}` | {e.examples} | {e.headline} | **{e.score:.4f}** | {others} |")
-        lines.append("")
-        lines.append("Per-label F1:")
-        lines.append("")
-        for e in evaluations:
-            per_label = ", ".join(f"{k[3:]} {v:.3f}" for k, v in e.metrics.items() if k.startswith("f1."))
-            lines.append(f"- `{e.task}`: {per_label or '(none)'}")
-    else:
-        lines.append("No dev set was given: nothing was measured.")
+    return lines
+
+
+def _metric_lines(evaluations: Sequence[Evaluation]) -> list[str]:
+    lines = ["", "## Dev metrics", ""]
+    if not evaluations:
+        return [*lines, "No dev set was given: nothing was measured."]
+    lines += ["| task | examples | metric | value | all metrics |", "|---|---|---|---|---|"]
+    for e in evaluations:
+        others = ", ".join(f"{k} {v:.4f}" for k, v in e.metrics.items() if not k.startswith("f1."))
+        lines.append(f"| `{e.task}` | {e.examples} | {e.headline} | **{e.score:.4f}** | {others} |")
+    lines += ["", "Per-label F1:", ""]
+    for e in evaluations:
+        per_label = ", ".join(f"{k[3:]} {v:.3f}" for k, v in e.metrics.items() if k.startswith("f1."))
+        lines.append(f"- `{e.task}`: {per_label or '(none)'}")
+    return lines
+
+
+def _training_lines(options: TrainOptions, outcome: TrainOutcome) -> list[str]:
+    percent = 100.0 * outcome.trainable_parameters / max(1, outcome.backbone_parameters)
     best = outcome.best
-    lines += [
+    lines = [
         "",
         "## Training",
         "",
@@ -73,7 +84,8 @@ def render_card(
             f"- LoRA: rank {options.rank}, alpha {options.alpha or 2 * options.rank:g}, "
             f"dropout {options.lora_dropout:g}, targets {', '.join(options.target_modules)}"
         )
-    lines += [
+    return [
+        *lines,
         f"- steps: {outcome.steps} (batch {options.batch_size}, max length {options.max_seq_length}, "
         f"lr {options.lr:g}, head lr {options.head_lr if options.head_lr is not None else options.lr:g}, "
         f"seed {options.seed})",
@@ -83,12 +95,4 @@ def render_card(
         f"- stopped early: {'yes' if outcome.stopped_early else 'no'}",
         f"- training time: {outcome.seconds:.0f} s on {options.device} "
         f"(torch threads: {options.threads or 'default'}), dev evaluations included",
-        "",
-        "```",
-        command,
-        "```",
-        "",
-        "![training curves](training/curves.png)",
-        "",
     ]
-    return "\n".join(lines)
