@@ -85,6 +85,10 @@ def test_arguments_win_over_the_environment_which_wins_over_defaults(tmp_path: P
     assert (plain.target, plain.api_key, plain.tls, plain.metadata) == ("127.0.0.1:50051", None, False, ())
     mtls = ClientConfig.from_env({"ADAPTER_HUB_TLS_CLIENT_CERT": "c.pem", "ADAPTER_HUB_TLS_CLIENT_KEY": "k.pem"})
     assert (mtls.tls_cert, mtls.tls_key, mtls.tls) == (Path("c.pem"), Path("k.pem"), True)
+    from adapter_hub_client.config import resolve
+
+    given = resolve("other:2", ClientConfig(api_key="k"), {"tls_ca": "ca.pem", "timeout": None})
+    assert (given.target, given.api_key, given.tls_ca, given.timeout) == ("other:2", "k", Path("ca.pem"), 60.0)
 
 
 def test_bad_configuration_is_refused_clearly() -> None:

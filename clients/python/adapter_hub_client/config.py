@@ -76,13 +76,11 @@ class ClientConfig:
         for name, variable in ENV.items():
             if name not in values and env.get(variable):
                 values[name] = env[variable]
-        for name in ("tls_ca", "tls_cert", "tls_key"):
-            if name in values:
-                values[name] = Path(values[name])
-        return cls(**values)
+        return cls(**_paths(values))
 
     def with_(self, **changes: Any) -> ClientConfig:
-        return replace(self, **changes)
+        """A copy with ``changes`` (TLS files as str or Path)."""
+        return replace(self, **_paths(changes))
 
     @property
     def tls(self) -> bool:
@@ -123,6 +121,10 @@ class ClientConfig:
             private_key=read(self.tls_key, "client key"),
             certificate_chain=read(self.tls_cert, "client certificate"),
         )
+
+
+def _paths(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: Path(v) if k in ("tls_ca", "tls_cert", "tls_key") and v is not None else v for k, v in values.items()}
 
 
 def resolve(target: str | None, config: ClientConfig | None, options: dict[str, Any]) -> ClientConfig:
