@@ -19,7 +19,7 @@ from adapter_hub_client import calls, health
 from adapter_hub_client import types as t
 from adapter_hub_client.config import ClientConfig, resolve
 from adapter_hub_client.connection import explain
-from adapter_hub_client.errors import HubError, from_rpc_error
+from adapter_hub_client.errors import HubError, Unavailable, from_rpc_error
 from adapter_hub_client.retry import with_retries_async
 from adapter_hub_client.streaming import Request, chunked, file_lines, stream_item, stream_request
 from adapter_hub_client.sync import STUBS
@@ -36,6 +36,11 @@ async def _each(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:
             yield item
 
 
+async def _explained(error: HubError, config: ClientConfig) -> HubError:
+    """``explain`` off the event loop: for UNAVAILABLE it may probe the server (a blocking TLS handshake)."""
+    return await asyncio.to_thread(explain, error, config) if isinstance(error, Unavailable) else error
+
+
 class AsyncStreamCall:
     """A running PredictStream: ``async for`` the answers (in the order they finish),
     ``cancel()`` to stop early; a failure of the whole call raises ``HubError``."""
@@ -50,7 +55,7 @@ class AsyncStreamCall:
         try:
             return stream_item(await self._answers.__anext__())
         except grpc.RpcError as exc:
-            raise await asyncio.to_thread(explain, from_rpc_error(exc), self._config) from None
+            raise await _explained(from_rpc_error(exc), self._config) from None
 
     def cancel(self) -> None:
         self._call.cancel()
@@ -143,7 +148,7 @@ class AsyncHubClient:
         try:
             return call.read(await with_retries_async(attempt, tries))
         except HubError as error:
-            raise await asyncio.to_thread(explain, error, self.config) from None
+            raise await _explained(error, self.config) from None
 
     # ---- inference -----------------------------------------------------------------------
     async def predict(
