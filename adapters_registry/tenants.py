@@ -42,6 +42,11 @@ class TenantRecord:
     max_bytes: int = 0  # 0: the server's default quota
     max_adapters: int = 0
     keys: list[KeyRecord] = field(default_factory=list)
+    # serving share and rate limits (hub/serving/fair.py); 0: no limit. Records written before
+    # these fields existed read as weight 1, unlimited.
+    weight: float = 1.0
+    rps: float = 0.0
+    tps: float = 0.0
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), indent=2, sort_keys=True).encode()
@@ -98,6 +103,33 @@ class TenantDirectory:
 
         self._update(name, change)
         return f"{KEY_PREFIX}{key_id}_{secret}", key_id
+
+    def set_limits(self, name: str, change: Callable[[TenantRecord], None]) -> TenantRecord:
+        """Apply ``change`` to an existing tenant's record (weight, rate limits) and store it;
+        this process sees it at once, other servers within the cache time."""
+        updated: TenantRecord | None = None
+
+        def apply(record: TenantRecord | None) -> TenantRecord:
+            nonlocal updated
+            if record is None:
+                raise NotFound(f"tenant {name!r} not found: create it first (adapter-hub tenant add)")
+            change(record)
+            updated = record
+            return record
+
+        self._update(name, apply)
+        assert updated is not None
+        with self._lock:
+            self._cache[name] = (time.monotonic(), updated)
+        return updated
+
+    def cached(self, name: str) -> TenantRecord | None:
+        """The tenant's record as last read (re-read every few seconds); None if no such
+        tenant (auth off: the local tenant has no record)."""
+        try:
+            return self._cached(name)
+        except NotFound:
+            return None
 
     def revoke(self, name: str) -> int:
         """Revoke every active key of the tenant; return how many."""

@@ -11,6 +11,10 @@ from __future__ import annotations
 class DomainError(Exception):
     """Base of every error that may reach a client with its message."""
 
+    # When the same call may succeed later: how long to wait first, in milliseconds. The
+    # transport sends it as the `retry-after-ms` trailing metadata; clients back off by it.
+    retry_after_ms: int | None = None
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
@@ -58,8 +62,35 @@ class ResourceExhausted(DomainError):
     """A quota, a size cap or a capacity limit was reached."""
 
 
+class Overloaded(ResourceExhausted):
+    """Refused at admission: a queue bound or the tenant's rate limit is reached. Nothing of the
+    request ran; ``reason`` names the limit (for the scheduler's refusal counts), and the call
+    may be retried after ``retry_after_ms``."""
+
+    def __init__(self, message: str, reason: str, retry_after_ms: int) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retry_after_ms = max(1, int(retry_after_ms))
+
+
+class DeadlineExceeded(DomainError):
+    """The call's deadline passed, or would pass before the request could be answered."""
+
+
+class Cancelled(DomainError):
+    """The caller cancelled the call or went away; its queued work was dropped."""
+
+
 class Unavailable(DomainError):
     """A dependency (object store, backbone not yet loaded) cannot serve right now."""
+
+
+class Draining(Unavailable):
+    """The server is shutting down: it finishes what it admitted and takes nothing new."""
+
+    def __init__(self) -> None:
+        super().__init__("the server is shutting down; retry on another replica or later")
+        self.retry_after_ms = 1000
 
 
 class Unauthenticated(DomainError):

@@ -12,6 +12,7 @@ from typing import Any
 from adapter_hub_client import Adapter, HubClient, ServerInfo
 
 from hub.cli.bulk import cmd_predict_file
+from hub.cli.fairness_commands import limit_args, policy_text
 from hub.cli.render import emit_json, fields_json, prediction_json, prediction_lines, show, version_json
 from hub.residency.tier import human_bytes
 
@@ -19,9 +20,9 @@ NO_LABELS = "(labels from each adapter)"
 
 
 def connect(args: argparse.Namespace) -> HubClient:
-    """The client library's client for the common options: --target, --api-key, --timeout.
-    Refusals are not retried (a failed command says why at once)."""
-    return HubClient(args.target, api_key=args.api_key, timeout=args.timeout, retries=0)
+    """The client library's client for the common options: --target, --api-key, --timeout,
+    --retries (calls that may be repeated: predictions and reads)."""
+    return HubClient(args.target, api_key=args.api_key, timeout=args.timeout, retries=max(0, args.retries))
 
 
 def cmd_push(args: argparse.Namespace) -> int:
@@ -145,7 +146,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def cmd_tenant_add(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        r = client.create_tenant(args.tenant, args.max_bytes, args.max_adapters)
+        r = client.create_tenant(args.tenant, args.max_bytes, args.max_adapters, **limit_args(args))
     data = {"tenant": r.tenant, "api_key": r.api_key, "key_id": r.key_id}
     return show(args.json, data, [f"tenant {r.tenant}: new API key (shown once, store it now):\n{r.api_key}"])
 
@@ -163,13 +164,17 @@ def cmd_tenant_list(args: argparse.Namespace) -> int:
             "used_bytes": t.used_bytes,
             "max_bytes": t.quota.max_bytes,
             "created_at": t.created_at,
+            "weight": t.weight or 1.0,
+            "rps": t.rps or None,
+            "tps": t.tps or None,
         }
         for t in tenants
     ]
     lines = (
         f"{r['tenant']:<24} keys {r['active_keys']} active / {r['revoked_keys']} revoked  "
         f"adapters {r['adapters']}/{r['max_adapters']}  "
-        f"{human_bytes(r['used_bytes'])} of {human_bytes(r['max_bytes'])}"
+        f"{human_bytes(r['used_bytes'])} of {human_bytes(r['max_bytes'])}  "
+        f"{policy_text(r['weight'], r['rps'] or 0, r['tps'] or 0)}"
         for r in rows
     )
     return show(args.json, rows, lines)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from hub.cli import client_commands as cc
+from hub.cli.fairness_commands import add_limit_flags, add_tenant_set_parser
 from hub.cli.plugins import cmd_plugins
 from hub.cli.residency_commands import add_residency_parsers
 from hub.cli.serve import add_serve_parser
@@ -30,6 +31,14 @@ def _client_options() -> argparse.ArgumentParser:
     )
     common.add_argument("--timeout", type=float, default=120.0, help="seconds per call (default %(default)s)")
     common.add_argument("--json", action="store_true", help="print JSON on stdout only")
+    common.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        help="retries of a call that may be repeated (predictions, reads; not push, delete or tenant "
+        "keys) refused with a retry hint (full queue, rate limit) or UNAVAILABLE, each after the "
+        "hinted pause (default %(default)s)",
+    )
     return common
 
 
@@ -87,12 +96,14 @@ def _add_tenant_parsers(sub: argparse._SubParsersAction, common: argparse.Argume
     add.add_argument("tenant")
     add.add_argument("--max-bytes", type=int, default=0, help="storage quota (0: server default)")
     add.add_argument("--max-adapters", type=int, default=0, help="adapter count quota (0: server default)")
+    add_limit_flags(add)
     add.set_defaults(handler=cc.cmd_tenant_add)
     listing = actions.add_parser("list", parents=[common], help="tenants with keys, usage and quotas")
     listing.set_defaults(handler=cc.cmd_tenant_list)
     revoke = actions.add_parser("revoke", parents=[common], help="revoke every key of a tenant")
     revoke.add_argument("tenant")
     revoke.set_defaults(handler=cc.cmd_tenant_revoke)
+    add_tenant_set_parser(actions, common)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""`adapter-hub load|unload|pin|unpin NAME[@VERSION]` and `adapter-hub status`: residency."""
+"""`adapter-hub load|unload|pin|unpin NAME[@VERSION]` and `adapter-hub status`: residency (and
+the inference queue per tenant, hub/cli/fairness_commands.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from adapter_hub_client import ResidencyStatus, ResidentAdapter
 
 from hub.cli.client_commands import connect
+from hub.cli.fairness_commands import queue_json, queue_lines
 from hub.cli.render import emit_json, fields_json
 from hub.residency.tier import human_bytes
 
@@ -28,7 +30,8 @@ def add_residency_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "status",
         parents=[common],
-        help="residency per tier: count, bytes, budget, hits, misses, evictions, load latency",
+        help="residency per tier (count, bytes, budget, hits, misses, evictions, load latency) and the "
+        "inference queue per tenant (queued and served work, refusals by reason)",
     )
     p.set_defaults(handler=cmd_status)
 
@@ -70,8 +73,9 @@ def status_json(response: ResidencyStatus) -> dict[str, Any]:
 def cmd_status(args: argparse.Namespace) -> int:
     with connect(args) as client:
         response = client.residency_status()
+        queue = client.queue_status()
     if args.json:
-        emit_json(status_json(response))
+        emit_json({**status_json(response), "queue": queue_json(queue)})
         return 0
     head = ("tier", "count", "bytes", "budget", "pinned", "hits", "misses", "evictions", "loads", "p50 ms", "p99 ms")
     print("{:<7}{:>7}{:>11}{:>11}{:>8}{:>9}{:>8}{:>11}{:>7}{:>9}{:>9}".format(*head))
@@ -103,4 +107,6 @@ def cmd_status(args: argparse.Namespace) -> int:
         packed = f"{human_bytes(a.device_bytes)} packed / " if a.device_bytes else ""
         where = ",".join(a.tiers) or "-"
         print(f"  {a.name}@{a.version:<6} {where:<17} {packed}{human_bytes(a.file_bytes)} stored{pinned}")
+    for line in queue_lines(queue):
+        print(line)
     return 0

@@ -26,8 +26,9 @@ from hub.errors import (
 from hub.plugins.manager import CacheEvents, HubPlugins, PluginInfo
 from hub.residency import prefetch
 from hub.serving.auth import Caller
-from hub.serving.batching import DynamicBatcher
+from hub.serving.fairness import LimitsChange, QueueStatus, TenantPolicies, build_scheduler, queue_status
 from hub.serving.info import ServerInfo, describe_server
+from hub.serving.scope import CallScope
 from hub.serving.settings import Settings
 from hub.serving.stores import build_residency, tenant_journal
 from hub.serving.upload import UploadHeader
@@ -38,7 +39,7 @@ from hub.tasks.specs import TaskRegistry, TaskSpec, choose_task
 
 if TYPE_CHECKING:
     from hub.engine.packing import PackedAdapter
-    from hub.engine.runtime import Runtime
+    from hub.engine.runtime import RowRequest, Runtime
     from hub.engine.tokens import Encoded
 
 
@@ -95,12 +96,10 @@ class HubService:
         self.cache = build_residency(settings, registry, observer)  # tiers, single-flight, hot swap
         self._runtime: Runtime | None = None
         self._ready = threading.Event()
-        # Rows of concurrent requests share engine forwards (hub/batching.py).
-        self.batcher: DynamicBatcher = DynamicBatcher(
-            lambda rows: self.runtime.run(rows),  # noqa: PLW0108 - the runtime is attached later
-            max_batch_size=settings.max_batch_size,
-            max_wait_s=settings.max_batch_wait_ms / 1000,
-        )
+        # Rows of concurrent requests share engine forwards, in fair order across tenants
+        # (hub/serving/scheduler.py; ADAPTER_HUB_SCHEDULER=fifo: today's batcher).
+        self.batcher = build_scheduler(settings, lambda rows: self.runtime.run(rows))  # noqa: PLW0108 - attached later
+        self.policies = TenantPolicies(self.tenants, self.batcher)
 
     # ---- lifecycle ----------------------------------------------------------------------
     def load_backbone(self) -> None:
@@ -139,8 +138,10 @@ class HubService:
         return self._runtime
 
     # ---- inference ----------------------------------------------------------------------
-    def predict(self, caller: Caller, target: Target, texts: Sequence[str]) -> Served:
+    def predict(self, caller: Caller, target: Target, texts: Sequence[str], scope: CallScope | None = None) -> Served:
+        """``scope``: the call's deadline and cancellation (queued work leaves when it ends)."""
         self._check_texts(texts)
+        self._admissible(caller, scope, texts)
         record, task = self._resolve(caller, target)
         pipeline = self.tasks.pipeline(task)  # once per request
         prepared, encoded = self._prepare([(f"texts[{i}]", pipeline, text) for i, text in enumerate(texts)])
@@ -148,15 +149,18 @@ class HubService:
         from hub.engine.runtime import RowRequest
 
         rows = [RowRequest(piece.text, packed, task, e) for piece, e in zip(pieces(prepared), encoded, strict=True)]
-        return self._served(record, task, pipeline, prepared, self._run(rows))
+        return self._served(record, task, pipeline, prepared, self._run(caller, rows, scope))
 
-    def fan_out(self, caller: Caller, text: str, targets: Sequence[Target]) -> list[Served]:
+    def fan_out(
+        self, caller: Caller, text: str, targets: Sequence[Target], scope: CallScope | None = None
+    ) -> list[Served]:
         """One text, many (adapter, task) targets, answered by a single forward pass."""
         if not targets:
             raise InvalidArgument("fan-out needs at least one target")
         if len(targets) > self.settings.max_fanout_targets:
             raise InvalidArgument(f"at most {self.settings.max_fanout_targets} fan-out targets")
         self._check_texts([text])
+        self._admissible(caller, scope, [text] * len(targets))
         resolved = [self._resolve(caller, t) for t in targets]
         pipelines = [self.tasks.pipeline(task) for _, task in resolved]
         prepared, encoded = self._prepare([("texts[0]", pipeline, text) for pipeline in pipelines])
@@ -166,7 +170,7 @@ class HubService:
         for (record, task), p in zip(resolved, prepared, strict=True):
             packed = self._packed(record)
             rows += [RowRequest(piece.text, packed, task, encoded[len(rows) + j]) for j, piece in enumerate(p.pieces)]
-        scores = self._run(rows)
+        scores = self._run(caller, rows, scope)
         served, used = [], 0
         for (record, task), pipeline, p in zip(resolved, pipelines, prepared, strict=True):
             served.append(self._served(record, task, pipeline, [p], scores[used : used + len(p.pieces)]))
@@ -201,13 +205,32 @@ class HubService:
                     raise InvalidArgument(f"{part} is {count} tokens long; the limit is {limit} (split the text)")
         return prepared, [encoded[piece.text] for piece in pieces(prepared)]
 
-    def _run(self, rows: list) -> list:
-        return self.batcher.run(rows) if rows else []
+    def _admissible(self, caller: Caller, scope: CallScope | None, texts: Sequence[str]) -> None:
+        """Refuse before any work what the scheduler would refuse at the request's least
+        possible size: every blank-separated word is at least one token, plus two special
+        tokens per text."""
+        tenant = caller.namespace()
+        self.policies.refresh(tenant)
+        self.batcher.precheck(tenant, sum(len(t.split()) + 2 for t in texts), scope)
+
+    def _run(self, caller: Caller, rows: list[RowRequest], scope: CallScope | None) -> list:
+        """The rows through the scheduler, in fair order; each costs its tokens."""
+        costs = [row.encoded.tokens for row in rows]
+        return self.batcher.run(rows, costs, caller.namespace(), scope) if rows else []
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Stop admitting inference (UNAVAILABLE) and wait for what was admitted; False if
+        ``timeout`` passed first."""
+        return self.batcher.drain(self.settings.shutdown_grace_s if timeout is None else timeout)
 
     def close(self, drain: bool = True) -> None:
         """Stop taking inference rows; finish (``drain``) or fail the queued ones."""
         self.batcher.close(drain=drain, timeout=self.settings.shutdown_grace_s)
         self.cache.close()
+
+    def queue_status(self, caller: Caller) -> QueueStatus:
+        """The scheduler's numbers: a tenant sees its own row, the operator every row."""
+        return queue_status(caller, self.batcher)
 
     def _served(
         self, record: VersionRecord, task: str, pipeline: TaskPipeline, prepared: Sequence[Prepared], scores: list
@@ -302,20 +325,36 @@ class HubService:
         return moved
 
     # ---- tenants (operator only) --------------------------------------------------------
-    def create_tenant(self, caller: Caller, name: str, max_bytes: int = 0, max_adapters: int = 0) -> tuple[str, str]:
+    def create_tenant(
+        self, caller: Caller, name: str, max_bytes: int = 0, max_adapters: int = 0, limits: LimitsChange | None = None
+    ) -> tuple[str, str]:
         self._operator(caller)
         if max_bytes < 0 or max_adapters < 0:
             raise InvalidArgument("quotas must not be negative")
-        return self.tenants.create_key(check_name("tenant", name), max_bytes, max_adapters)
+        if limits is not None:
+            limits.check()  # before anything is stored
+        created = self.tenants.create_key(check_name("tenant", name), max_bytes, max_adapters)
+        if limits is not None and not limits.empty:
+            self.set_tenant_limits(caller, name, limits)
+        return created
+
+    def set_tenant_limits(self, caller: Caller, name: str, change: LimitsChange) -> TenantUsage:
+        """Change a tenant's weight and rate limits: this server applies them at once, others
+        within a few seconds."""
+        self._operator(caller)
+        change.check()
+        record = self.tenants.set_limits(check_name("tenant", name), change.apply)
+        self.policies.changed(record)
+        return self._usage(record)
 
     def list_tenants(self, caller: Caller) -> list[TenantUsage]:
         self._operator(caller)
-        usage = []
-        for record in self.tenants.list():
-            used, names = self.registry.usage(record.name)
-            max_bytes, max_adapters = self.quota(record.name)
-            usage.append(TenantUsage(record, used, len(names), max_bytes, max_adapters))
-        return usage
+        return [self._usage(record) for record in self.tenants.list()]
+
+    def _usage(self, record: TenantRecord) -> TenantUsage:
+        used, names = self.registry.usage(record.name)
+        max_bytes, max_adapters = self.quota(record.name)
+        return TenantUsage(record, used, len(names), max_bytes, max_adapters)
 
     def revoke_tenant(self, caller: Caller, name: str) -> int:
         self._operator(caller)

@@ -37,12 +37,13 @@ DEFAULT_PORT = 50051
 SERVER = Group("server", "Server")
 ENGINE = Group("engine", "Backbone and engine")
 BATCHING = Group("batching", "Batching")
+FAIRNESS = Group("fairness", "Fair serving under load")
 LIMITS = Group("limits", "Request limits")
 RESIDENCY = Group("residency", "Residency (adapter caches)")
 STORE = Group("store", "Object store and S3")
 PLUGINS = Group("plugins", "Plugins")
 AUTH = Group("auth", "Auth and tenants")
-GROUPS = (SERVER, ENGINE, BATCHING, LIMITS, RESIDENCY, STORE, PLUGINS, AUTH)
+GROUPS = (SERVER, ENGINE, BATCHING, FAIRNESS, LIMITS, RESIDENCY, STORE, PLUGINS, AUTH)
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
 _ENTRY = re.compile(r"^[^/@\s]+/[^/@\s]+(@[^/@\s]+)?$")
@@ -107,6 +108,32 @@ class Settings:
     # --- batching
     max_batch_size: int = BATCHING(32, "rows per engine forward, gathered across requests and tenants", minimum=1)
     max_batch_wait_ms: float = BATCHING(2.0, "ms the oldest queued row may wait for its batch to fill", minimum=0)
+    # --- fair serving (hub/serving/fair.py, admission.py; BENCHMARKS.md "Fairness under overload")
+    scheduler: str = FAIRNESS(
+        "fair",
+        "fair: batches filled across tenants by weighted input tokens, with deadlines and bounded queues; "
+        "fifo: first come first served, unbounded (the old batcher)",
+        choices=("fair", "fifo"),
+    )
+    # 2 s: on 2 CPU cores one full batch (32 texts of ~40 tokens) took ~0.5 s, so about four
+    # batches wait at most; a caller with a 1 s deadline is told at once when it cannot fit.
+    queue_max_s: float = FAIRNESS(
+        2.0, "queued work in total, in seconds at the measured engine speed (sets the token bound)", minimum=0.01
+    )
+    queue_max_tokens: int = FAIRNESS(
+        0,
+        "input tokens queued in total; 0: queue-max-s of work, at least one full batch of 64-token rows",
+        minimum=0,
+    )
+    queue_max_requests: int = FAIRNESS(
+        0, "requests queued in total; 0: three quarters of max-workers (each waiting call holds a thread)", minimum=0
+    )
+    tenant_queue_max_tokens: int = FAIRNESS(
+        0, "cap on one tenant's queued input tokens; 0: none but its weighted share of the total", minimum=0
+    )
+    tenant_queue_max_requests: int = FAIRNESS(
+        0, "cap on one tenant's queued requests; 0: none but its weighted share of the total", minimum=0
+    )
     # --- request limits
     max_texts_per_request: int = LIMITS(256, "texts in one request", minimum=1)
     max_text_chars: int = LIMITS(20_000, "characters per text", minimum=1)

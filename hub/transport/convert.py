@@ -21,6 +21,7 @@ from hub.errors import InvalidArgument
 from hub.plugins.catalog import KINDS
 from hub.plugins.manager import PluginInfo
 from hub.residency.residency import ResidencyStatus, Resident
+from hub.serving.fairness import LimitsChange, QueueStatus
 from hub.serving.info import ServerInfo
 from hub.serving.residency_admin import Done
 from hub.serving.service import Served, Target, TenantUsage
@@ -52,6 +53,15 @@ def target(ref: common_pb2.AdapterRef, task: str = "") -> Target:
 
 def upload_header(header: adapters_pb2.UploadHeader) -> UploadHeader:
     return UploadHeader(header.name, header.task, tuple(header.labels), header.description)
+
+
+def limits_change(limits: tenants_pb2.TenantLimits) -> LimitsChange:
+    """Unset fields stay as they are (None)."""
+
+    def value(name: str) -> float | None:
+        return float(getattr(limits, name)) if limits.HasField(name) else None
+
+    return LimitsChange(value("weight"), value("rps"), value("tps"), limits.unlimited_rps, limits.unlimited_tps)
 
 
 # ---- inference --------------------------------------------------------------------------
@@ -105,9 +115,12 @@ def stream_answer(request_id: str, response: inference_pb2.PredictResponse) -> i
     return inference_pb2.PredictStreamResponse(request_id=request_id, response=response)
 
 
-def stream_error(request_id: str, code: grpc.StatusCode, message: str) -> inference_pb2.PredictStreamResponse:
-    """One PredictStream request's failure, in-band: the status code's number and the message."""
-    error = inference_pb2.RequestError(code=code.value[0], message=message)
+def stream_error(
+    request_id: str, code: grpc.StatusCode, message: str, retry_after_ms: int | None = None
+) -> inference_pb2.PredictStreamResponse:
+    """One PredictStream request's failure, in-band: the status code's number, the message and
+    (a refusal that may succeed later) the retry hint a unary call gets as trailing metadata."""
+    error = inference_pb2.RequestError(code=code.value[0], message=message, retry_after_ms=retry_after_ms or 0)
     return inference_pb2.PredictStreamResponse(request_id=request_id, error=error)
 
 
@@ -192,6 +205,11 @@ def list_plugins_response(plugins: Iterable[PluginInfo], specs: Iterable[TaskSpe
     return admin_pb2.ListPluginsResponse(plugins=[plugin_info(p) for p in plugins], tasks=[task_info(t) for t in specs])
 
 
+def queue_status(status: QueueStatus) -> admin_pb2.QueueStatusResponse:
+    tenants = [_message(admin_pb2.TenantQueue, t) for t in status.tenants]
+    return _message(admin_pb2.QueueStatusResponse, status, tenants=tenants)
+
+
 # ---- tenants ----------------------------------------------------------------------------
 def tenant_created(tenant: str, api_key: str, key_id: str) -> tenants_pb2.CreateTenantResponse:
     return tenants_pb2.CreateTenantResponse(tenant=tenant, api_key=api_key, key_id=key_id)
@@ -204,6 +222,9 @@ def tenant_info(usage: TenantUsage) -> tenants_pb2.TenantInfo:
         tenant=usage.record.name,
         quota=tenants_pb2.Quota(max_bytes=usage.max_bytes, max_adapters=usage.max_adapters),
         created_at=usage.record.created_at,
+        weight=usage.record.weight or 1.0,
+        rps=usage.record.rps,  # 0: no limit
+        tps=usage.record.tps,
     )
 
 

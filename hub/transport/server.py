@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
+import time
 from concurrent import futures
 
 import grpc
@@ -38,6 +40,7 @@ SERVICE_NAMES = (
     tenants_pb2.DESCRIPTOR.services_by_name["TenantService"].full_name,
     residency_pb2.DESCRIPTOR.services_by_name["ResidencyService"].full_name,
 )
+GIL_SWITCH_S = 0.001
 MAX_MESSAGE_BYTES = 8 << 20  # upload chunks are 1 MiB; responses for 256 texts fit easily
 
 
@@ -74,6 +77,11 @@ class HubServer:
 
     def start(self, load_backbone: bool = True) -> None:
         """Listen now; load the backbone in the background and then report SERVING."""
+        # The engine thread gives the GIL up at every torch op and, while request threads run
+        # Python (refusals, answers), waited up to Python's 5 ms switch interval to get it back
+        # each time. At 1 ms, under a flood on 2 cores (two A/B pairs), batches were ~15% faster
+        # and a quiet tenant's p50 fell 7-35%.
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
         self.server.start()
         log.info("listening on %s:%d", self.service.settings.host, self.port)
         if self.service.ready:
@@ -97,12 +105,17 @@ class HubServer:
             log.info("backbone loaded: SERVING")
 
     def stop(self, grace: float | None = None) -> None:
-        """Refuse new calls, let in-flight ones finish (up to ``grace`` seconds), then stop."""
+        """Drain: health NOT_SERVING, inference admits nothing new (UNAVAILABLE, with a retry
+        hint), what was admitted finishes (within ``grace`` seconds, shutdown_grace_s by
+        default); then the server stops, giving calls still being answered the time left."""
         self._stopped.set()
-        self.health.enter_graceful_shutdown()
+        self.health.enter_graceful_shutdown()  # NOT_SERVING, for load balancers and probes
         grace = self.service.settings.shutdown_grace_s if grace is None else grace
-        self.server.stop(grace).wait()
-        self.service.close(drain=True)  # in-flight calls are done; release the batcher thread
+        end = time.monotonic() + grace
+        if not self.service.drain(grace):
+            log.warning("shutdown grace of %.1f s passed with inference still queued: failing it", grace)
+        self.server.stop(max(end - time.monotonic(), 0.5)).wait()
+        self.service.close(drain=False)  # anything left fails with UNAVAILABLE; release the worker
 
     def wait(self) -> None:
         self.server.wait_for_termination()

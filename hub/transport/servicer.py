@@ -20,6 +20,7 @@ from hub.api.v1 import (
 from hub.serving.upload import UploadAssembler
 from hub.transport import convert
 from hub.transport.base import ServicerBase
+from hub.transport.deadlines import call_scope, request_scope
 from hub.transport.status import abort, guarded
 from hub.transport.stream import answer_stream
 
@@ -29,7 +30,8 @@ class InferenceServicer(ServicerBase, inference_pb2_grpc.InferenceServiceService
     def Predict(self, request: inference_pb2.PredictRequest, context: grpc.ServicerContext):
         caller = self.caller(context)
         target = convert.target(request.adapter, request.task)
-        return convert.predict_response(self.service.predict(caller, target, list(request.texts)))
+        served = self.service.predict(caller, target, list(request.texts), call_scope(context))
+        return convert.predict_response(served)
 
     def PredictStream(self, requests: Iterator[inference_pb2.PredictStreamRequest], context: grpc.ServicerContext):
         try:
@@ -37,9 +39,15 @@ class InferenceServicer(ServicerBase, inference_pb2_grpc.InferenceServiceService
         except Exception as exc:  # noqa: BLE001 - reported as the call's status
             abort(context, exc)
 
-        def run_one(request: inference_pb2.PredictRequest) -> inference_pb2.PredictResponse:
-            target = convert.target(request.adapter, request.task)
-            return convert.predict_response(self.service.predict(caller, target, list(request.texts)))
+        scope = call_scope(context)
+
+        def run_one(item: inference_pb2.PredictStreamRequest) -> inference_pb2.PredictResponse:
+            request, own = item.request, request_scope(scope, item)
+            try:
+                target = convert.target(request.adapter, request.task)
+                return convert.predict_response(self.service.predict(caller, target, list(request.texts), own))
+            finally:
+                own.release()
 
         yield from answer_stream(requests, run_one, context, self.service.settings.max_batch_size)
 
@@ -47,7 +55,7 @@ class InferenceServicer(ServicerBase, inference_pb2_grpc.InferenceServiceService
     def FanOut(self, request: inference_pb2.FanOutRequest, context: grpc.ServicerContext):
         caller = self.caller(context)
         targets = [convert.target(t.adapter, t.task) for t in request.targets]
-        return convert.fanout_response(self.service.fan_out(caller, request.text, targets))
+        return convert.fanout_response(self.service.fan_out(caller, request.text, targets, call_scope(context)))
 
 
 class AdapterServicer(ServicerBase, adapters_pb2_grpc.AdapterServiceServicer):
@@ -101,6 +109,10 @@ class AdminServicer(ServicerBase, admin_pb2_grpc.AdminServiceServicer):
     def ListTasks(self, request: admin_pb2.ListTasksRequest, context: grpc.ServicerContext):
         self.caller(context)
         return convert.list_tasks_response(self.service.list_tasks())
+
+    @guarded
+    def QueueStatus(self, request: admin_pb2.QueueStatusRequest, context: grpc.ServicerContext):
+        return convert.queue_status(self.service.queue_status(self.caller(context)))
 
     @guarded
     def ListPlugins(self, request: admin_pb2.ListPluginsRequest, context: grpc.ServicerContext):

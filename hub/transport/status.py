@@ -26,6 +26,8 @@ STATUS_TABLE: tuple[tuple[type[errors.DomainError], grpc.StatusCode], ...] = (
     (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
     (errors.IntegrityError, grpc.StatusCode.DATA_LOSS),
+    (errors.DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
+    (errors.Cancelled, grpc.StatusCode.CANCELLED),
 )
 
 
@@ -46,8 +48,15 @@ def status_of(error: BaseException) -> tuple[grpc.StatusCode, str]:
     return grpc.StatusCode.INTERNAL, f"internal error (incident {incident}); see the server log"
 
 
+RETRY_AFTER_KEY = "retry-after-ms"
+
+
 def abort(context: grpc.ServicerContext, error: BaseException) -> NoReturn:
-    """Abort the call with the mapped status; unknown errors become a bare INTERNAL."""
+    """Abort the call with the mapped status; unknown errors become a bare INTERNAL. A refusal
+    that may succeed later carries its hint as the `retry-after-ms` trailing metadata."""
+    hint = error.retry_after_ms if isinstance(error, errors.DomainError) else None
+    if hint is not None:
+        context.set_trailing_metadata(((RETRY_AFTER_KEY, str(hint)),))
     context.abort(*status_of(error))
     raise AssertionError("context.abort returned")  # grpc's abort always raises
 

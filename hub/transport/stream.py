@@ -23,7 +23,7 @@ from hub.api.v1 import inference_pb2
 from hub.transport import convert
 from hub.transport.status import status_of
 
-RunOne = Callable[[inference_pb2.PredictRequest], inference_pb2.PredictResponse]
+RunOne = Callable[[inference_pb2.PredictStreamRequest], inference_pb2.PredictResponse]
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def answer_stream(
                 while not slots.acquire(timeout=0.5):
                     if not context.is_active():
                         return
-                future = pool.submit(run_one, item.request)
+                future = pool.submit(run_one, item)
                 submitted += 1
                 future.add_done_callback(functools.partial(finished, item.request_id))
         except Exception:  # noqa: BLE001 - the client went away mid-stream: stop reading
@@ -87,4 +87,4 @@ def _answer(request_id: str, future: Future[inference_pb2.PredictResponse]) -> i
     try:
         return convert.stream_answer(request_id, future.result())
     except Exception as exc:  # noqa: BLE001 - becomes this request's answer
-        return convert.stream_error(request_id, *status_of(exc))
+        return convert.stream_error(request_id, *status_of(exc), getattr(exc, "retry_after_ms", None))

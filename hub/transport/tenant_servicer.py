@@ -14,8 +14,8 @@ class TenantServicer(ServicerBase, tenants_pb2_grpc.TenantServiceServicer):
     @guarded
     def CreateTenant(self, request: tenants_pb2.CreateTenantRequest, context: grpc.ServicerContext):
         caller = self.caller(context)
-        quota = request.quota
-        key, key_id = self.service.create_tenant(caller, request.tenant, quota.max_bytes, quota.max_adapters)
+        quota, limits = request.quota, convert.limits_change(request.limits)
+        key, key_id = self.service.create_tenant(caller, request.tenant, quota.max_bytes, quota.max_adapters, limits)
         return convert.tenant_created(request.tenant, key, key_id)
 
     @guarded
@@ -26,3 +26,9 @@ class TenantServicer(ServicerBase, tenants_pb2_grpc.TenantServiceServicer):
     def RevokeTenant(self, request: tenants_pb2.RevokeTenantRequest, context: grpc.ServicerContext):
         revoked = self.service.revoke_tenant(self.caller(context), request.tenant)
         return convert.tenant_revoked(request.tenant, revoked)
+
+    @guarded
+    def SetTenantLimits(self, request: tenants_pb2.SetTenantLimitsRequest, context: grpc.ServicerContext):
+        caller = self.caller(context)
+        usage = self.service.set_tenant_limits(caller, request.tenant, convert.limits_change(request.limits))
+        return convert.tenant_info(usage)

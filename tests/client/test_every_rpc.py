@@ -140,13 +140,19 @@ def test_residency(connect, live_hub: LiveHub) -> None:  # type: ignore[no-untyp
 
 def test_tenants_for_the_operator(connect, live_hub: LiveHub) -> None:  # type: ignore[no-untyped-def]
     admin = connect(live_hub.admin_key)
-    created = admin.create_tenant("globex", max_adapters=3)
+    created = admin.create_tenant("globex", max_adapters=3, weight=2, rps=50)
     assert created.tenant == "globex" and created.api_key.startswith("ahk_")
     rows = {t.tenant: t for t in admin.list_tenants()}
     assert rows["globex"].quota.max_adapters == 3 and rows["globex"].active_keys == 1
+    assert (rows["globex"].weight, rows["globex"].rps, rows["globex"].tps) == (2.0, 50.0, 0.0)
+    changed = admin.set_tenant_limits("globex", tps=5000, unlimited_rps=True)
+    assert isinstance(changed, ahc.TenantInfo) and (changed.weight, changed.rps, changed.tps) == (2.0, 0.0, 5000.0)
+    raises(ahc.InvalidArgument, lambda: admin.set_tenant_limits("globex", weight=0))
+    raises(ahc.NotFound, lambda: admin.set_tenant_limits("ghost", weight=1))
     globex = connect(created.api_key)
     assert globex.list_adapters() == []
     raises(ahc.PermissionDenied, globex.list_tenants)
+    raises(ahc.PermissionDenied, lambda: globex.set_tenant_limits("globex", weight=5))
     assert admin.revoke_tenant("globex").revoked_keys == 1
     raises(ahc.Unauthenticated, globex.list_adapters)
 
@@ -175,3 +181,17 @@ def test_unreachable_hub_is_unavailable_after_the_retries(connect) -> None:  # t
     hub = connect(target=f"127.0.0.1:{port}", retries=1, timeout=5)
     error = raises(ahc.Unavailable, hub.list_adapters)
     assert error.code().name == "UNAVAILABLE" and error.details() == error.message
+
+
+def test_the_inference_queue_and_stream_deadlines(connect, live_hub: LiveHub) -> None:  # type: ignore[no-untyped-def]
+    hub = connect()
+    hub.push(live_hub.plain, "solo", task=SEQ, labels=SEQ_LABELS)
+    hub.predict("solo", TEXTS)
+    own = hub.queue_status()
+    assert isinstance(own, ahc.QueueStatus) and own.scheduler in ("fair", "fifo")
+    if own.scheduler == "fair":
+        assert [t.tenant for t in own.tenants] == ["acme"] and own.tenants[0].served_requests >= 1
+        assert own.max_requests == 0  # the totals are the operator's
+        assert connect(live_hub.admin_key).queue_status().max_requests > 0
+    [item] = list(hub.predict_stream([ahc.StreamRequest("r", "solo", TEXTS[:1], timeout_s=30)]))
+    assert item.error is None and item.predictions[0].served_by == "solo@1"

@@ -14,7 +14,7 @@ from adapter_hub_client.api.v1 import adapters_pb2, common_pb2, inference_pb2
 from adapter_hub_client.calls import fan_out, parse_ref, predict, upload_files
 from adapter_hub_client.convert import MIRRORS, mirror, predictions
 from adapter_hub_client.errors import error_for, error_for_number, status_name
-from adapter_hub_client.streaming import chunked, file_lines, stream_item
+from adapter_hub_client.streaming import chunked, file_lines, stream_item, stream_request
 from google.protobuf import symbol_database
 
 
@@ -135,3 +135,12 @@ def test_stream_answers_and_batching_helpers(tmp_path: Path) -> None:
     source = tmp_path / "t.txt"
     source.write_text("a\n\n  \nb\r\nc")
     assert list(file_lines(source)) == [(1, "a"), (4, "b"), (5, "c")]
+
+
+def test_stream_requests_carry_their_own_deadline() -> None:
+    timed = stream_request(t.StreamRequest("r", "a@2", ["x"], "task", timeout_s=0.25))
+    assert (timed.request_id, timed.request.adapter.version, timed.timeout_ms) == ("r", "2", 250)
+    assert not stream_request(("r", "a", ["x"], None)).HasField("timeout_ms")
+    refused = stream_item(inference_pb2.PredictStreamResponse(request_id="r", error=inference_pb2.RequestError(
+        code=8, message="queue full", retry_after_ms=120)))  # fmt: skip
+    assert isinstance(refused.error, ResourceExhausted) and refused.error.retry_after_s == 0.12

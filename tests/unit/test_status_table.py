@@ -18,6 +18,10 @@ from hub.transport.status import STATUS_TABLE, status_for
         (errors.PermissionDenied("x"), grpc.StatusCode.PERMISSION_DENIED),
         (errors.Conflict("x"), grpc.StatusCode.ABORTED),
         (errors.IntegrityError("x"), grpc.StatusCode.DATA_LOSS),
+        (errors.Overloaded("x", "reason", 5), grpc.StatusCode.RESOURCE_EXHAUSTED),
+        (errors.Draining(), grpc.StatusCode.UNAVAILABLE),
+        (errors.DeadlineExceeded("x"), grpc.StatusCode.DEADLINE_EXCEEDED),
+        (errors.Cancelled("x"), grpc.StatusCode.CANCELLED),
     ],
 )
 def test_each_domain_error_has_its_status(error: errors.DomainError, code: grpc.StatusCode) -> None:

@@ -41,6 +41,7 @@ from adapter_hub_client.types import (
     PluginInfo,
     Plugins,
     Prediction,
+    QueueStatus,
     ResidencyChange,
     ResidencyStatus,
     ResidentAdapter,
@@ -52,6 +53,8 @@ from adapter_hub_client.types import (
     TaskHead,
     TaskInfo,
     TenantInfo,
+    TenantLimits,
+    TenantQueue,
 )
 
 __version__ = "0.1.0"
@@ -82,6 +85,7 @@ __all__ = [
     "PluginInfo",
     "Plugins",
     "Prediction",
+    "QueueStatus",
     "ResidencyChange",
     "ResidencyStatus",
     "ResidentAdapter",
@@ -95,6 +99,8 @@ __all__ = [
     "TaskHead",
     "TaskInfo",
     "TenantInfo",
+    "TenantLimits",
+    "TenantQueue",
     "Unauthenticated",
     "Unavailable",
     "Unimplemented",

@@ -310,6 +310,9 @@ class AsyncHubClient:
     async def residency_status(self, *, timeout: float | None = None, retries: int | None = None) -> t.ResidencyStatus:
         return await self.run(calls.residency_status(), timeout, retries)
 
+    async def queue_status(self, *, timeout: float | None = None, retries: int | None = None) -> t.QueueStatus:
+        return await self.run(calls.queue_status(), timeout, retries)
+
     # ---- tenants (operator: the admin key) -----------------------------------------------
     async def create_tenant(
         self,
@@ -319,8 +322,15 @@ class AsyncHubClient:
         *,
         timeout: float | None = None,
         retries: int | None = None,
+        **limits: Any,
     ) -> t.NewTenantKey:
-        return await self.run(calls.create_tenant(tenant, max_bytes, max_adapters), timeout, retries)
+        call = calls.create_tenant(tenant, max_bytes, max_adapters, t.TenantLimits(**limits))
+        return await self.run(call, timeout, retries)
+
+    async def set_tenant_limits(
+        self, tenant: str, *, timeout: float | None = None, retries: int | None = None, **limits: Any
+    ) -> t.TenantInfo:
+        return await self.run(calls.set_tenant_limits(tenant, t.TenantLimits(**limits)), timeout, retries)
 
     async def list_tenants(self, *, timeout: float | None = None, retries: int | None = None) -> list[t.TenantInfo]:
         return await self.run(calls.list_tenants(), timeout, retries)

@@ -154,9 +154,14 @@ def residency_status() -> Call[t.ResidencyStatus]:
     return Call("residency", "Status", residency_pb2.ResidencyStatusRequest(), read, True)
 
 
-def create_tenant(tenant: str, max_bytes: int, max_adapters: int) -> Call[t.NewTenantKey]:
+def limits_message(limits: t.TenantLimits) -> tenants_pb2.TenantLimits:
+    given = {k: v for k, v in (("weight", limits.weight), ("rps", limits.rps), ("tps", limits.tps)) if v is not None}
+    return tenants_pb2.TenantLimits(unlimited_rps=limits.unlimited_rps, unlimited_tps=limits.unlimited_tps, **given)
+
+
+def create_tenant(tenant: str, max_bytes: int, max_adapters: int, limits: t.TenantLimits) -> Call[t.NewTenantKey]:
     quota = tenants_pb2.Quota(max_bytes=max_bytes, max_adapters=max_adapters)
-    request = tenants_pb2.CreateTenantRequest(tenant=tenant, quota=quota)
+    request = tenants_pb2.CreateTenantRequest(tenant=tenant, quota=quota, limits=limits_message(limits))
     # not idempotent: each call issues another key
     return Call("tenants", "CreateTenant", request, lambda r: convert.mirror(t.NewTenantKey, r), False)
 
@@ -169,3 +174,14 @@ def list_tenants() -> Call[list[t.TenantInfo]]:
 def revoke_tenant(tenant: str) -> Call[t.RevokedTenant]:
     request = tenants_pb2.RevokeTenantRequest(tenant=tenant)
     return Call("tenants", "RevokeTenant", request, lambda r: convert.mirror(t.RevokedTenant, r), False)
+
+
+def set_tenant_limits(tenant: str, limits: t.TenantLimits) -> Call[t.TenantInfo]:
+    """Idempotent: the same limits set twice leave the same policy."""
+    request = tenants_pb2.SetTenantLimitsRequest(tenant=tenant, limits=limits_message(limits))
+    return Call("tenants", "SetTenantLimits", request, lambda r: convert.mirror(t.TenantInfo, r), True)
+
+
+def queue_status() -> Call[t.QueueStatus]:
+    read = lambda r: convert.mirror(t.QueueStatus, r)  # noqa: E731
+    return Call("admin", "QueueStatus", admin_pb2.QueueStatusRequest(), read, True)

@@ -42,6 +42,8 @@ MIRRORS: dict[str, type] = {
     "hub.api.v1.CreateTenantResponse": t.NewTenantKey,
     "hub.api.v1.TenantInfo": t.TenantInfo,
     "hub.api.v1.RevokeTenantResponse": t.RevokedTenant,
+    "hub.api.v1.TenantQueue": t.TenantQueue,
+    "hub.api.v1.QueueStatusResponse": t.QueueStatus,
 }
 
 

@@ -29,15 +29,18 @@ Request = StreamRequest | tuple[str, str, list[str], str | None]
 def stream_request(request: Request) -> inference_pb2.PredictStreamRequest:
     """A StreamRequest, or a (request_id, adapter, texts, task) tuple, as the message."""
     r = request if isinstance(request, StreamRequest) else StreamRequest(*request)
-    return inference_pb2.PredictStreamRequest(
+    message = inference_pb2.PredictStreamRequest(
         request_id=r.request_id, request=predict_request(r.adapter, r.texts, r.task)
     )
+    if r.timeout_s is not None:
+        message.timeout_ms = max(1, round(r.timeout_s * 1000))
+    return message
 
 
 def stream_item(answer: inference_pb2.PredictStreamResponse) -> StreamItem:
     if answer.WhichOneof("outcome") == "error":
         e = answer.error
-        error = error_for_number(e.code, e.message, getattr(e, "retry_after_ms", 0))
+        error = error_for_number(e.code, e.message, e.retry_after_ms)
         return StreamItem(answer.request_id, [], error)
     return StreamItem(answer.request_id, convert.predictions(answer.response))
 

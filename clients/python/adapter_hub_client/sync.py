@@ -249,6 +249,10 @@ class HubClient:
     def residency_status(self, *, timeout: float | None = None, retries: int | None = None) -> t.ResidencyStatus:
         return self.run(calls.residency_status(), timeout, retries)
 
+    def queue_status(self, *, timeout: float | None = None, retries: int | None = None) -> t.QueueStatus:
+        """The inference queue per tenant (your own row; every row for the operator)."""
+        return self.run(calls.queue_status(), timeout, retries)
+
     # ---- tenants (operator: the admin key) -----------------------------------------------
     def create_tenant(
         self,
@@ -258,9 +262,19 @@ class HubClient:
         *,
         timeout: float | None = None,
         retries: int | None = None,
+        **limits: Any,
     ) -> t.NewTenantKey:
-        """Create a tenant, or a new key for one; the key is shown only in this answer."""
-        return self.run(calls.create_tenant(tenant, max_bytes, max_adapters), timeout, retries)
+        """Create a tenant, or a new key for one; the key is shown only in this answer.
+        ``limits``: weight, rps, tps, unlimited_rps, unlimited_tps (``TenantLimits``)."""
+        call = calls.create_tenant(tenant, max_bytes, max_adapters, t.TenantLimits(**limits))
+        return self.run(call, timeout, retries)
+
+    def set_tenant_limits(
+        self, tenant: str, *, timeout: float | None = None, retries: int | None = None, **limits: Any
+    ) -> t.TenantInfo:
+        """Change a tenant's weight and rate limits: weight=, rps=, tps= (unset: unchanged),
+        unlimited_rps= / unlimited_tps= (remove the limit)."""
+        return self.run(calls.set_tenant_limits(tenant, t.TenantLimits(**limits)), timeout, retries)
 
     def list_tenants(self, *, timeout: float | None = None, retries: int | None = None) -> list[t.TenantInfo]:
         return self.run(calls.list_tenants(), timeout, retries)

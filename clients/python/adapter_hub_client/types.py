@@ -74,6 +74,7 @@ class StreamRequest:
     adapter: str  # name or name@version
     texts: list[str]
     task: str | None = None
+    timeout_s: float | None = None  # this request's own deadline (the call's still applies)
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,19 @@ class NewTenantKey:
 
 
 @dataclass(frozen=True)
+class TenantLimits:
+    """A tenant's serving policy to set: ``weight`` (its share while tenants compete, default 1),
+    ``rps`` / ``tps`` (requests / input tokens per second); None leaves a value as it is,
+    ``unlimited_rps`` / ``unlimited_tps`` remove a limit."""
+
+    weight: float | None = None
+    rps: float | None = None
+    tps: float | None = None
+    unlimited_rps: bool = False
+    unlimited_tps: bool = False
+
+
+@dataclass(frozen=True)
 class TenantInfo:
     tenant: str
     active_keys: int
@@ -286,9 +300,42 @@ class TenantInfo:
     used_bytes: int
     adapters: int
     created_at: str
+    weight: float  # share of the hub while tenants compete (0 from an older server: 1)
+    rps: float  # requests per second; 0: no limit
+    tps: float  # input tokens per second; 0: no limit
 
 
 @dataclass(frozen=True)
 class RevokedTenant:
     tenant: str
     revoked_keys: int
+
+
+@dataclass(frozen=True)
+class TenantQueue:
+    """One tenant's inference queue: queued and served work, refusals by reason."""
+
+    tenant: str
+    weight: float
+    queued_requests: int
+    queued_tokens: int
+    served_requests: int
+    served_tokens: int
+    refusals: dict[str, int]
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """The scheduler's view: a tenant sees its own row, the operator every row and the totals,
+    bounds and measured engine speed (zero for a tenant)."""
+
+    scheduler: str  # fair | fifo
+    tenants: list[TenantQueue]
+    queued_requests: int
+    queued_tokens: int
+    max_requests: int
+    max_tokens: int
+    tenant_max_requests: int
+    tenant_max_tokens: int
+    tokens_per_s: float
+    batch_ms: float

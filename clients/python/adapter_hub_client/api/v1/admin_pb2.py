@@ -25,35 +25,45 @@ _sym_db = _symbol_database.Default()
 from adapter_hub_client.api.v1 import common_pb2 as hub_dot_api_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16hub/api/v1/admin.proto\x12\nhub.api.v1\x1a\x17hub/api/v1/common.proto\"\x13\n\x11ServerInfoRequest\"\x92\x01\n\x06Limits\x12\x1d\n\x15max_texts_per_request\x18\x01 \x01(\x05\x12\x16\n\x0emax_text_chars\x18\x02 \x01(\x05\x12\x1b\n\x13max_tokens_per_text\x18\x03 \x01(\x05\x12\x1a\n\x12max_fanout_targets\x18\x04 \x01(\x05\x12\x18\n\x10max_upload_bytes\x18\x05 \x01(\x03\"\xd4\x02\n\x12ServerInfoResponse\x12\x15\n\rbackbone_name\x18\x01 \x01(\t\x12\x1c\n\x14\x62\x61\x63kbone_fingerprint\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x03 \x01(\t\x12\r\n\x05\x64type\x18\x04 \x01(\t\x12\x1b\n\x13\x62\x61\x63kbone_parameters\x18\x05 \x01(\x03\x12\x13\n\x0bhidden_size\x18\x06 \x01(\x05\x12>\n\x08versions\x18\x07 \x03(\x0b\x32,.hub.api.v1.ServerInfoResponse.VersionsEntry\x12\"\n\x06limits\x18\x08 \x01(\x0b\x32\x12.hub.api.v1.Limits\x12\r\n\x05store\x18\t \x01(\t\x12\x14\n\x0c\x61uth_enabled\x18\n \x01(\x08\x1a/\n\rVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x12\n\x10ListTasksRequest\"\xd7\x01\n\x08TaskInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\thead_kind\x18\x02 \x01(\x0e\x32\x14.hub.api.v1.HeadKind\x12\x0e\n\x06labels\x18\x03 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0e\n\x06plugin\x18\x05 \x01(\t\x12\x15\n\rpreprocessors\x18\x06 \x03(\t\x12\x11\n\tsegmenter\x18\x07 \x01(\t\x12\x0e\n\x06metric\x18\x08 \x01(\t\x12\x0e\n\x06reader\x18\t \x01(\t\x12\x15\n\rpostprocessor\x18\n \x01(\x08\"8\n\x11ListTasksResponse\x12#\n\x05tasks\x18\x01 \x03(\x0b\x32\x14.hub.api.v1.TaskInfo\"\x14\n\x12ListPluginsRequest\"\xdc\x01\n\nPluginInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64istribution\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0f\n\x07\x62uiltin\x18\x04 \x01(\x08\x12\x0f\n\x07\x65nabled\x18\x05 \x01(\x08\x12\x0c\n\x04note\x18\x06 \x01(\t\x12\r\n\x05hooks\x18\x07 \x03(\t\x12\r\n\x05tasks\x18\x08 \x03(\t\x12\x15\n\rpreprocessors\x18\t \x03(\t\x12\x12\n\nsegmenters\x18\n \x03(\t\x12\x0f\n\x07readers\x18\x0b \x03(\t\x12\x0f\n\x07metrics\x18\x0c \x03(\t\"c\n\x13ListPluginsResponse\x12\'\n\x07plugins\x18\x01 \x03(\x0b\x32\x16.hub.api.v1.PluginInfo\x12#\n\x05tasks\x18\x02 \x03(\x0b\x32\x14.hub.api.v1.TaskInfo2\xf5\x01\n\x0c\x41\x64minService\x12K\n\nServerInfo\x12\x1d.hub.api.v1.ServerInfoRequest\x1a\x1e.hub.api.v1.ServerInfoResponse\x12H\n\tListTasks\x12\x1c.hub.api.v1.ListTasksRequest\x1a\x1d.hub.api.v1.ListTasksResponse\x12N\n\x0bListPlugins\x12\x1e.hub.api.v1.ListPluginsRequest\x1a\x1f.hub.api.v1.ListPluginsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16hub/api/v1/admin.proto\x12\nhub.api.v1\x1a\x17hub/api/v1/common.proto\"\x14\n\x12QueueStatusRequest\"\xf7\x01\n\x0bTenantQueue\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x0e\n\x06weight\x18\x02 \x01(\x01\x12\x17\n\x0fqueued_requests\x18\x03 \x01(\x03\x12\x15\n\rqueued_tokens\x18\x04 \x01(\x03\x12\x17\n\x0fserved_requests\x18\x05 \x01(\x03\x12\x15\n\rserved_tokens\x18\x06 \x01(\x03\x12\x37\n\x08refusals\x18\x07 \x03(\x0b\x32%.hub.api.v1.TenantQueue.RefusalsEntry\x1a/\n\rRefusalsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x8c\x02\n\x13QueueStatusResponse\x12\x11\n\tscheduler\x18\x01 \x01(\t\x12(\n\x07tenants\x18\x02 \x03(\x0b\x32\x17.hub.api.v1.TenantQueue\x12\x17\n\x0fqueued_requests\x18\x03 \x01(\x03\x12\x15\n\rqueued_tokens\x18\x04 \x01(\x03\x12\x14\n\x0cmax_requests\x18\x05 \x01(\x03\x12\x12\n\nmax_tokens\x18\x06 \x01(\x03\x12\x1b\n\x13tenant_max_requests\x18\x07 \x01(\x03\x12\x19\n\x11tenant_max_tokens\x18\x08 \x01(\x03\x12\x14\n\x0ctokens_per_s\x18\t \x01(\x01\x12\x10\n\x08\x62\x61tch_ms\x18\n \x01(\x01\"\x13\n\x11ServerInfoRequest\"\x92\x01\n\x06Limits\x12\x1d\n\x15max_texts_per_request\x18\x01 \x01(\x05\x12\x16\n\x0emax_text_chars\x18\x02 \x01(\x05\x12\x1b\n\x13max_tokens_per_text\x18\x03 \x01(\x05\x12\x1a\n\x12max_fanout_targets\x18\x04 \x01(\x05\x12\x18\n\x10max_upload_bytes\x18\x05 \x01(\x03\"\xd4\x02\n\x12ServerInfoResponse\x12\x15\n\rbackbone_name\x18\x01 \x01(\t\x12\x1c\n\x14\x62\x61\x63kbone_fingerprint\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x03 \x01(\t\x12\r\n\x05\x64type\x18\x04 \x01(\t\x12\x1b\n\x13\x62\x61\x63kbone_parameters\x18\x05 \x01(\x03\x12\x13\n\x0bhidden_size\x18\x06 \x01(\x05\x12>\n\x08versions\x18\x07 \x03(\x0b\x32,.hub.api.v1.ServerInfoResponse.VersionsEntry\x12\"\n\x06limits\x18\x08 \x01(\x0b\x32\x12.hub.api.v1.Limits\x12\r\n\x05store\x18\t \x01(\t\x12\x14\n\x0c\x61uth_enabled\x18\n \x01(\x08\x1a/\n\rVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x12\n\x10ListTasksRequest\"\xd7\x01\n\x08TaskInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\thead_kind\x18\x02 \x01(\x0e\x32\x14.hub.api.v1.HeadKind\x12\x0e\n\x06labels\x18\x03 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0e\n\x06plugin\x18\x05 \x01(\t\x12\x15\n\rpreprocessors\x18\x06 \x03(\t\x12\x11\n\tsegmenter\x18\x07 \x01(\t\x12\x0e\n\x06metric\x18\x08 \x01(\t\x12\x0e\n\x06reader\x18\t \x01(\t\x12\x15\n\rpostprocessor\x18\n \x01(\x08\"8\n\x11ListTasksResponse\x12#\n\x05tasks\x18\x01 \x03(\x0b\x32\x14.hub.api.v1.TaskInfo\"\x14\n\x12ListPluginsRequest\"\xdc\x01\n\nPluginInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64istribution\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0f\n\x07\x62uiltin\x18\x04 \x01(\x08\x12\x0f\n\x07\x65nabled\x18\x05 \x01(\x08\x12\x0c\n\x04note\x18\x06 \x01(\t\x12\r\n\x05hooks\x18\x07 \x03(\t\x12\r\n\x05tasks\x18\x08 \x03(\t\x12\x15\n\rpreprocessors\x18\t \x03(\t\x12\x12\n\nsegmenters\x18\n \x03(\t\x12\x0f\n\x07readers\x18\x0b \x03(\t\x12\x0f\n\x07metrics\x18\x0c \x03(\t\"c\n\x13ListPluginsResponse\x12\'\n\x07plugins\x18\x01 \x03(\x0b\x32\x16.hub.api.v1.PluginInfo\x12#\n\x05tasks\x18\x02 \x03(\x0b\x32\x14.hub.api.v1.TaskInfo2\xc5\x02\n\x0c\x41\x64minService\x12K\n\nServerInfo\x12\x1d.hub.api.v1.ServerInfoRequest\x1a\x1e.hub.api.v1.ServerInfoResponse\x12H\n\tListTasks\x12\x1c.hub.api.v1.ListTasksRequest\x1a\x1d.hub.api.v1.ListTasksResponse\x12N\n\x0bListPlugins\x12\x1e.hub.api.v1.ListPluginsRequest\x1a\x1f.hub.api.v1.ListPluginsResponse\x12N\n\x0bQueueStatus\x12\x1e.hub.api.v1.QueueStatusRequest\x1a\x1f.hub.api.v1.QueueStatusResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hub.api.v1.admin_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_TENANTQUEUE_REFUSALSENTRY']._loaded_options = None
+  _globals['_TENANTQUEUE_REFUSALSENTRY']._serialized_options = b'8\001'
   _globals['_SERVERINFORESPONSE_VERSIONSENTRY']._loaded_options = None
   _globals['_SERVERINFORESPONSE_VERSIONSENTRY']._serialized_options = b'8\001'
-  _globals['_SERVERINFOREQUEST']._serialized_start=63
-  _globals['_SERVERINFOREQUEST']._serialized_end=82
-  _globals['_LIMITS']._serialized_start=85
-  _globals['_LIMITS']._serialized_end=231
-  _globals['_SERVERINFORESPONSE']._serialized_start=234
-  _globals['_SERVERINFORESPONSE']._serialized_end=574
-  _globals['_SERVERINFORESPONSE_VERSIONSENTRY']._serialized_start=527
-  _globals['_SERVERINFORESPONSE_VERSIONSENTRY']._serialized_end=574
-  _globals['_LISTTASKSREQUEST']._serialized_start=576
-  _globals['_LISTTASKSREQUEST']._serialized_end=594
-  _globals['_TASKINFO']._serialized_start=597
-  _globals['_TASKINFO']._serialized_end=812
-  _globals['_LISTTASKSRESPONSE']._serialized_start=814
-  _globals['_LISTTASKSRESPONSE']._serialized_end=870
-  _globals['_LISTPLUGINSREQUEST']._serialized_start=872
-  _globals['_LISTPLUGINSREQUEST']._serialized_end=892
-  _globals['_PLUGININFO']._serialized_start=895
-  _globals['_PLUGININFO']._serialized_end=1115
-  _globals['_LISTPLUGINSRESPONSE']._serialized_start=1117
-  _globals['_LISTPLUGINSRESPONSE']._serialized_end=1216
-  _globals['_ADMINSERVICE']._serialized_start=1219
-  _globals['_ADMINSERVICE']._serialized_end=1464
+  _globals['_QUEUESTATUSREQUEST']._serialized_start=63
+  _globals['_QUEUESTATUSREQUEST']._serialized_end=83
+  _globals['_TENANTQUEUE']._serialized_start=86
+  _globals['_TENANTQUEUE']._serialized_end=333
+  _globals['_TENANTQUEUE_REFUSALSENTRY']._serialized_start=286
+  _globals['_TENANTQUEUE_REFUSALSENTRY']._serialized_end=333
+  _globals['_QUEUESTATUSRESPONSE']._serialized_start=336
+  _globals['_QUEUESTATUSRESPONSE']._serialized_end=604
+  _globals['_SERVERINFOREQUEST']._serialized_start=606
+  _globals['_SERVERINFOREQUEST']._serialized_end=625
+  _globals['_LIMITS']._serialized_start=628
+  _globals['_LIMITS']._serialized_end=774
+  _globals['_SERVERINFORESPONSE']._serialized_start=777
+  _globals['_SERVERINFORESPONSE']._serialized_end=1117
+  _globals['_SERVERINFORESPONSE_VERSIONSENTRY']._serialized_start=1070
+  _globals['_SERVERINFORESPONSE_VERSIONSENTRY']._serialized_end=1117
+  _globals['_LISTTASKSREQUEST']._serialized_start=1119
+  _globals['_LISTTASKSREQUEST']._serialized_end=1137
+  _globals['_TASKINFO']._serialized_start=1140
+  _globals['_TASKINFO']._serialized_end=1355
+  _globals['_LISTTASKSRESPONSE']._serialized_start=1357
+  _globals['_LISTTASKSRESPONSE']._serialized_end=1413
+  _globals['_LISTPLUGINSREQUEST']._serialized_start=1415
+  _globals['_LISTPLUGINSREQUEST']._serialized_end=1435
+  _globals['_PLUGININFO']._serialized_start=1438
+  _globals['_PLUGININFO']._serialized_end=1658
+  _globals['_LISTPLUGINSRESPONSE']._serialized_start=1660
+  _globals['_LISTPLUGINSRESPONSE']._serialized_end=1759
+  _globals['_ADMINSERVICE']._serialized_start=1762
+  _globals['_ADMINSERVICE']._serialized_end=2087
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,59 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class QueueStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class TenantQueue(_message.Message):
+    __slots__ = ("tenant", "weight", "queued_requests", "queued_tokens", "served_requests", "served_tokens", "refusals")
+    class RefusalsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    SERVED_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    SERVED_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    REFUSALS_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    weight: float
+    queued_requests: int
+    queued_tokens: int
+    served_requests: int
+    served_tokens: int
+    refusals: _containers.ScalarMap[str, int]
+    def __init__(self, tenant: _Optional[str] = ..., weight: _Optional[float] = ..., queued_requests: _Optional[int] = ..., queued_tokens: _Optional[int] = ..., served_requests: _Optional[int] = ..., served_tokens: _Optional[int] = ..., refusals: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class QueueStatusResponse(_message.Message):
+    __slots__ = ("scheduler", "tenants", "queued_requests", "queued_tokens", "max_requests", "max_tokens", "tenant_max_requests", "tenant_max_tokens", "tokens_per_s", "batch_ms")
+    SCHEDULER_FIELD_NUMBER: _ClassVar[int]
+    TENANTS_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    MAX_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TENANT_MAX_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    TENANT_MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_PER_S_FIELD_NUMBER: _ClassVar[int]
+    BATCH_MS_FIELD_NUMBER: _ClassVar[int]
+    scheduler: str
+    tenants: _containers.RepeatedCompositeFieldContainer[TenantQueue]
+    queued_requests: int
+    queued_tokens: int
+    max_requests: int
+    max_tokens: int
+    tenant_max_requests: int
+    tenant_max_tokens: int
+    tokens_per_s: float
+    batch_ms: float
+    def __init__(self, scheduler: _Optional[str] = ..., tenants: _Optional[_Iterable[_Union[TenantQueue, _Mapping]]] = ..., queued_requests: _Optional[int] = ..., queued_tokens: _Optional[int] = ..., max_requests: _Optional[int] = ..., max_tokens: _Optional[int] = ..., tenant_max_requests: _Optional[int] = ..., tenant_max_tokens: _Optional[int] = ..., tokens_per_s: _Optional[float] = ..., batch_ms: _Optional[float] = ...) -> None: ...
+
 class ServerInfoRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

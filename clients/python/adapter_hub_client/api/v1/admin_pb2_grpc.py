@@ -50,6 +50,11 @@ class AdminServiceStub:
                 request_serializer=hub_dot_api_dot_v1_dot_admin__pb2.ListPluginsRequest.SerializeToString,
                 response_deserializer=hub_dot_api_dot_v1_dot_admin__pb2.ListPluginsResponse.FromString,
                 _registered_method=True)
+        self.QueueStatus = channel.unary_unary(
+                '/hub.api.v1.AdminService/QueueStatus',
+                request_serializer=hub_dot_api_dot_v1_dot_admin__pb2.QueueStatusRequest.SerializeToString,
+                response_deserializer=hub_dot_api_dot_v1_dot_admin__pb2.QueueStatusResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -75,6 +80,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def QueueStatus(self, request, context):
+        """The inference queue per tenant: queued requests and tokens, served work, refusals by
+        reason. A tenant sees only its own row; the operator sees every row and the totals.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -92,6 +105,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListPlugins,
                     request_deserializer=hub_dot_api_dot_v1_dot_admin__pb2.ListPluginsRequest.FromString,
                     response_serializer=hub_dot_api_dot_v1_dot_admin__pb2.ListPluginsResponse.SerializeToString,
+            ),
+            'QueueStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueueStatus,
+                    request_deserializer=hub_dot_api_dot_v1_dot_admin__pb2.QueueStatusRequest.FromString,
+                    response_serializer=hub_dot_api_dot_v1_dot_admin__pb2.QueueStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -176,6 +194,33 @@ class AdminService:
             '/hub.api.v1.AdminService/ListPlugins',
             hub_dot_api_dot_v1_dot_admin__pb2.ListPluginsRequest.SerializeToString,
             hub_dot_api_dot_v1_dot_admin__pb2.ListPluginsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueueStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hub.api.v1.AdminService/QueueStatus',
+            hub_dot_api_dot_v1_dot_admin__pb2.QueueStatusRequest.SerializeToString,
+            hub_dot_api_dot_v1_dot_admin__pb2.QueueStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

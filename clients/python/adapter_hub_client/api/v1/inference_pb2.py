@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from adapter_hub_client.api.v1 import common_pb2 as hub_dot_api_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ahub/api/v1/inference.proto\x12\nhub.api.v1\x1a\x17hub/api/v1/common.proto\"W\n\x14PredictStreamRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12+\n\x07request\x18\x02 \x01(\x0b\x32\x1a.hub.api.v1.PredictRequest\"-\n\x0cRequestError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x92\x01\n\x15PredictStreamResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12/\n\x08response\x18\x02 \x01(\x0b\x32\x1b.hub.api.v1.PredictResponseH\x00\x12)\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x18.hub.api.v1.RequestErrorH\x00\x42\t\n\x07outcome\"V\n\x0ePredictRequest\x12\'\n\x07\x61\x64\x61pter\x18\x01 \x01(\x0b\x32\x16.hub.api.v1.AdapterRef\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\r\n\x05texts\x18\x03 \x03(\t\"*\n\nLabelScore\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\"P\n\x06\x45ntity\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x05\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\r\n\x05score\x18\x05 \x01(\x02\"\x94\x01\n\x07Segment\x12\r\n\x05start\x18\x01 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x05\x12\x0c\n\x04text\x18\x03 \x01(\t\x12&\n\x06labels\x18\x04 \x03(\x0b\x32\x16.hub.api.v1.LabelScore\x12$\n\x08\x65ntities\x18\x05 \x03(\x0b\x32\x12.hub.api.v1.Entity\x12\x11\n\tpredicted\x18\x06 \x03(\t\"\x94\x01\n\nPrediction\x12&\n\x06labels\x18\x01 \x03(\x0b\x32\x16.hub.api.v1.LabelScore\x12$\n\x08\x65ntities\x18\x02 \x03(\x0b\x32\x12.hub.api.v1.Entity\x12\x11\n\tpredicted\x18\x03 \x03(\t\x12%\n\x08segments\x18\x04 \x03(\x0b\x32\x13.hub.api.v1.Segment\"\x97\x01\n\x0fPredictResponse\x12\x0f\n\x07\x61\x64\x61pter\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04task\x18\x03 \x01(\t\x12\'\n\thead_kind\x18\x04 \x01(\x0e\x32\x14.hub.api.v1.HeadKind\x12+\n\x0bpredictions\x18\x05 \x03(\x0b\x32\x16.hub.api.v1.Prediction\"E\n\x0c\x46\x61nOutTarget\x12\'\n\x07\x61\x64\x61pter\x18\x01 \x01(\x0b\x32\x16.hub.api.v1.AdapterRef\x12\x0c\n\x04task\x18\x02 \x01(\t\"H\n\rFanOutRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12)\n\x07targets\x18\x02 \x03(\x0b\x32\x18.hub.api.v1.FanOutTarget\"\x93\x01\n\x0c\x46\x61nOutResult\x12\x0f\n\x07\x61\x64\x61pter\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04task\x18\x03 \x01(\t\x12\'\n\thead_kind\x18\x04 \x01(\x0e\x32\x14.hub.api.v1.HeadKind\x12*\n\nprediction\x18\x05 \x01(\x0b\x32\x16.hub.api.v1.Prediction\";\n\x0e\x46\x61nOutResponse\x12)\n\x07results\x18\x01 \x03(\x0b\x32\x18.hub.api.v1.FanOutResult2\xf1\x01\n\x10InferenceService\x12\x42\n\x07Predict\x12\x1a.hub.api.v1.PredictRequest\x1a\x1b.hub.api.v1.PredictResponse\x12?\n\x06\x46\x61nOut\x12\x19.hub.api.v1.FanOutRequest\x1a\x1a.hub.api.v1.FanOutResponse\x12X\n\rPredictStream\x12 .hub.api.v1.PredictStreamRequest\x1a!.hub.api.v1.PredictStreamResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ahub/api/v1/inference.proto\x12\nhub.api.v1\x1a\x17hub/api/v1/common.proto\"\x7f\n\x14PredictStreamRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12+\n\x07request\x18\x02 \x01(\x0b\x32\x1a.hub.api.v1.PredictRequest\x12\x17\n\ntimeout_ms\x18\x03 \x01(\rH\x00\x88\x01\x01\x42\r\n\x0b_timeout_ms\"E\n\x0cRequestError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x16\n\x0eretry_after_ms\x18\x03 \x01(\r\"\x92\x01\n\x15PredictStreamResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12/\n\x08response\x18\x02 \x01(\x0b\x32\x1b.hub.api.v1.PredictResponseH\x00\x12)\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x18.hub.api.v1.RequestErrorH\x00\x42\t\n\x07outcome\"V\n\x0ePredictRequest\x12\'\n\x07\x61\x64\x61pter\x18\x01 \x01(\x0b\x32\x16.hub.api.v1.AdapterRef\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\r\n\x05texts\x18\x03 \x03(\t\"*\n\nLabelScore\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\"P\n\x06\x45ntity\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x05\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\r\n\x05score\x18\x05 \x01(\x02\"\x94\x01\n\x07Segment\x12\r\n\x05start\x18\x01 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x05\x12\x0c\n\x04text\x18\x03 \x01(\t\x12&\n\x06labels\x18\x04 \x03(\x0b\x32\x16.hub.api.v1.LabelScore\x12$\n\x08\x65ntities\x18\x05 \x03(\x0b\x32\x12.hub.api.v1.Entity\x12\x11\n\tpredicted\x18\x06 \x03(\t\"\x94\x01\n\nPrediction\x12&\n\x06labels\x18\x01 \x03(\x0b\x32\x16.hub.api.v1.LabelScore\x12$\n\x08\x65ntities\x18\x02 \x03(\x0b\x32\x12.hub.api.v1.Entity\x12\x11\n\tpredicted\x18\x03 \x03(\t\x12%\n\x08segments\x18\x04 \x03(\x0b\x32\x13.hub.api.v1.Segment\"\x97\x01\n\x0fPredictResponse\x12\x0f\n\x07\x61\x64\x61pter\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04task\x18\x03 \x01(\t\x12\'\n\thead_kind\x18\x04 \x01(\x0e\x32\x14.hub.api.v1.HeadKind\x12+\n\x0bpredictions\x18\x05 \x03(\x0b\x32\x16.hub.api.v1.Prediction\"E\n\x0c\x46\x61nOutTarget\x12\'\n\x07\x61\x64\x61pter\x18\x01 \x01(\x0b\x32\x16.hub.api.v1.AdapterRef\x12\x0c\n\x04task\x18\x02 \x01(\t\"H\n\rFanOutRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12)\n\x07targets\x18\x02 \x03(\x0b\x32\x18.hub.api.v1.FanOutTarget\"\x93\x01\n\x0c\x46\x61nOutResult\x12\x0f\n\x07\x61\x64\x61pter\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04task\x18\x03 \x01(\t\x12\'\n\thead_kind\x18\x04 \x01(\x0e\x32\x14.hub.api.v1.HeadKind\x12*\n\nprediction\x18\x05 \x01(\x0b\x32\x16.hub.api.v1.Prediction\";\n\x0e\x46\x61nOutResponse\x12)\n\x07results\x18\x01 \x03(\x0b\x32\x18.hub.api.v1.FanOutResult2\xf1\x01\n\x10InferenceService\x12\x42\n\x07Predict\x12\x1a.hub.api.v1.PredictRequest\x1a\x1b.hub.api.v1.PredictResponse\x12?\n\x06\x46\x61nOut\x12\x19.hub.api.v1.FanOutRequest\x1a\x1a.hub.api.v1.FanOutResponse\x12X\n\rPredictStream\x12 .hub.api.v1.PredictStreamRequest\x1a!.hub.api.v1.PredictStreamResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,31 +33,31 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hub.api.v1.inference_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_PREDICTSTREAMREQUEST']._serialized_start=67
-  _globals['_PREDICTSTREAMREQUEST']._serialized_end=154
-  _globals['_REQUESTERROR']._serialized_start=156
-  _globals['_REQUESTERROR']._serialized_end=201
-  _globals['_PREDICTSTREAMRESPONSE']._serialized_start=204
-  _globals['_PREDICTSTREAMRESPONSE']._serialized_end=350
-  _globals['_PREDICTREQUEST']._serialized_start=352
-  _globals['_PREDICTREQUEST']._serialized_end=438
-  _globals['_LABELSCORE']._serialized_start=440
-  _globals['_LABELSCORE']._serialized_end=482
-  _globals['_ENTITY']._serialized_start=484
-  _globals['_ENTITY']._serialized_end=564
-  _globals['_SEGMENT']._serialized_start=567
-  _globals['_SEGMENT']._serialized_end=715
-  _globals['_PREDICTION']._serialized_start=718
-  _globals['_PREDICTION']._serialized_end=866
-  _globals['_PREDICTRESPONSE']._serialized_start=869
-  _globals['_PREDICTRESPONSE']._serialized_end=1020
-  _globals['_FANOUTTARGET']._serialized_start=1022
-  _globals['_FANOUTTARGET']._serialized_end=1091
-  _globals['_FANOUTREQUEST']._serialized_start=1093
-  _globals['_FANOUTREQUEST']._serialized_end=1165
-  _globals['_FANOUTRESULT']._serialized_start=1168
-  _globals['_FANOUTRESULT']._serialized_end=1315
-  _globals['_FANOUTRESPONSE']._serialized_start=1317
-  _globals['_FANOUTRESPONSE']._serialized_end=1376
-  _globals['_INFERENCESERVICE']._serialized_start=1379
-  _globals['_INFERENCESERVICE']._serialized_end=1620
+  _globals['_PREDICTSTREAMREQUEST']._serialized_end=194
+  _globals['_REQUESTERROR']._serialized_start=196
+  _globals['_REQUESTERROR']._serialized_end=265
+  _globals['_PREDICTSTREAMRESPONSE']._serialized_start=268
+  _globals['_PREDICTSTREAMRESPONSE']._serialized_end=414
+  _globals['_PREDICTREQUEST']._serialized_start=416
+  _globals['_PREDICTREQUEST']._serialized_end=502
+  _globals['_LABELSCORE']._serialized_start=504
+  _globals['_LABELSCORE']._serialized_end=546
+  _globals['_ENTITY']._serialized_start=548
+  _globals['_ENTITY']._serialized_end=628
+  _globals['_SEGMENT']._serialized_start=631
+  _globals['_SEGMENT']._serialized_end=779
+  _globals['_PREDICTION']._serialized_start=782
+  _globals['_PREDICTION']._serialized_end=930
+  _globals['_PREDICTRESPONSE']._serialized_start=933
+  _globals['_PREDICTRESPONSE']._serialized_end=1084
+  _globals['_FANOUTTARGET']._serialized_start=1086
+  _globals['_FANOUTTARGET']._serialized_end=1155
+  _globals['_FANOUTREQUEST']._serialized_start=1157
+  _globals['_FANOUTREQUEST']._serialized_end=1229
+  _globals['_FANOUTRESULT']._serialized_start=1232
+  _globals['_FANOUTRESULT']._serialized_end=1379
+  _globals['_FANOUTRESPONSE']._serialized_start=1381
+  _globals['_FANOUTRESPONSE']._serialized_end=1440
+  _globals['_INFERENCESERVICE']._serialized_start=1443
+  _globals['_INFERENCESERVICE']._serialized_end=1684
 # @@protoc_insertion_point(module_scope)

@@ -24,29 +24,33 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18hub/api/v1/tenants.proto\x12\nhub.api.v1\"0\n\x05Quota\x12\x11\n\tmax_bytes\x18\x01 \x01(\x03\x12\x14\n\x0cmax_adapters\x18\x02 \x01(\x05\"G\n\x13\x43reateTenantRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12 \n\x05quota\x18\x02 \x01(\x0b\x32\x11.hub.api.v1.Quota\"G\n\x14\x43reateTenantResponse\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\"\x14\n\x12ListTenantsRequest\"\xa3\x01\n\nTenantInfo\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x13\n\x0b\x61\x63tive_keys\x18\x02 \x01(\x05\x12\x14\n\x0crevoked_keys\x18\x03 \x01(\x05\x12 \n\x05quota\x18\x04 \x01(\x0b\x32\x11.hub.api.v1.Quota\x12\x12\n\nused_bytes\x18\x05 \x01(\x03\x12\x10\n\x08\x61\x64\x61pters\x18\x06 \x01(\x05\x12\x12\n\ncreated_at\x18\x07 \x01(\t\">\n\x13ListTenantsResponse\x12\'\n\x07tenants\x18\x01 \x03(\x0b\x32\x16.hub.api.v1.TenantInfo\"%\n\x13RevokeTenantRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\"<\n\x14RevokeTenantResponse\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x14\n\x0crevoked_keys\x18\x02 \x01(\x05\x32\x85\x02\n\rTenantService\x12Q\n\x0c\x43reateTenant\x12\x1f.hub.api.v1.CreateTenantRequest\x1a .hub.api.v1.CreateTenantResponse\x12N\n\x0bListTenants\x12\x1e.hub.api.v1.ListTenantsRequest\x1a\x1f.hub.api.v1.ListTenantsResponse\x12Q\n\x0cRevokeTenant\x12\x1f.hub.api.v1.RevokeTenantRequest\x1a .hub.api.v1.RevokeTenantResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18hub/api/v1/tenants.proto\x12\nhub.api.v1\"\x90\x01\n\x0cTenantLimits\x12\x13\n\x06weight\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03rps\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x10\n\x03tps\x18\x03 \x01(\x01H\x02\x88\x01\x01\x12\x15\n\runlimited_rps\x18\x04 \x01(\x08\x12\x15\n\runlimited_tps\x18\x05 \x01(\x08\x42\t\n\x07_weightB\x06\n\x04_rpsB\x06\n\x04_tps\"R\n\x16SetTenantLimitsRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12(\n\x06limits\x18\x02 \x01(\x0b\x32\x18.hub.api.v1.TenantLimits\"0\n\x05Quota\x12\x11\n\tmax_bytes\x18\x01 \x01(\x03\x12\x14\n\x0cmax_adapters\x18\x02 \x01(\x05\"q\n\x13\x43reateTenantRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12 \n\x05quota\x18\x02 \x01(\x0b\x32\x11.hub.api.v1.Quota\x12(\n\x06limits\x18\x03 \x01(\x0b\x32\x18.hub.api.v1.TenantLimits\"G\n\x14\x43reateTenantResponse\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\"\x14\n\x12ListTenantsRequest\"\xcd\x01\n\nTenantInfo\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x13\n\x0b\x61\x63tive_keys\x18\x02 \x01(\x05\x12\x14\n\x0crevoked_keys\x18\x03 \x01(\x05\x12 \n\x05quota\x18\x04 \x01(\x0b\x32\x11.hub.api.v1.Quota\x12\x12\n\nused_bytes\x18\x05 \x01(\x03\x12\x10\n\x08\x61\x64\x61pters\x18\x06 \x01(\x05\x12\x12\n\ncreated_at\x18\x07 \x01(\t\x12\x0e\n\x06weight\x18\x08 \x01(\x01\x12\x0b\n\x03rps\x18\t \x01(\x01\x12\x0b\n\x03tps\x18\n \x01(\x01\">\n\x13ListTenantsResponse\x12\'\n\x07tenants\x18\x01 \x03(\x0b\x32\x16.hub.api.v1.TenantInfo\"%\n\x13RevokeTenantRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\"<\n\x14RevokeTenantResponse\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x14\n\x0crevoked_keys\x18\x02 \x01(\x05\x32\xd4\x02\n\rTenantService\x12Q\n\x0c\x43reateTenant\x12\x1f.hub.api.v1.CreateTenantRequest\x1a .hub.api.v1.CreateTenantResponse\x12N\n\x0bListTenants\x12\x1e.hub.api.v1.ListTenantsRequest\x1a\x1f.hub.api.v1.ListTenantsResponse\x12Q\n\x0cRevokeTenant\x12\x1f.hub.api.v1.RevokeTenantRequest\x1a .hub.api.v1.RevokeTenantResponse\x12M\n\x0fSetTenantLimits\x12\".hub.api.v1.SetTenantLimitsRequest\x1a\x16.hub.api.v1.TenantInfob\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hub.api.v1.tenants_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_QUOTA']._serialized_start=40
-  _globals['_QUOTA']._serialized_end=88
-  _globals['_CREATETENANTREQUEST']._serialized_start=90
-  _globals['_CREATETENANTREQUEST']._serialized_end=161
-  _globals['_CREATETENANTRESPONSE']._serialized_start=163
-  _globals['_CREATETENANTRESPONSE']._serialized_end=234
-  _globals['_LISTTENANTSREQUEST']._serialized_start=236
-  _globals['_LISTTENANTSREQUEST']._serialized_end=256
-  _globals['_TENANTINFO']._serialized_start=259
-  _globals['_TENANTINFO']._serialized_end=422
-  _globals['_LISTTENANTSRESPONSE']._serialized_start=424
-  _globals['_LISTTENANTSRESPONSE']._serialized_end=486
-  _globals['_REVOKETENANTREQUEST']._serialized_start=488
-  _globals['_REVOKETENANTREQUEST']._serialized_end=525
-  _globals['_REVOKETENANTRESPONSE']._serialized_start=527
-  _globals['_REVOKETENANTRESPONSE']._serialized_end=587
-  _globals['_TENANTSERVICE']._serialized_start=590
-  _globals['_TENANTSERVICE']._serialized_end=851
+  _globals['_TENANTLIMITS']._serialized_start=41
+  _globals['_TENANTLIMITS']._serialized_end=185
+  _globals['_SETTENANTLIMITSREQUEST']._serialized_start=187
+  _globals['_SETTENANTLIMITSREQUEST']._serialized_end=269
+  _globals['_QUOTA']._serialized_start=271
+  _globals['_QUOTA']._serialized_end=319
+  _globals['_CREATETENANTREQUEST']._serialized_start=321
+  _globals['_CREATETENANTREQUEST']._serialized_end=434
+  _globals['_CREATETENANTRESPONSE']._serialized_start=436
+  _globals['_CREATETENANTRESPONSE']._serialized_end=507
+  _globals['_LISTTENANTSREQUEST']._serialized_start=509
+  _globals['_LISTTENANTSREQUEST']._serialized_end=529
+  _globals['_TENANTINFO']._serialized_start=532
+  _globals['_TENANTINFO']._serialized_end=737
+  _globals['_LISTTENANTSRESPONSE']._serialized_start=739
+  _globals['_LISTTENANTSRESPONSE']._serialized_end=801
+  _globals['_REVOKETENANTREQUEST']._serialized_start=803
+  _globals['_REVOKETENANTREQUEST']._serialized_end=840
+  _globals['_REVOKETENANTRESPONSE']._serialized_start=842
+  _globals['_REVOKETENANTRESPONSE']._serialized_end=902
+  _globals['_TENANTSERVICE']._serialized_start=905
+  _globals['_TENANTSERVICE']._serialized_end=1245
 # @@protoc_insertion_point(module_scope)

@@ -50,6 +50,11 @@ class TenantServiceStub:
                 request_serializer=hub_dot_api_dot_v1_dot_tenants__pb2.RevokeTenantRequest.SerializeToString,
                 response_deserializer=hub_dot_api_dot_v1_dot_tenants__pb2.RevokeTenantResponse.FromString,
                 _registered_method=True)
+        self.SetTenantLimits = channel.unary_unary(
+                '/hub.api.v1.TenantService/SetTenantLimits',
+                request_serializer=hub_dot_api_dot_v1_dot_tenants__pb2.SetTenantLimitsRequest.SerializeToString,
+                response_deserializer=hub_dot_api_dot_v1_dot_tenants__pb2.TenantInfo.FromString,
+                _registered_method=True)
 
 
 class TenantServiceServicer:
@@ -76,6 +81,15 @@ class TenantServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetTenantLimits(self, request, context):
+        """Changes a tenant's serving weight and rate limits (fields left unset stay as they are).
+        Zero, negative or absurd values are INVALID_ARGUMENT. This server applies the change at
+        once, other servers on the same store within a few seconds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TenantServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +107,11 @@ def add_TenantServiceServicer_to_server(servicer, server):
                     servicer.RevokeTenant,
                     request_deserializer=hub_dot_api_dot_v1_dot_tenants__pb2.RevokeTenantRequest.FromString,
                     response_serializer=hub_dot_api_dot_v1_dot_tenants__pb2.RevokeTenantResponse.SerializeToString,
+            ),
+            'SetTenantLimits': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetTenantLimits,
+                    request_deserializer=hub_dot_api_dot_v1_dot_tenants__pb2.SetTenantLimitsRequest.FromString,
+                    response_serializer=hub_dot_api_dot_v1_dot_tenants__pb2.TenantInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -177,6 +196,33 @@ class TenantService:
             '/hub.api.v1.TenantService/RevokeTenant',
             hub_dot_api_dot_v1_dot_tenants__pb2.RevokeTenantRequest.SerializeToString,
             hub_dot_api_dot_v1_dot_tenants__pb2.RevokeTenantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetTenantLimits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hub.api.v1.TenantService/SetTenantLimits',
+            hub_dot_api_dot_v1_dot_tenants__pb2.SetTenantLimitsRequest.SerializeToString,
+            hub_dot_api_dot_v1_dot_tenants__pb2.TenantInfo.FromString,
             options,
             channel_credentials,
             insecure,

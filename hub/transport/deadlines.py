@@ -1,0 +1,26 @@
+"""A call's deadline and cancellation, from gRPC to the transport-free CallScope.
+
+The deadline is the call's ``time_remaining()`` turned into an absolute monotonic time; the
+scope is cancelled when the call terminates (``add_callback`` runs on cancellation, on a client
+that disconnects and on normal completion, when nothing is queued any more). A stream's request
+gets a child scope with its own ``timeout_ms``, cancelled with the call.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from hub.api.v1 import inference_pb2
+from hub.serving.scope import CallScope
+
+
+def call_scope(context: grpc.ServicerContext) -> CallScope:
+    scope = CallScope.within(context.time_remaining())
+    if not context.add_callback(scope.cancel):  # the call has already ended
+        scope.cancel()
+    return scope
+
+
+def request_scope(call: CallScope, item: inference_pb2.PredictStreamRequest) -> CallScope:
+    """A stream request's scope: its own timeout, if set, within the call's."""
+    return call.child(item.timeout_ms / 1000 if item.HasField("timeout_ms") else None)
