@@ -141,7 +141,7 @@ def test_sigterm_drains_in_flight_calls(served, packaged_adapters) -> None:  # t
 
 
 def test_serve_refuses_non_loopback_without_auth(tmp_path: Path) -> None:
-    result = subprocess.run([*CLI, "serve", "--host", "0.0.0.0", "--store", str(tmp_path)],
+    result = subprocess.run([*CLI, "serve", "--host", "0.0.0.0", "--insecure", "--store", str(tmp_path)],
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode == 2 and "loopback" in result.stderr
 

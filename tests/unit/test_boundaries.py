@@ -22,6 +22,8 @@ ALLOWED = {
     "grpc_reflection": ("hub/transport/",),
     "boto3": ("adapters_registry/storage/s3.py",),
     "botocore": ("adapters_registry/storage/s3.py",),
+    "prometheus_client": ("hub/serving/telemetry.py", "hub/serving/collectors.py"),
+    "opentelemetry": ("hub/tracing.py",),  # an optional extra: one module, a no-op without it
     # the client library (clients/python): the generated code, and the CLI's one client
     "adapter_hub_client": ("hub/api/", "hub/transport/", "hub/cli/"),
 }
