@@ -7,6 +7,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from adapter_hub_client import HubError
+
 from hub.cli import client_commands as cc
 from hub.cli.fairness_commands import add_limit_flags, add_tenant_set_parser
 from hub.cli.plugins import cmd_plugins
@@ -60,8 +62,9 @@ def _client_options() -> argparse.ArgumentParser:
         "--retries",
         type=int,
         default=3,
-        help="retries of an inference call refused with a retry hint (full queue, rate limit) or "
-        "UNAVAILABLE, each after the hinted pause (default %(default)s)",
+        help="retries of a call that may be repeated (predictions, reads; not push, delete or tenant "
+        "keys) refused with a retry hint (full queue, rate limit) or UNAVAILABLE, each after the "
+        "hinted pause (default %(default)s)",
     )
     return common
 
@@ -139,27 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # refused locally, before any call
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:
-        code = getattr(exc, "code", None)
-        if callable(code):
-            exc = _explained(args, exc)
-            details = exc.details() if hasattr(exc, "details") else str(exc)
-            print(f"error: {exc.code().name}: {details}", file=sys.stderr)  # type: ignore[attr-defined]
-            return 1
-        raise
-
-
-def _explained(args: argparse.Namespace, error: Exception) -> Exception:
-    """A failed stream's UNAVAILABLE (unary calls are explained by the client) when the cause
-    is TLS: plaintext against a TLS server, or the other way round."""
-    if not hasattr(args, "target") or not hasattr(error, "details"):
-        return error
-    from hub.transport.tls import ClientTLS, ConnectionProblem, explain
-
-    if isinstance(error, ConnectionProblem):
-        return error
-    tls = ClientTLS.from_options(args.tls_ca, args.tls_cert, args.tls_key, args.tls_server_name)
-    return explain(error, args.target, tls) or error
+    except HubError as exc:  # the client library's: unary calls and streams, TLS mismatches explained
+        print(f"error: {exc.status}: {exc.message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

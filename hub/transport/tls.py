@@ -1,4 +1,6 @@
-"""TLS and mutual TLS for the server and the client; plaintext only where it is safe or asked for.
+"""TLS and mutual TLS for the server; plaintext only where it is safe or asked for. (The client's
+side, trust and client certificates and the hints when client and server disagree on TLS, is the
+client library's: adapter_hub_client.config and .connection.)
 
 The server's certificate files are watched, not read once: gRPC asks ``CertificateFiles.fetch``
 before every TLS handshake, which compares the files' stat signatures (size, mtime, inode) and
@@ -12,10 +14,7 @@ fails handshakes only until the key is written too.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
-import ssl
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,114 +137,3 @@ def server_options(settings: Settings) -> list[tuple[str, int]]:
     if settings.max_concurrent_streams:
         options.append(("grpc.max_concurrent_streams", settings.max_concurrent_streams))
     return options
-
-
-@dataclass(frozen=True)
-class ClientTLS:
-    """What a client trusts and (for mutual TLS) presents. ``ca`` None: the system's roots."""
-
-    ca: Path | None = None
-    cert: Path | None = None
-    key: Path | None = None
-    server_name: str = ""  # check the server's certificate for this name instead of the target's host
-
-    def __post_init__(self) -> None:
-        if (self.cert is None) != (self.key is None):
-            raise ValueError("a client certificate needs its key, and the other way round (--tls-cert, --tls-key)")
-
-    @classmethod
-    def from_options(
-        cls, ca: str | None, cert: str | None = None, key: str | None = None, server_name: str = ""
-    ) -> ClientTLS | None:
-        """From CLI options or the environment; None when no TLS option is given (plaintext)."""
-        if not (ca or cert or key):
-            return None
-        return cls(
-            Path(ca) if ca else None, Path(cert) if cert else None, Path(key) if key else None, server_name or ""
-        )
-
-    def credentials(self) -> grpc.ChannelCredentials:
-        def read(path: Path | None, what: str) -> bytes | None:
-            if path is None:
-                return None
-            try:
-                return path.read_bytes()
-            except OSError as exc:
-                raise ValueError(f"cannot read the {what} {path}: {exc.strerror}") from None
-
-        return grpc.ssl_channel_credentials(
-            root_certificates=read(self.ca, "CA bundle"),
-            private_key=read(self.key, "client key"),
-            certificate_chain=read(self.cert, "client certificate"),
-        )
-
-    def options(self) -> list[tuple[str, str]]:
-        return [("grpc.ssl_target_name_override", self.server_name)] if self.server_name else []
-
-
-def speaks_tls(target: str, timeout: float = 2.0) -> bool:
-    """Whether the server at ``target`` (host:port) answers a TLS handshake. Certificates are
-    not checked: this only tells a plaintext client why its connection was closed."""
-    host, _, port = target.rpartition(":")
-    host = host.strip("[]") or "127.0.0.1"
-    context = ssl.create_default_context()
-    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    context.set_alpn_protocols(["h2"])
-    try:
-        name = None if _is_ip(host) else host
-        with (
-            socket.create_connection((host, int(port)), timeout=timeout) as raw,
-            context.wrap_socket(raw, server_hostname=name) as tls,
-        ):
-            return tls.version() is not None
-    except ssl.SSLError as exc:
-        return "ALERT" in str(exc).upper()  # the server spoke TLS and refused (e.g. no client certificate)
-    except (OSError, ValueError):
-        return False
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-class ConnectionProblem(grpc.RpcError):
-    """UNAVAILABLE with the reason spelled out: the client and the server disagree on TLS."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def code(self) -> grpc.StatusCode:
-        return grpc.StatusCode.UNAVAILABLE
-
-    def details(self) -> str:
-        return self.message
-
-
-def explain(error: grpc.RpcError, target: str, tls: ClientTLS | None) -> ConnectionProblem | None:
-    """A clear error for a connection that failed because of TLS, or None when it did not."""
-    code = error.code() if callable(getattr(error, "code", None)) else None
-    if code != grpc.StatusCode.UNAVAILABLE:
-        return None
-    details = (error.details() or "") if callable(getattr(error, "details", None)) else ""
-    if tls is None and speaks_tls(target):
-        return ConnectionProblem(
-            f"the hub at {target} serves TLS but this client speaks plaintext: give the CA that signed its "
-            "certificate with --tls-ca FILE (env ADAPTER_HUB_TLS_CA), and for mutual TLS a client certificate "
-            "with --tls-cert and --tls-key"
-        )
-    if tls is not None and "WRONG_VERSION_NUMBER" in details:
-        return ConnectionProblem(
-            f"the hub at {target} does not speak TLS (it serves plaintext): drop --tls-ca/--tls-cert/--tls-key "
-            f"(and ADAPTER_HUB_TLS_*), or start it with --tls-cert and --tls-key ({details})"
-        )
-    if tls is not None and tls.cert is None and "Socket closed" in details:
-        return ConnectionProblem(
-            f"the hub at {target} closed the TLS connection: if it requires client certificates (mutual TLS), "
-            f"give one with --tls-cert and --tls-key ({details})"
-        )
-    return None

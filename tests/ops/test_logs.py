@@ -11,10 +11,11 @@ from typing import Any
 
 import grpc
 import pytest
+from adapter_hub_client import HubClient
+from adapter_hub_client.calls import parse_ref
 
 from hub.api.v1 import inference_pb2
 from hub.serving.logs import REQUEST_LOGGER, TextFormatter, configure_logging, log_request
-from hub.transport.client import HubClient, parse_ref
 from tests.ops.conftest import ADMIN
 
 SECRET_TEXT = "Patient Jane Roe, born 1970-01-02, reports chest pain"
@@ -43,17 +44,17 @@ def lines(buffer: io.StringIO) -> list[dict[str, Any]]:
 def test_a_json_line_per_request_without_secrets(start_hub, tiny_runtime, adapter_dir: Path, json_log) -> None:  # type: ignore[no-untyped-def]
     server, _ = start_hub(tiny_runtime, auth="on", admin_key=ADMIN)
     target = f"127.0.0.1:{server.port}"
-    with HubClient(target, api_key=ADMIN) as admin:
+    with HubClient(target, api_key=ADMIN, retries=0) as admin:
         key = admin.create_tenant("acme").api_key
-    with HubClient(target, api_key=key) as client:
+    with HubClient(target, api_key=key, retries=0) as client:
         client.push(adapter_dir, "sent")
         request = inference_pb2.PredictRequest(adapter=parse_ref("sent"), texts=[SECRET_TEXT, "fine"])
-        metadata = (*client.metadata, ("x-request-id", "trace-me-1"))
-        _, call = client.inference.Predict.with_call(request, metadata=metadata, timeout=30)
+        metadata = (*client.config.metadata, ("x-request-id", "trace-me-1"))
+        _, call = client.stubs["inference"].Predict.with_call(request, metadata=metadata, timeout=30)
         assert ("x-request-id", "trace-me-1") in call.initial_metadata()
         client.fan_out(SECRET_TEXT, [("sent", ""), ("sent@1", "")])
         assert len(list(client.predict_stream([("s1", "sent", [SECRET_TEXT], ""), ("s2", "nope", ["x"], "")]))) == 2
-    with HubClient(target, api_key="ahk_0123456789abcdef_wrong") as stranger, pytest.raises(grpc.RpcError):
+    with HubClient(target, api_key="ahk_0123456789abcdef_wrong", retries=0) as stranger, pytest.raises(grpc.RpcError):
         stranger.predict("sent", [SECRET_TEXT])
 
     logged = json_log.getvalue()

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import grpc
 import pytest
+from adapter_hub_client import HubClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from hub.serving.collectors import OTHER, TenantLabels, TenantTotals
 from hub.serving.telemetry import MetricsServer, Telemetry, row_buckets
-from hub.transport.client import HubClient
 from hub.transport.server import HubServer
 from tests.ops.conftest import ADMIN
 
@@ -49,16 +49,16 @@ def keyed_hub(start_hub, tiny_runtime) -> Iterator[tuple[HubServer, MetricsServe
 def test_metrics_move_with_traffic_and_refusals(keyed_hub, adapter_dir: Path) -> None:  # type: ignore[no-untyped-def]
     server, endpoint = keyed_hub
     target = f"127.0.0.1:{server.port}"
-    with HubClient(target, api_key=ADMIN) as admin:
+    with HubClient(target, api_key=ADMIN, retries=0) as admin:
         key = admin.create_tenant("acme", max_adapters=1).api_key
-    client = HubClient(target, api_key=key)
+    client = HubClient(target, api_key=key, retries=0)
     client.push(adapter_dir, "sent")
     before = scrape(endpoint.port)
     assert value(before, "adapter_hub_ready") == 1
     assert value(before, "adapter_hub_tier_adapters", tier="device") == 0
 
     client.predict("sent", ["good", "bad", "fine"])
-    with HubClient(target, api_key="ahk_0123456789abcdef_wrong") as stranger, pytest.raises(grpc.RpcError):
+    with HubClient(target, api_key="ahk_0123456789abcdef_wrong", retries=0) as stranger, pytest.raises(grpc.RpcError):
         stranger.list_adapters()
     with pytest.raises(grpc.RpcError) as caught:
         client.push(adapter_dir, "second")  # over the tenant's adapter count
@@ -172,10 +172,10 @@ def test_per_tenant_metrics_from_the_scheduler_stay_bounded(start_hub, tiny_runt
     endpoint = server.service.telemetry.serve_http("127.0.0.1", 0)
     target = f"127.0.0.1:{server.port}"
     try:
-        with HubClient(target, api_key=ADMIN) as admin:
+        with HubClient(target, api_key=ADMIN, retries=0) as admin:
             keys = [admin.create_tenant(f"t{i}").api_key for i in range(4)]
             admin.set_tenant_limits("t3", rps=0.001)  # one request, then refused for a long while
-        clients = [HubClient(target, api_key=key) for key in keys]
+        clients = [HubClient(target, api_key=key, retries=0) for key in keys]
         for client in clients:
             client.push(adapter_dir, "sent")
         for client in clients[:2]:

@@ -11,8 +11,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from adapter_hub_client import HubClient
 
-from hub.transport.client import HubClient
 from tests.integration.test_cli import CLI, free_port, wait_serving
 
 pytestmark = pytest.mark.integration

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import grpc
 import pytest
+from adapter_hub_client import HubClient, Unavailable
 
 from hub.cli.main import main as cli_main
 from hub.serving.settings import Settings, SettingsError
-from hub.transport.client import HubClient
-from hub.transport.tls import ClientTLS, ConnectionProblem
 from tests.fixtures.certs import Authority, Issued
 
 pytestmark = pytest.mark.integration
@@ -27,19 +26,19 @@ def test_tls_server_refuses_a_plaintext_client_with_a_clear_error(  # type: igno
     start_hub, tiny_runtime, authority: Authority, server_cert: Issued
 ) -> None:
     server, target = tls_hub(start_hub, tiny_runtime, server_cert)
-    with HubClient(target, timeout=10) as plain, pytest.raises(ConnectionProblem) as caught:
+    with HubClient(target, timeout=10, retries=0) as plain, pytest.raises(Unavailable) as caught:
         plain.list_tasks()
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
     assert "serves TLS" in caught.value.details() and "--tls-ca" in caught.value.details()
-    with HubClient(target, timeout=10, tls=ClientTLS(authority.ca)) as secure:
+    with HubClient(target, timeout=10, retries=0, tls_ca=authority.ca) as secure:
         assert secure.serving()
-        assert secure.list_tasks().tasks
+        assert secure.list_tasks()
 
 
 def test_tls_client_against_a_plaintext_server_says_so(start_hub, tiny_runtime, authority: Authority) -> None:  # type: ignore[no-untyped-def]
     server, _ = start_hub(tiny_runtime)
-    client = HubClient(f"127.0.0.1:{server.port}", timeout=10, tls=ClientTLS(authority.ca))
-    with client, pytest.raises(ConnectionProblem, match="does not speak TLS"):
+    client = HubClient(f"127.0.0.1:{server.port}", timeout=10, retries=0, tls_ca=authority.ca)
+    with client, pytest.raises(Unavailable, match="does not speak TLS"):
         client.list_tasks()
 
 
@@ -48,7 +47,7 @@ def test_a_certificate_from_another_ca_is_not_trusted(  # type: ignore[no-untype
 ) -> None:
     _, target = tls_hub(start_hub, tiny_runtime, server_cert)
     stranger = Authority(tmp_path / "other", name="other CA")
-    with HubClient(target, timeout=10, tls=ClientTLS(stranger.ca)) as client, pytest.raises(grpc.RpcError) as caught:
+    with HubClient(target, timeout=10, retries=0, tls_ca=stranger.ca) as client, pytest.raises(grpc.RpcError) as caught:
         client.list_tasks()
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
     assert "CERTIFICATE_VERIFY_FAILED" in caught.value.details()
@@ -59,35 +58,37 @@ def test_mutual_tls_requires_a_client_certificate(  # type: ignore[no-untyped-de
 ) -> None:
     _, target = tls_hub(start_hub, tiny_runtime, server_cert, client_ca=authority.ca)
     with (
-        HubClient(target, timeout=10, tls=ClientTLS(authority.ca)) as anonymous,
+        HubClient(target, timeout=10, retries=0, tls_ca=authority.ca) as anonymous,
         pytest.raises(grpc.RpcError) as caught,
     ):
         anonymous.list_tasks()
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
     assert "client certificate" in caught.value.details()
     forged = Authority(tmp_path / "forger", name="forger CA").issue("tenant-client", client=True)
-    impostor = HubClient(target, timeout=10, tls=ClientTLS(authority.ca, forged.cert, forged.key))
+    impostor = HubClient(target, timeout=10, retries=0, tls_ca=authority.ca, tls_cert=forged.cert, tls_key=forged.key)
     with impostor, pytest.raises(grpc.RpcError):
         impostor.list_tasks()
-    with HubClient(target, timeout=10, tls=ClientTLS(authority.ca, client_cert.cert, client_cert.key)) as client:
-        assert client.list_tasks().tasks
+    with HubClient(
+        target, timeout=10, retries=0, tls_ca=authority.ca, tls_cert=client_cert.cert, tls_key=client_cert.key
+    ) as client:
+        assert client.list_tasks()
 
 
 def test_a_rotated_certificate_is_served_without_a_restart(  # type: ignore[no-untyped-def]
     start_hub, tiny_runtime, tmp_path: Path, authority: Authority, server_cert: Issued
 ) -> None:
     server, target = tls_hub(start_hub, tiny_runtime, server_cert)
-    with HubClient(target, timeout=10, tls=ClientTLS(authority.ca)) as before:
-        assert before.list_tasks().tasks
+    with HubClient(target, timeout=10, retries=0, tls_ca=authority.ca) as before:
+        assert before.list_tasks()
     successor = Authority(tmp_path / "next", name="next CA")
     renewed = successor.issue("hub-server", stem="renewed")
     for source, live in ((renewed.key, server_cert.key), (renewed.cert, server_cert.cert)):
         shutil.copy(source, live.with_suffix(".new"))
         live.with_suffix(".new").replace(live)  # rotated by rename, as cert-manager and certbot do
-    with HubClient(target, timeout=10, tls=ClientTLS(successor.ca)) as after:
-        assert after.list_tasks().tasks  # a new connection: the new certificate, same process
+    with HubClient(target, timeout=10, retries=0, tls_ca=successor.ca) as after:
+        assert after.list_tasks()  # a new connection: the new certificate, same process
     assert server.certificates is not None and server.certificates.reloads == 1
-    with HubClient(target, timeout=10, tls=ClientTLS(authority.ca)) as stale, pytest.raises(grpc.RpcError) as caught:
+    with HubClient(target, timeout=10, retries=0, tls_ca=authority.ca) as stale, pytest.raises(grpc.RpcError) as caught:
         stale.list_tasks()  # the old CA no longer vouches for what the server presents
     assert "CERTIFICATE_VERIFY_FAILED" in caught.value.details()
 
@@ -97,8 +98,8 @@ def test_a_half_written_certificate_keeps_the_current_one(  # type: ignore[no-un
 ) -> None:
     server, target = tls_hub(start_hub, tiny_runtime, server_cert)
     server_cert.cert.write_bytes(b"-----BEGIN CERT")  # caught mid-write
-    with HubClient(target, timeout=10, tls=ClientTLS(authority.ca)) as client:
-        assert client.list_tasks().tasks
+    with HubClient(target, timeout=10, retries=0, tls_ca=authority.ca) as client:
+        assert client.list_tasks()
     assert server.certificates is not None and server.certificates.reloads == 0
 
 

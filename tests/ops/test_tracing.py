@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from adapter_hub_client.calls import parse_ref
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -14,7 +15,6 @@ from opentelemetry.trace import SpanKind
 
 from hub import tracing
 from hub.api.v1 import inference_pb2
-from hub.transport.client import parse_ref
 
 pytestmark = pytest.mark.integration
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -44,7 +44,7 @@ def test_one_predict_is_one_span_tree(start_hub, tiny_runtime, adapter_dir: Path
     spans_out.clear()
     traceparent = f"00-{TRACE_ID}-{PARENT_ID}-01"
     request = inference_pb2.PredictRequest(adapter=parse_ref("sent"), texts=["fine", "bad"])
-    client.inference.Predict(request, metadata=(("traceparent", traceparent),), timeout=30)
+    client.stubs["inference"].Predict(request, metadata=(("traceparent", traceparent),), timeout=30)
     spans = list(spans_out.get_finished_spans())
     (root,) = [s for s in spans if s.kind == SpanKind.SERVER]
     assert root.name == "hub.api.v1.InferenceService/Predict"

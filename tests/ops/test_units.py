@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from adapter_hub_client import ClientConfig
 
 from hub.errors import NotFound, PermissionDenied, ResourceExhausted, Unauthenticated
 from hub.residency.tier import LatencyWindow, TierFull
 from hub.serving import request_log as rl
 from hub.serving.collectors import Accumulated, refusal_label
 from hub.serving.settings import Settings
-from hub.transport.tls import ClientTLS, server_options
+from hub.transport.tls import server_options
 
 
 def test_latency_window_keeps_a_cumulative_histogram_of_every_sample() -> None:
@@ -73,11 +74,11 @@ def test_request_ids_and_record_fields() -> None:
 
 
 def test_client_tls_options(tmp_path: Path) -> None:
-    assert ClientTLS.from_options(None, None, None) is None
+    assert not ClientConfig.from_env({}).tls
     with pytest.raises(ValueError, match="needs its key"):
-        ClientTLS.from_options("ca.pem", "me.crt", None)
-    tls = ClientTLS.from_options(str(tmp_path / "missing.pem"), server_name="hub.internal")
-    assert tls is not None and tls.options() == [("grpc.ssl_target_name_override", "hub.internal")]
+        ClientConfig.from_env({}, tls_ca="ca.pem", tls_cert="me.crt")
+    tls = ClientConfig.from_env({}, tls_ca=str(tmp_path / "missing.pem"), tls_server_name="hub.internal")
+    assert tls.tls and ("grpc.ssl_target_name_override", "hub.internal") in tls.channel_options()
     with pytest.raises(ValueError, match="cannot read the CA bundle"):
         tls.credentials()
 

@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from hub.api.v1 import tenants_pb2 as hub_dot_api_dot_v1_dot_tenants__pb2
+from adapter_hub_client.api.v1 import tenants_pb2 as hub_dot_api_dot_v1_dot_tenants__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
