@@ -9,5 +9,5 @@ test: ## set up, then lint, type-check and run the whole test suite
 	@scripts/bootstrap.sh dev
 	scripts/check.sh
 
-protos: ## regenerate hub/api/v1 from protos/
+protos: ## regenerate the generated code (clients/python/adapter_hub_client/api/v1) from protos/
 	.venv/bin/python scripts/gen_protos.py

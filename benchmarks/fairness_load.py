@@ -3,7 +3,7 @@
 A group is one tenant's traffic: ``clients`` closed-loop clients (each sends its next request
 when the last is answered or refused), or Poisson arrivals at ``rate`` per second. Each request
 is a Predict of ``per_request`` texts with the group's API key, optionally with a gRPC deadline.
-A refusal is retried as the CLI client retries (hub/transport/retry.py): after an exponential
+A refusal is retried as the client library retries (adapter_hub_client/retry.py): after an exponential
 backoff from 50 ms, never shorter than the ``retry-after-ms`` hint, stretched by up to a
 quarter; any other answer is followed by the client's next request at once (an immediate
 DEADLINE_EXCEEDED that carries a hint waits for it too). The group starts at the wall-clock time
@@ -29,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "clients/python"))
 
 import grpc
+from adapter_hub_client.errors import from_rpc_error, retry_after_s
+from adapter_hub_client.retry import pause_for, retryable
 
 from hub.api.v1 import common_pb2, inference_pb2, inference_pb2_grpc
-from hub.transport.retry import pause_for, retry_after_s, retryable
 
 CLIENTS_PER_CHANNEL = 64  # one HTTP/2 connection per 64 clients, as separate client machines would have
 
@@ -97,8 +99,9 @@ class Group:
             self.pending.pop(future, None)
             self.record(code, error, started, finished, tokens)
             pause = 0.0
-            if error is not None and (retryable(error) or retry_after_s(error) is not None):
-                pause = pause_for(error, self.refused_in_a_row[client], self.rng.random())
+            refusal = from_rpc_error(error) if error is not None else None
+            if refusal is not None and (retryable(refusal) or refusal.retry_after_s is not None):
+                pause = pause_for(refusal, self.refused_in_a_row[client], self.rng.random())
                 self.refused_in_a_row[client] += 1
             else:
                 self.refused_in_a_row[client] = 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adapter_hub_client import HubClient
 from serving_fixtures import artifact, nth_adapter
 
 from hub.engine.runtime import Runtime
@@ -23,7 +24,6 @@ from hub.serving.app import build_authenticator, build_service
 from hub.serving.auth import Caller
 from hub.serving.fairness import LimitsChange
 from hub.serving.settings import Settings
-from hub.transport.client import HubClient
 from hub.transport.server import HubServer
 
 LOAD_SCRIPT = Path(__file__).with_name("fairness_load.py")

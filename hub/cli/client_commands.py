@@ -9,26 +9,30 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from hub.api.v1 import adapters_pb2, admin_pb2
+from adapter_hub_client import Adapter, HubClient, ServerInfo
+
 from hub.cli.bulk import cmd_predict_file
 from hub.cli.fairness_commands import limit_args, policy_text
-from hub.cli.render import (
-    emit_json,
-    head_kind_name,
-    prediction_json,
-    prediction_lines,
-    show,
-    version_json,
-)
+from hub.cli.render import emit_json, fields_json, prediction_json, prediction_lines, show, version_json
 from hub.residency.tier import human_bytes
-from hub.transport.client import HubClient
 
 NO_LABELS = "(labels from each adapter)"
 
 
 def connect(args: argparse.Namespace) -> HubClient:
-    """A client for the common options: --target, --api-key, --timeout, --retries."""
-    return HubClient(args.target, api_key=args.api_key, timeout=args.timeout, retries=max(0, args.retries))
+    """The client library's client for the common options: --target, --api-key, --timeout,
+    --retries (calls that may be repeated: predictions and reads), --tls-ca/--tls-cert/--tls-key/
+    --tls-server-name."""
+    return HubClient(
+        args.target,
+        api_key=args.api_key,
+        timeout=args.timeout,
+        retries=max(0, args.retries),
+        tls_ca=args.tls_ca,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_server_name=args.tls_server_name or None,
+    )
 
 
 def cmd_push(args: argparse.Namespace) -> int:
@@ -38,7 +42,7 @@ def cmd_push(args: argparse.Namespace) -> int:
         return 2
     labels = [x.strip() for x in args.labels.split(",")] if args.labels else []
     with connect(args) as client:
-        info = client.push(directory, args.name, task=args.task or "", labels=labels, description=args.description)
+        info = client.push(directory, args.name, task=args.task, labels=labels, description=args.description)
     tasks = ", ".join(t.task for t in info.tasks)
     line = f"{info.name}@{info.version}  ({human_bytes(info.size_bytes)}, tasks: {tasks})"
     return show(args.json, {"name": info.name, **version_json(info)}, [line])
@@ -51,30 +55,31 @@ def cmd_predict(args: argparse.Namespace) -> int:
         with connect(args) as client:
             return cmd_predict_file(args, client)
     with connect(args) as client:
-        r = client.predict(args.adapter, list(args.texts), task=args.task or "")
-    data = [prediction_json(p, r.head_kind, r.version) for p in r.predictions]
-    lines = [f"# {r.adapter}@{r.version}  task {r.task} ({head_kind_name(r.head_kind)})"]
-    for text, p in zip(args.texts, r.predictions, strict=True):
-        lines += prediction_lines(text, p, r.head_kind)
+        predictions = client.predict(args.adapter, list(args.texts), task=args.task)
+    data = [prediction_json(p) for p in predictions]
+    first = predictions[0]
+    lines = [f"# {first.served_by}  task {first.task} ({first.head_kind})"]
+    for text, p in zip(args.texts, predictions, strict=True):
+        lines += prediction_lines(text, p)
     return show(args.json, data, lines)
 
 
 def cmd_fanout(args: argparse.Namespace) -> int:
     targets = [(t.partition(":")[0], t.partition(":")[2]) for t in args.targets]
     with connect(args) as client:
-        response = client.fan_out(args.text, targets)
+        predictions = client.fan_out(args.text, targets)
     data, lines = [], []
-    for r in response.results:
-        data.append({"adapter": r.adapter, "task": r.task, **prediction_json(r.prediction, r.head_kind, r.version)})
-        lines.append(f"# {r.adapter}@{r.version}  task {r.task}")
-        lines.append("\n".join(prediction_lines(args.text, r.prediction, r.head_kind)[1:]))
+    for p in predictions:
+        data.append({"adapter": p.adapter, "task": p.task, **prediction_json(p)})
+        lines.append(f"# {p.served_by}  task {p.task}")
+        lines.append("\n".join(prediction_lines(args.text, p)[1:]))
     return show(args.json, data, lines)
 
 
-def _adapter_lines(response: adapters_pb2.ListAdaptersResponse) -> Iterator[str]:
-    if not response.adapters:
+def _adapter_lines(adapters: list[Adapter]) -> Iterator[str]:
+    if not adapters:
         yield "no adapters yet: push one with `adapter-hub push DIR --name NAME`"
-    for a in response.adapters:
+    for a in adapters:
         aliases = ", ".join(f"{k}->{v}" for k, v in sorted(a.aliases.items()))
         yield f"{a.name}  [{aliases}]"
         for v in a.versions:
@@ -84,12 +89,12 @@ def _adapter_lines(response: adapters_pb2.ListAdaptersResponse) -> Iterator[str]
 
 def cmd_adapters(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        response = client.list_adapters()
+        adapters = client.list_adapters()
     data = [
         {"name": a.name, "aliases": dict(a.aliases), "versions": [version_json(v) for v in a.versions]}
-        for a in response.adapters
+        for a in adapters
     ]
-    return show(args.json, data, _adapter_lines(response))
+    return show(args.json, data, _adapter_lines(adapters))
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -105,9 +110,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        response = client.delete_adapter(args.adapter)
-    line = f"deleted {args.adapter.partition('@')[0]} versions: {', '.join(response.deleted_versions)}"
-    return show(args.json, {"deleted_versions": list(response.deleted_versions)}, [line])
+        deleted = client.delete_adapter(args.adapter)
+    line = f"deleted {args.adapter.partition('@')[0]} versions: {', '.join(deleted)}"
+    return show(args.json, {"deleted_versions": deleted}, [line])
 
 
 def cmd_alias(args: argparse.Namespace) -> int:
@@ -118,7 +123,7 @@ def cmd_alias(args: argparse.Namespace) -> int:
     return show(args.json, data, [f"{r.name}@{r.alias} -> {r.version}{before}"])
 
 
-def info_json(info: admin_pb2.ServerInfoResponse) -> dict[str, Any]:
+def info_json(info: ServerInfo) -> dict[str, Any]:
     return {
         "backbone": info.backbone_name,
         "fingerprint": info.backbone_fingerprint,
@@ -129,7 +134,7 @@ def info_json(info: admin_pb2.ServerInfoResponse) -> dict[str, Any]:
         "store": info.store,
         "auth_enabled": info.auth_enabled,
         "versions": dict(info.versions),
-        "limits": {f.name: getattr(info.limits, f.name) for f in admin_pb2.Limits.DESCRIPTOR.fields},
+        "limits": fields_json(info.limits),
     }
 
 
@@ -141,11 +146,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        response = client.list_tasks()
-    rows = [
-        {"name": t.name, "head_kind": head_kind_name(t.head_kind), "labels": list(t.labels), "plugin": t.plugin}
-        for t in response.tasks
-    ]
+        tasks = client.list_tasks()
+    rows = [{"name": t.name, "head_kind": t.head_kind, "labels": list(t.labels), "plugin": t.plugin} for t in tasks]
     lines = (
         f"{r['name']:<40} {r['head_kind']:<12} {r['plugin']:<10} {','.join(r['labels']) or NO_LABELS}" for r in rows
     )
@@ -161,8 +163,8 @@ def cmd_tenant_add(args: argparse.Namespace) -> int:
 
 def cmd_tenant_list(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        response = client.list_tenants()
-    rows = [
+        tenants = client.list_tenants()
+    rows: list[dict[str, Any]] = [
         {
             "tenant": t.tenant,
             "active_keys": t.active_keys,
@@ -176,7 +178,7 @@ def cmd_tenant_list(args: argparse.Namespace) -> int:
             "rps": t.rps or None,
             "tps": t.tps or None,
         }
-        for t in response.tenants
+        for t in tenants
     ]
     lines = (
         f"{r['tenant']:<24} keys {r['active_keys']} active / {r['revoked_keys']} revoked  "

@@ -6,9 +6,9 @@ import argparse
 from collections.abc import Iterator
 from typing import Any
 
-from hub.api.v1 import admin_pb2
-from hub.cli.render import message_json, show
-from hub.transport.client import HubClient
+from adapter_hub_client import QueueStatus
+
+from hub.cli.render import fields_json, show
 
 UNLIMITED = ("unlimited", "none", "off")
 
@@ -54,15 +54,13 @@ def add_tenant_set_parser(tenant_actions: argparse._SubParsersAction, common: ar
     p.set_defaults(handler=cmd_tenant_set)
 
 
-def _client(args: argparse.Namespace) -> HubClient:
-    return HubClient(args.target, api_key=args.api_key, timeout=args.timeout)
-
-
 def cmd_tenant_set(args: argparse.Namespace) -> int:
     limits = limit_args(args)
     if not limits:
         raise ValueError("nothing to change: give --weight, --rps and/or --tps")
-    with _client(args) as client:
+    from hub.cli.client_commands import connect  # it imports this module's flag helpers
+
+    with connect(args) as client:
         t = client.set_tenant_limits(args.tenant, **limits)
     row = {"tenant": t.tenant, "weight": t.weight, "rps": t.rps or None, "tps": t.tps or None}
     return show(args.json, row, [f"tenant {t.tenant}: {policy_text(t.weight, t.rps, t.tps)}"])
@@ -74,14 +72,14 @@ def policy_text(weight: float, rps: float, tps: float) -> str:
     return f"weight {weight:g}, {limits}"
 
 
-def queue_json(s: admin_pb2.QueueStatusResponse) -> dict[str, Any]:
+def queue_json(s: QueueStatus) -> dict[str, Any]:
     """`adapter-hub status --json`'s "queue": the scheduler's numbers."""
-    data = message_json(s)
-    data["tenants"] = [{**message_json(t), "refusals": dict(sorted(t.refusals.items()))} for t in s.tenants]
+    data = fields_json(s)
+    data["tenants"] = [{**fields_json(t), "refusals": dict(sorted(t.refusals.items()))} for t in s.tenants]
     return data
 
 
-def queue_lines(s: admin_pb2.QueueStatusResponse) -> Iterator[str]:
+def queue_lines(s: QueueStatus) -> Iterator[str]:
     """`adapter-hub status`'s inference queue: per tenant queued and served work, refusals."""
     if s.max_requests:  # the operator's view
         yield (

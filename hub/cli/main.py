@@ -7,6 +7,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from adapter_hub_client import HubError
+
 from hub.cli import client_commands as cc
 from hub.cli.fairness_commands import add_limit_flags, add_tenant_set_parser
 from hub.cli.plugins import cmd_plugins
@@ -30,13 +32,39 @@ def _client_options() -> argparse.ArgumentParser:
         help="tenant API key sent as 'authorization: Bearer KEY' (env ADAPTER_HUB_API_KEY)",
     )
     common.add_argument("--timeout", type=float, default=120.0, help="seconds per call (default %(default)s)")
+    tls = common.add_argument_group("TLS (plaintext when none is given)")
+    tls.add_argument(
+        "--tls-ca",
+        default=os.environ.get("ADAPTER_HUB_TLS_CA") or None,
+        metavar="FILE",
+        help="talk TLS, trusting the CA certificates in FILE (PEM) (env ADAPTER_HUB_TLS_CA)",
+    )
+    tls.add_argument(
+        "--tls-cert",
+        default=os.environ.get("ADAPTER_HUB_TLS_CLIENT_CERT") or None,
+        metavar="FILE",
+        help="client certificate (PEM) for mutual TLS (env ADAPTER_HUB_TLS_CLIENT_CERT)",
+    )
+    tls.add_argument(
+        "--tls-key",
+        default=os.environ.get("ADAPTER_HUB_TLS_CLIENT_KEY") or None,
+        metavar="FILE",
+        help="the client certificate's key (PEM) (env ADAPTER_HUB_TLS_CLIENT_KEY)",
+    )
+    tls.add_argument(
+        "--tls-server-name",
+        default=os.environ.get("ADAPTER_HUB_TLS_SERVER_NAME") or "",
+        metavar="NAME",
+        help="check the server's certificate for NAME instead of the target's host (env ADAPTER_HUB_TLS_SERVER_NAME)",
+    )
     common.add_argument("--json", action="store_true", help="print JSON on stdout only")
     common.add_argument(
         "--retries",
         type=int,
         default=3,
-        help="retries of an inference call refused with a retry hint (full queue, rate limit) or "
-        "UNAVAILABLE, each after the hinted pause (default %(default)s)",
+        help="retries of a call that may be repeated (predictions, reads; not push, delete or tenant "
+        "keys) refused with a retry hint (full queue, rate limit) or UNAVAILABLE, each after the "
+        "hinted pause (default %(default)s)",
     )
     return common
 
@@ -114,13 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # refused locally, before any call
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:
-        code = getattr(exc, "code", None)
-        if callable(code):
-            details = exc.details() if hasattr(exc, "details") else str(exc)
-            print(f"error: {code().name}: {details}", file=sys.stderr)
-            return 1
-        raise
+    except HubError as exc:  # the client library's: unary calls and streams, TLS mismatches explained
+        print(f"error: {exc.status}: {exc.message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

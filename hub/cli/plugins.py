@@ -7,9 +7,10 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from hub.api.v1 import admin_pb2
+from adapter_hub_client import Plugins, TaskInfo
+
 from hub.cli.client_commands import connect
-from hub.cli.render import head_kind_name, show
+from hub.cli.render import show
 from hub.plugins.catalog import KINDS, PluginError
 
 if TYPE_CHECKING:
@@ -30,25 +31,27 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return show(args.json, data, ["\n".join(plugin_lines(data))])
 
 
-def _remote(args: argparse.Namespace) -> admin_pb2.ListPluginsResponse:
+def _remote(args: argparse.Namespace) -> Plugins:
     with connect(args) as client:
         return client.list_plugins()
 
 
-def _local() -> admin_pb2.ListPluginsResponse:
+def _local() -> Plugins:
     """What `serve` would load here, with the same settings (ADAPTER_HUB_PLUGINS_ALLOW / _DENY)."""
+    from adapter_hub_client.convert import mirror
+
     from hub.plugins.manager import build_plugins
     from hub.serving.settings import Settings
     from hub.transport import convert
 
     plugins = build_plugins(Settings.from_env())
-    return convert.list_plugins_response(plugins.plugins(), plugins.tasks.all())
+    return mirror(Plugins, convert.list_plugins_response(plugins.plugins(), plugins.tasks.all()))
 
 
-def task_json(t: admin_pb2.TaskInfo) -> dict[str, Any]:
+def task_json(t: TaskInfo) -> dict[str, Any]:
     return {
         "name": t.name,
-        "head_kind": head_kind_name(t.head_kind),
+        "head_kind": t.head_kind,
         "labels": list(t.labels),
         "preprocessors": list(t.preprocessors),
         "segmenter": t.segmenter,
@@ -59,7 +62,7 @@ def task_json(t: admin_pb2.TaskInfo) -> dict[str, Any]:
     }
 
 
-def plugins_json(response: admin_pb2.ListPluginsResponse) -> list[dict[str, Any]]:
+def plugins_json(response: Plugins) -> list[dict[str, Any]]:
     tasks = {t.name: t for t in response.tasks}
     out = []
     for p in response.plugins:

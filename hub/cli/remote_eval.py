@@ -6,17 +6,19 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+import adapter_hub_client as client_lib
+from adapter_hub_client import HubClient
+
 from adapters_registry.manifest import HeadKind
-from hub.api.v1 import inference_pb2
 from hub.cli.client_commands import connect
 from hub.tasks.datasets import Example
 from hub.tasks.metrics import Metric
 from hub.tasks.results import EntitySpan, LabelScore, Prediction
 from hub.training.evaluate import Evaluation, Predictor, batched, evaluate
-from hub.transport.client import HubClient
 
 
-def from_message(p: inference_pb2.Prediction) -> Prediction:
+def from_result(p: client_lib.Prediction) -> Prediction:
+    """The client's Prediction as the hub's own (what the task's metric reads)."""
     return Prediction(
         labels=[LabelScore(x.label, x.score) for x in p.labels],
         entities=[EntitySpan(e.label, e.start, e.end, e.text, e.score) for e in p.entities],
@@ -26,8 +28,7 @@ def from_message(p: inference_pb2.Prediction) -> Prediction:
 
 def client_predictor(client: HubClient, adapter: str, task: str, batch_size: int) -> Predictor:
     def predict(texts: list[str]) -> list[Prediction]:
-        response = client.predict(adapter, texts, task=task)
-        return [from_message(p) for p in response.predictions]
+        return [from_result(p) for p in client.predict(adapter, texts, task=task)]
 
     return batched(predict, batch_size)
 

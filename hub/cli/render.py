@@ -1,55 +1,52 @@
-"""Turn responses into the CLI's JSON objects and human-readable lines, and print them."""
+"""Turn the client library's results into the CLI's JSON objects and human-readable lines, and print them."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, MutableSequence
+from collections.abc import Iterable
+from dataclasses import fields
 from typing import Any
 
-from google.protobuf.message import Message
+from adapter_hub_client import AdapterVersion, Entity, LabelScore, Prediction, Segment
 
-from hub.api.v1 import adapters_pb2, common_pb2, inference_pb2
+TOKEN = "token"
 
 
-def prediction_json(p: inference_pb2.Prediction, head_kind: int, version: str) -> dict[str, Any]:
-    if head_kind == common_pb2.HEAD_KIND_TOKEN:
-        out: dict[str, Any] = {
-            "entities": [
-                {
-                    "label": e.label,
-                    "start": e.start,
-                    "end": e.end,
-                    "text": e.text,
-                    "score": round(e.score, 6),
-                }
-                for e in p.entities
-            ]
-        }
+def _entities(entities: list[Entity]) -> list[dict[str, Any]]:
+    return [
+        {"label": e.label, "start": e.start, "end": e.end, "text": e.text, "score": round(e.score, 6)} for e in entities
+    ]
+
+
+def _labels(labels: list[LabelScore]) -> list[dict[str, Any]]:
+    return [{"label": x.label, "score": round(x.score, 6)} for x in labels]
+
+
+def prediction_json(p: Prediction) -> dict[str, Any]:
+    if p.head_kind == TOKEN:
+        out: dict[str, Any] = {"entities": _entities(p.entities)}
     else:
-        out = {"labels": [{"label": x.label, "score": round(x.score, 6)} for x in p.labels]}
+        out = {"labels": _labels(p.labels)}
         out["predicted"] = list(p.predicted)
     if p.segments:
-        out["segments"] = [segment_json(s, head_kind) for s in p.segments]
-    out["version"] = version
+        out["segments"] = [segment_json(s, p.head_kind) for s in p.segments]
+    out["version"] = p.version
     return out
 
 
-def segment_json(s: inference_pb2.Segment, head_kind: int) -> dict[str, Any]:
+def segment_json(s: Segment, head_kind: str) -> dict[str, Any]:
     """One segment's answer: its offsets into the original text, its text, and its answer."""
     out: dict[str, Any] = {"start": s.start, "end": s.end, "text": s.text}
-    if head_kind == common_pb2.HEAD_KIND_TOKEN:
-        out["entities"] = [
-            {"label": e.label, "start": e.start, "end": e.end, "text": e.text, "score": round(e.score, 6)}
-            for e in s.entities
-        ]
+    if head_kind == TOKEN:
+        out["entities"] = _entities(s.entities)
     else:
-        out["labels"] = [{"label": x.label, "score": round(x.score, 6)} for x in s.labels]
+        out["labels"] = _labels(s.labels)
         out["predicted"] = list(s.predicted)
     return out
 
 
-def segment_lines(p: inference_pb2.Prediction) -> list[str]:
+def segment_lines(p: Prediction) -> list[str]:
     lines = [f"  segments ({len(p.segments)}):"] if p.segments else []
     for s in p.segments:
         found = ",".join(s.predicted) or ",".join(e.label for e in s.entities) or "-"
@@ -58,9 +55,9 @@ def segment_lines(p: inference_pb2.Prediction) -> list[str]:
     return lines
 
 
-def prediction_lines(text: str, p: inference_pb2.Prediction, head_kind: int) -> list[str]:
+def prediction_lines(text: str, p: Prediction) -> list[str]:
     lines = [text]
-    if head_kind == common_pb2.HEAD_KIND_TOKEN:
+    if p.head_kind == TOKEN:
         if not p.entities:
             lines.append("    (no entities)")
         for e in p.entities:
@@ -73,17 +70,11 @@ def prediction_lines(text: str, p: inference_pb2.Prediction, head_kind: int) -> 
     return lines + segment_lines(p)
 
 
-def head_kind_name(kind: int) -> str:
-    return common_pb2.HeadKind.Name(kind).removeprefix("HEAD_KIND_").lower()
-
-
-def version_json(v: adapters_pb2.AdapterVersionInfo) -> dict[str, Any]:
+def version_json(v: AdapterVersion) -> dict[str, Any]:
     return {
         "version": v.version,
         "aliases": list(v.aliases),
-        "tasks": [
-            {"task": t.task, "head_kind": head_kind_name(t.head_kind), "labels": list(t.labels)} for t in v.tasks
-        ],
+        "tasks": [{"task": t.task, "head_kind": t.head_kind, "labels": list(t.labels)} for t in v.tasks],
         "size_bytes": v.size_bytes,
         "rank": v.rank,
         "created_at": v.created_at,
@@ -91,11 +82,14 @@ def version_json(v: adapters_pb2.AdapterVersionInfo) -> dict[str, Any]:
     }
 
 
-def message_json(message: Message) -> dict[str, Any]:
-    """A flat message's every field (defaults included) by its proto name, 64-bit integers as
-    numbers (json_format.MessageToDict writes them as strings)."""
-    values = {f.name: getattr(message, f.name) for f in message.DESCRIPTOR.fields}
-    return {name: list(v) if isinstance(v, MutableSequence) else v for name, v in values.items()}
+def fields_json(value: Any) -> dict[str, Any]:
+    """A flat result's every field by name, in the wire message's order (the client's results
+    mirror the messages field by field)."""
+    return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else dict(value) if isinstance(value, dict) else value
 
 
 def emit_json(data: Any) -> None:

@@ -7,10 +7,11 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from hub.api.v1 import residency_pb2
+from adapter_hub_client import ResidencyStatus, ResidentAdapter
+
 from hub.cli.client_commands import connect
 from hub.cli.fairness_commands import queue_json, queue_lines
-from hub.cli.render import emit_json, message_json
+from hub.cli.render import emit_json, fields_json
 from hub.residency.tier import human_bytes
 
 ACTIONS = {
@@ -35,8 +36,8 @@ def add_residency_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_status)
 
 
-def resident_json(a: residency_pb2.ResidentAdapter) -> dict[str, Any]:
-    return message_json(a)
+def resident_json(a: ResidentAdapter) -> dict[str, Any]:
+    return fields_json(a)
 
 
 def _action(action: str) -> Callable[[argparse.Namespace], int]:
@@ -56,11 +57,11 @@ def _action(action: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
-def status_json(response: residency_pb2.ResidencyStatusResponse) -> dict[str, Any]:
-    store = message_json(response.store)
+def status_json(response: ResidencyStatus) -> dict[str, Any]:
+    store = fields_json(response.store)
     store["retry_in_s"] = round(store["retry_in_s"], 3)
     return {
-        "tiers": [message_json(t) for t in response.tiers],
+        "tiers": [fields_json(t) for t in response.tiers],
         "store": store,
         "adapters": [resident_json(a) for a in response.adapters],
         "draining": response.draining,

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import Any
 
@@ -60,11 +59,17 @@ def run_serve(args: argparse.Namespace) -> int:
     from hub.errors import DomainError
     from hub.plugins.catalog import PluginError
     from hub.serving.app import build_authenticator, build_service
+    from hub.serving.logs import configure_logging
+    from hub.tracing import build_tracer_provider
     from hub.transport.server import HubServer
 
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = settings_from_args(args)
+    except DomainError as exc:  # SettingsError: every invalid setting, by name
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_format, args.log_level)
+    try:
         service = build_service(settings)
         auth = build_authenticator(settings, service)
     except DomainError as exc:  # SettingsError included: every invalid setting, by name
@@ -73,14 +78,23 @@ def run_serve(args: argparse.Namespace) -> int:
     except PluginError as exc:  # names each plugin and what is wrong with it
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    server = HubServer(service, auth)
+    tracer_provider = build_tracer_provider()  # OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set
+    try:
+        server = HubServer(service, auth, tracer_provider=tracer_provider)
+        server.start()  # the metrics endpoint first, then gRPC
+    except (OSError, DomainError) as exc:  # a port taken, TLS files that cannot be used
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
     server.stop_on_signals()
-    server.start()
+    tls = ("mutual TLS" if settings.tls_client_ca else "TLS") if settings.tls_cert else "plaintext"
+    metrics = f", metrics on :{server.metrics.port}/metrics" if server.metrics is not None else ""
     print(
-        f"adapter-hub listening on {settings.host}:{server.port} "
-        f"(store {service.registry.store.uri}, backbone {settings.backbone}, "
+        f"adapter-hub listening on {settings.host}:{server.port} ({tls}{metrics}; "
+        f"store {service.registry.store.uri}, backbone {settings.backbone}, "
         f"auth {'on' if auth.enabled else 'off'}); loading backbone...",
         flush=True,
     )
     server.wait()
+    if tracer_provider is not None:
+        tracer_provider.shutdown()  # flush the spans still batched
     return 0

@@ -36,6 +36,7 @@ from hub.residency.disk import DiskCache
 from hub.residency.names import NameJournal
 from hub.residency.resolver import CachedResolver
 from hub.residency.tier import LatencyWindow, MemoryTier, TierFull, TierStats
+from hub.tracing import span
 
 log = logging.getLogger("hub.residency")
 
@@ -147,7 +148,8 @@ class Residency:
         if not leader:
             return flight.result()
         try:
-            packed = self._load(record, key, pack)
+            with span("adapter.load", tier="device", adapter=key):  # children: the tiers it came from
+                packed = self._load(record, key, pack)
             flight.set_result(packed)
             return packed
         except BaseException as exc:
@@ -185,9 +187,13 @@ class Residency:
         if files is not None:
             return files
         started = time.perf_counter()
-        files = self.disk.read_version(record) if self.disk is not None else None
+        files = None
+        if self.disk is not None:
+            with span("adapter.load", tier="disk", adapter=key):
+                files = self.disk.read_version(record)
         if files is None:
-            files = self._fetch(record)
+            with span("adapter.load", tier="store", adapter=key):
+                files = self._fetch(record)
             if self.disk is not None:
                 self.disk.write_version(record, files)
                 self.disk.latency.add(time.perf_counter() - started)
@@ -346,20 +352,23 @@ class Residency:
             found = self.describe(record)
             if found.tiers or found.pinned:
                 adapters.append(found)
-        tiers = [self.device.stats(), self.host.stats()]
-        if self.disk is not None:
-            tiers.append(self.disk.stats())
-        tiers.append(self._store_stats())
-        store = self.registry.store
-        breaker = store.breaker.snapshot() if isinstance(store, GuardedStore) else None
         return ResidencyStatus(
-            tiers,
-            breaker,
+            self.tier_stats(),
+            self.breaker_state(),
             adapters,
             len(self._draining),
             self.resolver.ttl_s,
             self.resolver.stale_served,
         )
+
+    def tier_stats(self) -> list[TierStats]:
+        """Each tier's counters, fastest first: device, host, disk (when configured), store."""
+        disk = [self.disk.stats()] if self.disk is not None else []
+        return [self.device.stats(), self.host.stats(), *disk, self._store_stats()]
+
+    def breaker_state(self) -> BreakerState | None:
+        store = self.registry.store
+        return store.breaker.snapshot() if isinstance(store, GuardedStore) else None
 
     def _store_stats(self) -> TierStats:
         p50, p99 = self.store_latency.percentiles_ms()

@@ -7,6 +7,8 @@ or pinned entries fill it), ``put`` raises TierFull (RESOURCE_EXHAUSTED) and not
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass
@@ -30,18 +32,44 @@ class TierFull(ResourceExhausted):
     """An entry cannot fit in a tier even after evicting everything that is not pinned."""
 
 
-class LatencyWindow:
-    """The most recent load latencies, for p50 / p99 (nearest rank)."""
+# Upper bounds (seconds) of the load-latency histogram the metrics expose: from a host-tier
+# pack (milliseconds) to a cold fetch from a remote store (seconds).
+LOAD_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
-    def __init__(self, size: int = 1024) -> None:
+
+@dataclass(frozen=True)
+class LatencyHistogram:
+    """Every sample since start: how many fell at or under each bound, in all, and their sum."""
+
+    buckets: tuple[tuple[float, int], ...]  # (upper bound, cumulative count)
+    count: int
+    sum_s: float
+
+
+class LatencyWindow:
+    """The most recent load latencies, for p50 / p99 (nearest rank), and a histogram of all."""
+
+    def __init__(self, size: int = 1024, bounds: tuple[float, ...] = LOAD_BUCKETS_S) -> None:
         self._samples: deque[float] = deque(maxlen=size)
         self._lock = threading.Lock()
         self.count = 0
+        self._bounds = bounds
+        self._counts = [0] * len(bounds)  # per bucket, not cumulative
+        self._sum = 0.0
 
     def add(self, seconds: float) -> None:
         with self._lock:
             self._samples.append(seconds)
             self.count += 1
+            self._sum += seconds
+            index = bisect.bisect_left(self._bounds, seconds)
+            if index < len(self._counts):
+                self._counts[index] += 1
+
+    def histogram(self) -> LatencyHistogram:
+        with self._lock:
+            cumulative = list(itertools.accumulate(self._counts))
+            return LatencyHistogram(tuple(zip(self._bounds, cumulative, strict=True)), self.count, self._sum)
 
     def recent(self, count: int) -> list[float]:
         """The last ``count`` samples, in seconds, oldest first."""

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from adapters_registry.registry import AdapterRegistry
 from hub.errors import InvalidArgument
 from hub.plugins.manager import HubPlugins, build_plugins
 from hub.serving.auth import Authenticator, KeyAuthenticator, LocalAuthenticator
 from hub.serving.service import HubService
-from hub.serving.settings import Settings
+from hub.serving.settings import Settings, is_loopback
 from hub.serving.stores import guard_store, open_configured_store
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def build_service(settings: Settings, plugins: HubPlugins | None = None) -> HubService:

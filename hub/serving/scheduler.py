@@ -55,6 +55,9 @@ class Scheduler(Protocol):
 
     def tenant_stats(self) -> list[TenantStats]: ...
 
+    @property
+    def queued(self) -> int: ...  # rows waiting (the metrics' adapter_hub_queued_rows)
+
     def drain(self, timeout: float | None = None) -> bool: ...
 
     def close(self, drain: bool = True, timeout: float | None = None) -> None: ...

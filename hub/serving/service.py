@@ -25,17 +25,20 @@ from hub.errors import (
 )
 from hub.plugins.manager import CacheEvents, HubPlugins, PluginInfo
 from hub.residency import prefetch
+from hub.serving import request_log as rl
 from hub.serving.auth import Caller
 from hub.serving.fairness import LimitsChange, QueueStatus, TenantPolicies, build_scheduler, queue_status
 from hub.serving.info import ServerInfo, describe_server
 from hub.serving.scope import CallScope
 from hub.serving.settings import Settings
 from hub.serving.stores import build_residency, tenant_journal
+from hub.serving.telemetry import Telemetry
 from hub.serving.upload import UploadHeader
 from hub.tasks.answers import answers, pieces
 from hub.tasks.pipeline import Prepared, TaskPipeline
 from hub.tasks.results import Prediction
 from hub.tasks.specs import TaskRegistry, TaskSpec, choose_task
+from hub.tracing import span
 
 if TYPE_CHECKING:
     from hub.engine.packing import PackedAdapter
@@ -96,10 +99,13 @@ class HubService:
         self.cache = build_residency(settings, registry, observer)  # tiers, single-flight, hot swap
         self._runtime: Runtime | None = None
         self._ready = threading.Event()
+        self.telemetry = Telemetry.from_settings(settings)  # this service's metrics (hub/serving/telemetry.py)
         # Rows of concurrent requests share engine forwards, in fair order across tenants
         # (hub/serving/scheduler.py; ADAPTER_HUB_SCHEDULER=fifo: today's batcher).
-        self.batcher = build_scheduler(settings, lambda rows: self.runtime.run(rows))  # noqa: PLW0108 - attached later
+        forward = self.telemetry.timed_forward(lambda rows: self.runtime.run(rows))  # noqa: PLW0108 - attached later
+        self.batcher = build_scheduler(settings, forward)
         self.policies = TenantPolicies(self.tenants, self.batcher)
+        self.telemetry.watch(self)
 
     # ---- lifecycle ----------------------------------------------------------------------
     def load_backbone(self) -> None:
@@ -141,6 +147,7 @@ class HubService:
     def predict(self, caller: Caller, target: Target, texts: Sequence[str], scope: CallScope | None = None) -> Served:
         """``scope``: the call's deadline and cancellation (queued work leaves when it ends)."""
         self._check_texts(texts)
+        rl.note_work(len(texts), 0)
         self._admissible(caller, scope, texts)
         record, task = self._resolve(caller, target)
         pipeline = self.tasks.pipeline(task)  # once per request
@@ -160,6 +167,7 @@ class HubService:
         if len(targets) > self.settings.max_fanout_targets:
             raise InvalidArgument(f"at most {self.settings.max_fanout_targets} fan-out targets")
         self._check_texts([text])
+        rl.note_work(1, 0)
         self._admissible(caller, scope, [text] * len(targets))
         resolved = [self._resolve(caller, t) for t in targets]
         pipelines = [self.tasks.pipeline(task) for _, task in resolved]
@@ -179,9 +187,12 @@ class HubService:
 
     def _resolve(self, caller: Caller, target: Target) -> tuple[VersionRecord, str]:
         check_name("adapter name", target.name)
-        record = self.cache.resolve(caller.namespace(), target.name, target.ref)  # once per request
-        available = [t.task for t in record.manifest.tasks]
-        return record, choose_task(target.task, available, f"{target.name}@{record.version}")
+        with span("resolve", adapter=target.name):
+            record = self.cache.resolve(caller.namespace(), target.name, target.ref)  # once per request
+            available = [t.task for t in record.manifest.tasks]
+            task = choose_task(target.task, available, f"{target.name}@{record.version}")
+        rl.note_target(record.name, record.version, task)
+        return record, task
 
     def _packed(self, record: VersionRecord) -> PackedAdapter:
         return self.cache.get(record, self.runtime.pack)
@@ -215,8 +226,12 @@ class HubService:
 
     def _run(self, caller: Caller, rows: list[RowRequest], scope: CallScope | None) -> list:
         """The rows through the scheduler, in fair order; each costs its tokens."""
+        if not rows:
+            return []
         costs = [row.encoded.tokens for row in rows]
-        return self.batcher.run(rows, costs, caller.namespace(), scope) if rows else []
+        rl.note_work(0, sum(costs))
+        with self.telemetry.waiting(rows):  # queue wait and forward: metrics, log line, spans
+            return self.batcher.run(rows, costs, caller.namespace(), scope)
 
     def drain(self, timeout: float | None = None) -> bool:
         """Stop admitting inference (UNAVAILABLE) and wait for what was admitted; False if
@@ -238,7 +253,9 @@ class HubService:
         """Scores -> answers on the one path evaluation uses too (hub.tasks.answers)."""
         head = record.manifest.task(task)
         assert head is not None
-        return Served(record.name, record.version, task, head.head_kind, answers(pipeline, head, prepared, scores))
+        with span("decode", task=task):
+            predictions = answers(pipeline, head, prepared, scores)
+        return Served(record.name, record.version, task, head.head_kind, predictions)
 
     def _check_texts(self, texts: Sequence[str]) -> None:
         s = self.settings

@@ -12,6 +12,7 @@ instance with ``dataclasses.replace`` (the checks run again).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -29,7 +30,15 @@ from hub.serving.settings_schema import (
     markdown_tables,
 )
 
-__all__ = ["DEFAULT_BACKBONE", "DEFAULT_PORT", "GROUPS", "Settings", "SettingsError", "default_store"]
+__all__ = [
+    "DEFAULT_BACKBONE",
+    "DEFAULT_PORT",
+    "GROUPS",
+    "Settings",
+    "SettingsError",
+    "default_store",
+    "is_loopback",
+]
 
 DEFAULT_BACKBONE = "packaged:all-minilm-l6-v2"
 DEFAULT_PORT = 50051
@@ -43,7 +52,9 @@ RESIDENCY = Group("residency", "Residency (adapter caches)")
 STORE = Group("store", "Object store and S3")
 PLUGINS = Group("plugins", "Plugins")
 AUTH = Group("auth", "Auth and tenants")
-GROUPS = (SERVER, ENGINE, BATCHING, FAIRNESS, LIMITS, RESIDENCY, STORE, PLUGINS, AUTH)
+TLS = Group("tls", "TLS and connections")
+OBSERVE = Group("observe", "Metrics and logs")
+GROUPS = (SERVER, ENGINE, BATCHING, FAIRNESS, LIMITS, RESIDENCY, STORE, PLUGINS, AUTH, TLS, OBSERVE)
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
 _ENTRY = re.compile(r"^[^/@\s]+/[^/@\s]+(@[^/@\s]+)?$")
@@ -51,6 +62,26 @@ _ENTRY = re.compile(r"^[^/@\s]+/[^/@\s]+(@[^/@\s]+)?$")
 
 def default_store() -> str:
     return str(Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local/share")) / "adapter-hub/store")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _readable_file(value: str) -> str | None:
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_file():
+        return f"is not a file: {value}"
+    if not os.access(path, os.R_OK):
+        return f"cannot be read: {value}"
+    return None
 
 
 def _not_empty(value: str) -> str | None:
@@ -85,7 +116,11 @@ class Settings:
     """Everything `adapter-hub serve` can be told (see the module docstring to add one)."""
 
     # --- server
-    host: str = SERVER("127.0.0.1", "address to listen on (any other than loopback needs auth)", check=_not_empty)
+    host: str = SERVER(
+        "127.0.0.1",
+        "address to listen on (any other than loopback needs auth, and TLS or --insecure)",
+        check=_not_empty,
+    )
     port: int = SERVER(DEFAULT_PORT, "gRPC port (0: any free port)", minimum=0, maximum=65535)
     # Each waiting request holds a handler thread, so this also bounds how many single-text
     # requests one batch can gather (the serving benchmark's figures were measured at 96).
@@ -201,6 +236,36 @@ class Settings:
     admin_key: str = AUTH("", "the operator's key for tenant management (required when auth is on)", secret=True)
     quota_bytes: int = AUTH(1 << 30, "default per-tenant storage quota", minimum=1, unit="bytes")
     quota_adapters: int = AUTH(1000, "default per-tenant adapter count", minimum=1)
+    # --- TLS and connections (hub/transport/tls.py): certificate files are re-read when they
+    # change, so a rotation needs no restart
+    tls_cert: str = TLS("", "server certificate chain (PEM); with --tls-key: serve TLS", check=_readable_file)
+    tls_key: str = TLS("", "the server certificate's private key (PEM)", check=_readable_file)
+    tls_client_ca: str = TLS(
+        "",
+        "CA bundle (PEM) for client certificates: mutual TLS, a client certificate is required",
+        check=_readable_file,
+    )
+    insecure: bool = TLS(False, "serve plaintext on an address other than loopback (a warning is logged)")
+    keepalive_s: float = TLS(60.0, "seconds between the server's keepalive pings on an idle connection", minimum=1)
+    keepalive_timeout_s: float = TLS(20.0, "seconds to wait for a keepalive ping's answer", minimum=1)
+    keepalive_min_ping_s: float = TLS(
+        10.0, "shortest interval between client keepalive pings the server tolerates", minimum=1
+    )
+    max_connection_age_s: float = TLS(
+        0.0, "seconds after which a connection is closed gracefully (spreads load); 0: never", minimum=0
+    )
+    max_connection_age_grace_s: float = TLS(
+        30.0, "seconds calls may still take on a connection closed for its age", minimum=0
+    )
+    max_concurrent_streams: int = TLS(0, "calls at once on one connection; 0: gRPC's default (no limit)", minimum=0)
+    # --- metrics and logs (hub/serving/telemetry.py, hub/serving/logs.py)
+    metrics_port: int = OBSERVE(
+        0, "port of the Prometheus /metrics endpoint, on the serve host; 0: off", minimum=0, maximum=65535
+    )
+    metrics_max_tenants: int = OBSERVE(
+        50, "tenants with their own metric labels (the first seen); the rest count as 'other'", minimum=1
+    )
+    log_format: str = OBSERVE("text", "server log lines: text, or json (one object per line)", choices=("text", "json"))
 
     def __post_init__(self) -> None:
         fold_case(self)
@@ -232,12 +297,28 @@ class Settings:
 
 def _cross_checks(s: Settings) -> list[str]:
     """Problems that involve more than one setting (each value alone is valid)."""
-    problems = []
+    problems = _tls_checks(s)
     if s.quantize == "int8" and (s.dtype != "float32" or s.device.startswith("cuda")):
         problems.append(
             "ADAPTER_HUB_QUANTIZE (--quantize) int8 runs on CPU with dtype float32 only, "
             f"got device {s.device} and dtype {s.dtype}"
         )
+    return problems
+
+
+def _tls_checks(s: Settings) -> list[str]:
+    problems = []
+    if bool(s.tls_cert) != bool(s.tls_key):
+        problems.append("ADAPTER_HUB_TLS_CERT (--tls-cert) and ADAPTER_HUB_TLS_KEY (--tls-key) go together: give both")
+    if s.tls_client_ca and not s.tls_cert:
+        problems.append("ADAPTER_HUB_TLS_CLIENT_CA (--tls-client-ca) needs the server's own certificate and key")
+    if not s.tls_cert and not s.insecure and not is_loopback(s.host):
+        problems.append(
+            f"ADAPTER_HUB_HOST (--host) {s.host} is not a loopback address: serve TLS (--tls-cert, --tls-key) "
+            "or pass --insecure (ADAPTER_HUB_INSECURE=true) to serve plaintext there"
+        )
+    if s.metrics_port and s.metrics_port == s.port:
+        problems.append("ADAPTER_HUB_METRICS_PORT (--metrics-port) must differ from the gRPC port")
     return problems
 
 

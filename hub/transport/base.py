@@ -7,7 +7,9 @@ from collections.abc import Iterable
 import grpc
 
 from hub.serving.auth import Authenticator, Caller
+from hub.serving.request_log import note_caller
 from hub.serving.service import HubService
+from hub.tracing import span
 
 
 def bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
@@ -26,4 +28,7 @@ class ServicerBase:
         self.auth = auth
 
     def caller(self, context: grpc.ServicerContext) -> Caller:
-        return self.auth.authenticate(bearer_token(context.invocation_metadata()))
+        with span("authenticate"):
+            caller = self.auth.authenticate(bearer_token(context.invocation_metadata()))
+        note_caller(caller.tenant, caller.admin)
+        return caller

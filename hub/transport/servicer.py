@@ -21,6 +21,7 @@ from hub.serving.upload import UploadAssembler
 from hub.transport import convert
 from hub.transport.base import ServicerBase
 from hub.transport.deadlines import call_scope, request_scope
+from hub.transport.observe import in_this_context, stream_request
 from hub.transport.status import abort, guarded
 from hub.transport.stream import answer_stream
 
@@ -41,11 +42,13 @@ class InferenceServicer(ServicerBase, inference_pb2_grpc.InferenceServiceService
 
         scope = call_scope(context)
 
+        @in_this_context  # each request on the stream's pool: a child of this call's record and span
         def run_one(item: inference_pb2.PredictStreamRequest) -> inference_pb2.PredictResponse:
             request, own = item.request, request_scope(scope, item)
             try:
-                target = convert.target(request.adapter, request.task)
-                return convert.predict_response(self.service.predict(caller, target, list(request.texts), own))
+                with stream_request(self.service.telemetry, item.request_id):
+                    target = convert.target(request.adapter, request.task)
+                    return convert.predict_response(self.service.predict(caller, target, list(request.texts), own))
             finally:
                 own.release()
 

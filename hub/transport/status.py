@@ -11,6 +11,7 @@ from typing import Any, NoReturn, TypeVar
 import grpc
 
 from hub import errors
+from hub.serving.request_log import note_error
 
 log = logging.getLogger("hub.transport")
 
@@ -54,6 +55,7 @@ RETRY_AFTER_KEY = "retry-after-ms"
 def abort(context: grpc.ServicerContext, error: BaseException) -> NoReturn:
     """Abort the call with the mapped status; unknown errors become a bare INTERNAL. A refusal
     that may succeed later carries its hint as the `retry-after-ms` trailing metadata."""
+    note_error(error)  # the call's record: a refusal is counted by reason
     hint = error.retry_after_ms if isinstance(error, errors.DomainError) else None
     if hint is not None:
         context.set_trailing_metadata(((RETRY_AFTER_KEY, str(hint)),))

@@ -14,10 +14,10 @@ from typing import Any
 
 import grpc
 import pytest
+from adapter_hub_client import DeadlineExceeded, HubClient, ResourceExhausted, StreamRequest
 
 from hub.api.v1 import common_pb2, inference_pb2
 from hub.cli.main import main as cli_main
-from hub.transport.client import HubClient
 from tests.residency.conftest import write_adapter_dir
 
 pytestmark = pytest.mark.integration
@@ -62,7 +62,8 @@ def code_of(call: Callable[[], object]) -> grpc.RpcError:
 
 
 def hint_ms(error: grpc.RpcError) -> int:
-    return int(dict(error.trailing_metadata() or ())["retry-after-ms"])  # type: ignore[attr-defined]
+    assert isinstance(error, ResourceExhausted) and error.retry_after_s is not None
+    return round(error.retry_after_s * 1000)
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def hub(start_hub, tiny_runtime, tmp_path: Path):  # type: ignore[no-untyped-def
         target = f"127.0.0.1:{server.port}"
 
         def client(key: str | None, **options: Any) -> HubClient:
-            opened.append(HubClient(target, api_key=key, **{"timeout": 60, **options}))
+            opened.append(HubClient(target, api_key=key, **{"timeout": 60, "retries": 0, **options}))
             return opened[-1]
 
         admin = client(ADMIN)
@@ -112,7 +113,7 @@ def queued(h: dict[str, Any], tenant: str) -> int:
 
 def send(client: HubClient, texts: list[str], timeout: float = 60) -> grpc.Future:
     request = inference_pb2.PredictRequest(adapter=common_pb2.AdapterRef(name="a"), texts=texts)
-    return client.inference.Predict.future(request, timeout=timeout, metadata=client.metadata)
+    return client.stubs["inference"].Predict.future(request, timeout=timeout, metadata=client.config.metadata)
 
 
 @pytest.mark.parametrize(("scheduler", "fair"), [("fair", True), ("fifo", False)])
@@ -144,14 +145,12 @@ def test_expired_and_cancelled_requests_never_reach_the_engine(hub) -> None:  # 
     wait_until(lambda: queued(h, "quiet") == 1)
     cancelled.cancel()
     wait_until(lambda: queued(h, "quiet") == 0 and queued(h, "flood") == 0)
-    texts = inference_pb2.PredictRequest(adapter=common_pb2.AdapterRef(name="a"), texts=["stream timeout"])
-    item = inference_pb2.PredictStreamRequest(request_id="s1", timeout_ms=200, request=texts)
-    stream = h["quiet"].inference.PredictStream(iter([item]), timeout=60, metadata=h["quiet"].metadata)
+    stream = h["quiet"].predict_stream([StreamRequest("s1", "a", ["stream timeout"], timeout_s=0.2)])
     answer = next(iter(stream))
-    assert answer.error.code == grpc.StatusCode.DEADLINE_EXCEEDED.value[0]
+    assert isinstance(answer.error, DeadlineExceeded)
     h["engine"].gate.set()
     worker.join(30)
-    assert h["quiet"].predict("a", ["after the gate"]).predictions
+    assert h["quiet"].predict("a", ["after the gate"])
     ran = h["engine"].ran
     assert "after the gate" in ran
     assert not {"expires in the queue", "cancelled by its caller", "stream timeout"} & set(ran)
@@ -172,7 +171,7 @@ def test_a_full_queue_refuses_at_once_with_the_limit_and_a_retry_hint(hub) -> No
     assert hint_ms(error) >= 1
     stream = h["flood"].predict_stream(iter([("r1", "a", ["streamed"], "")]))
     answer = next(iter(stream))
-    assert answer.error.code == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0] and answer.error.retry_after_ms >= 1
+    assert isinstance(answer.error, ResourceExhausted) and hint_ms(answer.error) >= 1
     other = send(h["quiet"], ["another tenant still gets in"])
     wait_until(lambda: queued(h, "quiet") == 1)
     h["engine"].gate.set()
@@ -185,7 +184,7 @@ def test_a_rate_limit_refuses_with_a_hint_and_the_cli_retries_after_it(hub, caps
     h = hub()
     info = h["admin"].set_tenant_limits("flood", rps=1)
     assert (info.weight, info.rps, info.tps) == (1.0, 1.0, 0.0)
-    assert h["flood"].predict("a", ["first"]).predictions
+    assert h["flood"].predict("a", ["first"])
     error = code_of(lambda: h["flood"].predict("a", ["second"]))
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "1 requests per second" in error.details() and 1 <= hint_ms(error) <= 1000
@@ -230,7 +229,7 @@ def test_zero_negative_or_absurd_weights_and_limits_are_invalid(hub, limits: dic
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     error = code_of(lambda: h["admin"].create_tenant("newcomer", **limits))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "newcomer" not in [t.tenant for t in h["admin"].list_tenants().tenants]
+    assert "newcomer" not in [t.tenant for t in h["admin"].list_tenants()]
 
 
 def test_only_the_operator_changes_limits_and_each_tenant_sees_its_own_queue(hub, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -240,7 +239,7 @@ def test_only_the_operator_changes_limits_and_each_tenant_sees_its_own_queue(hub
     assert cli_main(["tenant", "set", "quiet", "--weight", "3", "--tps", "5000", "--target", h["target"],
                      "--api-key", ADMIN]) == 0  # fmt: skip
     assert "weight 3, 5000 tokens/s" in capsys.readouterr().out
-    listed = {t.tenant: (t.weight, t.tps) for t in h["admin"].list_tenants().tenants}
+    listed = {t.tenant: (t.weight, t.tps) for t in h["admin"].list_tenants()}
     assert listed["quiet"] == (3.0, 5000.0) and listed["flood"] == (1.0, 0.0)
     h["quiet"].predict("a", ["counted"])
     h["flood"].predict("a", ["also counted"])

@@ -72,8 +72,8 @@ def test_push_then_predict_matches_peft(packaged_hub, packaged_adapters) -> None
     assert (stored.name, stored.version, stored.rank) == ("sentiment", "1", 8)
     assert stored.backbone_fingerprint == client.server_info().backbone_fingerprint
     response = client.predict("sentiment", TEXTS)
-    assert (response.version, response.task) == ("1", SEQ)
-    for got, want in zip(response.predictions, peft_probs(packaged_adapters["seq"], TEXTS), strict=True):
+    assert {(p.version, p.task) for p in response} == {("1", SEQ)}
+    for got, want in zip(response, peft_probs(packaged_adapters["seq"], TEXTS), strict=True):
         scores = {x.label: x.score for x in got.labels}
         np.testing.assert_allclose([scores[label] for label in SEQ_LABELS], want, atol=1e-4)
         assert [x.score for x in got.labels] == sorted((x.score for x in got.labels), reverse=True)
@@ -84,9 +84,9 @@ def test_token_task_returns_spans_in_the_original_text(packaged_hub, packaged_ad
     _, client = packaged_hub
     client.push(packaged_adapters["token"], "ner", task=TOKEN, labels=list(TOKEN_LABELS))
     text = "Cisplatin-induced nephrotoxicity   was seen in 3 PATIENTS with ovarian cancer."
-    response = client.predict("ner@1", [text])
-    assert response.head_kind == common_pb2.HEAD_KIND_TOKEN
-    entities = response.predictions[0].entities
+    [prediction] = client.predict("ner@1", [text])
+    assert prediction.head_kind == "token"
+    entities = prediction.entities
     assert entities, "a random non-zero adapter tags some words"
     for e in entities:
         assert text[e.start : e.end] == e.text and e.label in ("Disease", "Chemical") and 0 < e.score <= 1
@@ -99,15 +99,11 @@ def test_fan_out_equals_separate_predicts(packaged_hub, packaged_adapters) -> No
     client.push(packaged_adapters["token"], "c", task=TOKEN, labels=list(TOKEN_LABELS))
     text = TEXTS[1]
     fan = client.fan_out(text, [("a", ""), ("b@1", SEQ), ("c", "")])
-    assert [(r.adapter, r.version) for r in fan.results] == [("a", "1"), ("b", "1"), ("c", "1")]
-    for result, name in zip(fan.results[:2], ("a", "b"), strict=True):
-        alone = client.predict(name, [text]).predictions[0]
-        np.testing.assert_allclose(
-            [x.score for x in result.prediction.labels], [x.score for x in alone.labels], atol=1e-5
-        )
-    assert [e.text for e in fan.results[2].prediction.entities] == [
-        e.text for e in client.predict("c", [text]).predictions[0].entities
-    ]
+    assert [(r.adapter, r.version) for r in fan] == [("a", "1"), ("b", "1"), ("c", "1")]
+    for result, name in zip(fan[:2], ("a", "b"), strict=True):
+        alone = client.predict(name, [text])[0]
+        np.testing.assert_allclose([x.score for x in result.labels], [x.score for x in alone.labels], atol=1e-5)
+    assert [e.text for e in fan[2].entities] == [e.text for e in client.predict("c", [text])[0].entities]
 
 
 def test_errors_carry_the_right_status(packaged_hub, packaged_adapters, tiny_backbone_dir) -> None:  # type: ignore[no-untyped-def]
@@ -140,7 +136,7 @@ def test_errors_carry_the_right_status(packaged_hub, packaged_adapters, tiny_bac
         client.push(foreign, "foreign", task=SEQ, labels=["a", "b"])
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "LoRA maps 32 -> 32" in caught.value.details()
-    assert [a.name for a in client.list_adapters().adapters] == ["s"]  # nothing half-stored
+    assert [a.name for a in client.list_adapters()] == ["s"]  # nothing half-stored
 
 
 def test_internal_errors_never_leak_details(packaged_hub, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -161,25 +157,26 @@ def test_list_get_alias_delete(packaged_hub, packaged_adapters) -> None:  # type
     _, client = packaged_hub
     for _ in range(2):
         client.push(packaged_adapters["seq"], "s", task=SEQ, labels=list(SEQ_LABELS), description="demo")
-    listing = client.list_adapters().adapters
+    listing = client.list_adapters()
     assert [(a.name, [v.version for v in a.versions], dict(a.aliases)) for a in listing] == [
         ("s", ["1", "2"], {"latest": "2"})
     ]
     assert listing[0].versions[0].size_bytes > 0 and listing[0].versions[1].description == "demo"
     assert client.set_alias("s", "1", "prod").previous_version == ""
     assert list(client.get_adapter("s@prod").aliases) == ["prod"]
-    assert client.predict("s@prod", ["x"]).version == "1"
-    assert list(client.delete_adapter("s@2").deleted_versions) == ["2"]
-    assert client.predict("s", ["x"]).version == "1"
-    assert list(client.delete_adapter("s").deleted_versions) == ["1"]
+    assert client.predict("s@prod", ["x"])[0].version == "1"
+    assert client.delete_adapter("s@2") == ["2"]
+    assert client.predict("s", ["x"])[0].version == "1"
+    assert client.delete_adapter("s") == ["1"]
     assert code_of(lambda: client.get_adapter("s")) == grpc.StatusCode.NOT_FOUND
 
 
 def test_not_serving_until_the_backbone_is_loaded(start_hub, tiny_backbone_dir) -> None:  # type: ignore[no-untyped-def]
+    from adapter_hub_client import HubClient
+
     from hub.serving.app import build_service
     from hub.serving.auth import LocalAuthenticator
     from hub.serving.settings import Settings
-    from hub.transport.client import HubClient
     from hub.transport.server import HubServer
 
     settings = Settings.from_env(environ={}, port=0, store=str(tiny_backbone_dir.parent / "s"),
@@ -211,7 +208,7 @@ def test_upload_caps_chunks_and_refuses_symlinks(packaged_hub, packaged_adapters
         chunk=adapters_pb2.FileChunk(path="adapter_model.safetensors", data=b"\0" * (9 << 20))
     )
     with pytest.raises(grpc.RpcError) as caught:
-        client.adapters.UploadAdapter(iter([header, huge]), timeout=60)
+        client.stubs["adapters"].UploadAdapter(iter([header, huge]), timeout=60)
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     linked = tmp_path / "linked"
     linked.mkdir()
@@ -220,4 +217,4 @@ def test_upload_caps_chunks_and_refuses_symlinks(packaged_hub, packaged_adapters
     (linked / "extra.json").symlink_to("/etc/hostname")
     with pytest.raises(ValueError, match="symbolic links"):
         client.push(linked, "linked", task=SEQ, labels=list(SEQ_LABELS))
-    assert list(client.list_adapters().adapters) == []
+    assert client.list_adapters() == []

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import grpc
 import pytest
+from adapter_hub_client import HubClient
 
 from adapters_registry.registry import AdapterRegistry
-from hub.transport.client import HubClient
 from tests.helpers import artifact_from_dir
 from tests.integration.conftest import SEQ_LABELS
 
@@ -37,23 +37,23 @@ def test_serve_push_predict_and_restart_loses_nothing(
     start_hub, packaged_runtime, packaged_adapters, s3_settings
 ) -> None:  # type: ignore[no-untyped-def]
     server, _ = start_hub(packaged_runtime, **s3_settings)
-    with HubClient(f"127.0.0.1:{server.port}", api_key=ADMIN) as admin:
+    with HubClient(f"127.0.0.1:{server.port}", api_key=ADMIN, retries=0) as admin:
         key = admin.create_tenant("acme").api_key
         assert admin.server_info().store.startswith("s3://")
-    with HubClient(f"127.0.0.1:{server.port}", api_key=key) as acme:
+    with HubClient(f"127.0.0.1:{server.port}", api_key=key, retries=0) as acme:
         acme.push(packaged_adapters["seq"], "sent", task=SEQ, labels=list(SEQ_LABELS))
         acme.push(packaged_adapters["seq2"], "sent", task=SEQ, labels=list(SEQ_LABELS))
         acme.set_alias("sent", "1", "prod")
-        before = acme.predict("sent@prod", ["markets rally"]).predictions[0]
+        before = acme.predict("sent@prod", ["markets rally"])[0]
     server.stop(grace=1)
 
     again, _ = start_hub(packaged_runtime, **s3_settings)  # a new process would see the same
-    with HubClient(f"127.0.0.1:{again.port}", api_key=key) as acme:
-        listing = acme.list_adapters().adapters
+    with HubClient(f"127.0.0.1:{again.port}", api_key=key, retries=0) as acme:
+        listing = acme.list_adapters()
         assert [(a.name, [v.version for v in a.versions], dict(a.aliases)) for a in listing] == [
             ("sent", ["1", "2"], {"latest": "2", "prod": "1"})
         ]
-        after = acme.predict("sent@prod", ["markets rally"]).predictions[0]
+        after = acme.predict("sent@prod", ["markets rally"])[0]
     assert [(x.label, x.score) for x in after.labels] == [(x.label, x.score) for x in before.labels]
 
 
@@ -89,9 +89,9 @@ def test_a_tampered_object_is_never_served(
     start_hub, packaged_runtime, packaged_adapters, seaweedfs, s3_settings
 ) -> None:  # type: ignore[no-untyped-def]
     server, _ = start_hub(packaged_runtime, **{**s3_settings, "auth": "on"})
-    with HubClient(f"127.0.0.1:{server.port}", api_key=ADMIN) as admin:
+    with HubClient(f"127.0.0.1:{server.port}", api_key=ADMIN, retries=0) as admin:
         key = admin.create_tenant("acme").api_key
-    with HubClient(f"127.0.0.1:{server.port}", api_key=key) as acme:
+    with HubClient(f"127.0.0.1:{server.port}", api_key=key, retries=0) as acme:
         stored = acme.push(packaged_adapters["seq"], "sent", task=SEQ, labels=list(SEQ_LABELS))
     digest = next(f.sha256 for f in stored.files if f.path == "adapter_model.safetensors")
     bucket, prefix = str(s3_settings["store"]).removeprefix("s3://").split("/", 1)
@@ -101,7 +101,7 @@ def test_a_tampered_object_is_never_served(
     data[-1] ^= 0x01
     store.put(blob, bytes(data))
     # cold: bytes come from S3
-    with HubClient(f"127.0.0.1:{server.port}", api_key=key) as acme, pytest.raises(grpc.RpcError) as caught:
+    with HubClient(f"127.0.0.1:{server.port}", api_key=key, retries=0) as acme, pytest.raises(grpc.RpcError) as caught:
         acme.predict("sent", ["x"])
     assert caught.value.code() == grpc.StatusCode.DATA_LOSS
     assert "does not match its sha256" in caught.value.details()

@@ -281,7 +281,11 @@ def test_kit_fixtures_survive_pytest_10(tmp_path: Path) -> None:
     (instance-method fixtures would error at set-up). The entry-point check fails: not installed."""
     (tmp_path / "pytest.ini").write_text("[pytest]\n")  # not the hub's configuration
     (tmp_path / "test_tiny.py").write_text(KIT_MODULE)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "clients/python")]),
+        "HF_HUB_OFFLINE": "1",
+    }
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-W", "error::pytest.PytestRemovedIn10Warning"]
     done = subprocess.run(
         [*command, "test_tiny.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300

@@ -100,7 +100,7 @@ def test_an_installed_plugin_is_offered_by_the_running_server(
 ) -> None:
     assert [ep.value for ep in metadata.entry_points(group=ENTRY_POINT_GROUP, name="shout")] == ["hub_shout"]
     server, client = start_hub(tiny_runtime)
-    tasks = {t.name: t for t in client.list_tasks().tasks}
+    tasks = {t.name: t for t in client.list_tasks()}
     assert tasks["shout.tone"].plugin == "shout" and list(tasks["shout.tone"].labels) == ["calm", "loud"]
     assert list(tasks["shout.tone"].preprocessors) == ["shout.upper"]
     plugins = {p.name: p for p in client.list_plugins().plugins}
@@ -110,8 +110,8 @@ def test_an_installed_plugin_is_offered_by_the_running_server(
     files = random_adapter_files(tiny_runtime.spec, [("shout.tone", HeadKind.SEQUENCE, ["calm", "loud"])])
     client.push(write_adapter(tmp_path / "tone", files), "tone")
     response = client.predict("tone", ["please be quiet", "WHY"])
-    assert response.task == "shout.tone" and len(response.predictions) == 2
-    assert {x.label for x in response.predictions[0].labels} == {"calm", "loud"}
+    assert response[0].task == "shout.tone" and len(response) == 2
+    assert {x.label for x in response[0].labels} == {"calm", "loud"}
 
     listed = json.loads(cli("plugins", "--json", "--target", f"127.0.0.1:{server.port}"))
     shout = next(p for p in listed if p["name"] == "shout")
@@ -122,13 +122,13 @@ def test_an_installed_plugin_is_offered_by_the_running_server(
 
 def test_a_document_comes_back_sentence_by_sentence(start_hub, tiny_runtime, tmp_path) -> None:
     server, client = start_hub(tiny_runtime)
-    if "legal.unfair_clause" not in {t.name for t in client.list_tasks().tasks}:
+    if "legal.unfair_clause" not in {t.name for t in client.list_tasks()}:
         pytest.skip("the legal plugin is not installed (scripts/bootstrap.sh installs plugins/*)")
-    labels = list(next(t for t in client.list_tasks().tasks if t.name == "legal.unfair_clause").labels)
+    labels = list(next(t for t in client.list_tasks() if t.name == "legal.unfair_clause").labels)
     files = random_adapter_files(tiny_runtime.spec, [("legal.unfair_clause", HeadKind.MULTI_LABEL, labels)])
     client.push(write_adapter(tmp_path / "tos", files), "tos")
     document = "Terms of Service\nWe may change these terms at any time. You agree by using the app.\nGoverning law"
-    prediction = client.predict("tos", [document]).predictions[0]
+    prediction = client.predict("tos", [document])[0]
     assert [(s.start, s.end) for s in prediction.segments] == [(0, 16), (17, 55), (56, 83), (84, 97)]
     assert all(document[s.start : s.end] == s.text for s in prediction.segments)
     assert set(prediction.predicted) == {x for s in prediction.segments for x in s.predicted}

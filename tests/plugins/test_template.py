@@ -41,7 +41,7 @@ def made_from_the_docs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # this environment's python
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "clients/python")]),  # this checkout first
         "HF_HUB_OFFLINE": "1",
         "PYTEST_ADDOPTS": "-p no:cacheprovider -W error::pytest.PytestRemovedIn10Warning",
         "ADAPTER_HUB_PLUGINS_ALLOW": "",
@@ -68,7 +68,7 @@ def test_the_template_plugin_passes_the_kit_and_serves(made_from_the_docs, start
     server, client = start_hub(tiny_runtime)
     plugins = {p.name: p for p in client.list_plugins().plugins}
     assert (plugins["helpdesk"].distribution, plugins["helpdesk"].version) == ("hub-helpdesk", "0.1.0")
-    task = next(t for t in client.list_tasks().tasks if t.name == "helpdesk.intent")
+    task = next(t for t in client.list_tasks() if t.name == "helpdesk.intent")
     assert list(task.labels) == ["question", "complaint", "thanks"] and list(task.preprocessors) == ["helpdesk.mask"]
     adapter = directory / "intent"
     adapter.mkdir()
@@ -77,5 +77,5 @@ def test_the_template_plugin_passes_the_kit_and_serves(made_from_the_docs, start
         (adapter / name).write_bytes(data)
     client.push(adapter, "intent")
     response = client.predict("intent", ["Order #1234 is late, write to jane@example.com"])
-    assert response.task == "helpdesk.intent"
-    assert {x.label for x in response.predictions[0].labels} == {"question", "complaint", "thanks"}
+    assert response[0].task == "helpdesk.intent"
+    assert {x.label for x in response[0].labels} == {"question", "complaint", "thanks"}

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import grpc
 import pytest
+from adapter_hub_client import HubClient
 
 from hub.cli.main import main as cli_main
-from hub.transport.client import HubClient
 from tests.residency.conftest import write_adapter_dir
 
 pytestmark = pytest.mark.integration
@@ -71,7 +71,7 @@ def test_load_pin_unpin_unload_and_status_are_tenant_scoped(
     code, out, _ = run_cli(capsys, target, acme, "unload", "sent@1", "--json")
     assert json.loads(out)["tiers"] == ["disk"]  # memory freed; the disk copy stays
     with HubClient(target, api_key=acme) as client:
-        assert client.predict("sent@1", ["still served"]).version == "1"  # back from disk
+        assert client.predict("sent@1", ["still served"])[0].version == "1"  # back from disk
 
 
 def test_an_adapter_that_cannot_fit_gets_resource_exhausted(start_hub, tiny_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -84,9 +84,9 @@ def test_an_adapter_that_cannot_fit_gets_resource_exhausted(start_hub, tiny_runt
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "needs" in caught.value.details() and "1 pinned adapter(s)" in caught.value.details()
     assert "ADAPTER_HUB_DEVICE_CACHE_BYTES" in caught.value.details()
-    assert client.predict("a", ["pinned one serves"]).version == "1"
+    assert client.predict("a", ["pinned one serves"])[0].version == "1"
     client.unpin("a")
-    assert client.predict("b", ["room now"]).version == "1"
+    assert client.predict("b", ["room now"])[0].version == "1"
 
     client.push(write_adapter_dir(tmp_path / "big", tiny_runtime.spec, 3, rank=32), "big")
     with pytest.raises(grpc.RpcError) as caught:
@@ -108,7 +108,7 @@ def test_adapters_named_in_settings_are_resident_before_the_first_request(
     assert [(a.name, a.pinned, "device" in a.tiers) for a in status.adapters] == [("a", True, True), ("b", False, True)]
     device = next(t for t in status.tiers if t.name == "device")
     assert (device.count, device.pinned, device.hits) == (2, 1, 0)
-    assert client.predict("b", ["warm"]).version == "1"
+    assert client.predict("b", ["warm"])[0].version == "1"
     assert next(t for t in client.residency_status().tiers if t.name == "device").hits == 1
 
 

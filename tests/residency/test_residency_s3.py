@@ -10,9 +10,9 @@ from typing import Any
 
 import grpc
 import pytest
+from adapter_hub_client import HubClient
 
 from hub.cli.main import main as cli_main
-from hub.transport.client import HubClient
 from tests.residency.conftest import write_adapter_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.s3]
@@ -35,7 +35,7 @@ def s3_settings(weed: Any, monkeypatch: pytest.MonkeyPatch, **extra: object) -> 
 
 
 def scores(response: Any) -> list[float]:
-    return [x.score for x in sorted(response.predictions[0].labels, key=lambda x: x.label)]
+    return [x.score for x in sorted(response[0].labels, key=lambda x: x.label)]
 
 
 def close(a: list[float], b: list[float]) -> bool:
@@ -54,7 +54,7 @@ class Traffic:
         self.threads = [threading.Thread(target=self._run, args=(target, key, a, i)) for i, a in enumerate(adapters)]
 
     def _run(self, target: str, key: str, adapter: str, index: int) -> None:
-        with HubClient(target, api_key=key, timeout=30) as client:
+        with HubClient(target, api_key=key, timeout=30, retries=0) as client:
             while not self.stop.is_set():
                 try:
                     response = client.predict(adapter, [TEXT])
@@ -63,8 +63,8 @@ class Traffic:
                         self.errors.append((time.monotonic(), adapter, f"{exc.code().name}: {exc.details()}"))
                     continue
                 with self._lock:
-                    self.results.append((time.monotonic(), adapter, scores(response), response.version))
-                    self.by_thread[index].append(response.version)
+                    self.results.append((time.monotonic(), adapter, scores(response), response[0].version))
+                    self.by_thread[index].append(response[0].version)
 
     def __enter__(self) -> Traffic:
         for t in self.threads:
@@ -92,21 +92,21 @@ def test_an_alias_move_reaches_every_server_and_no_request_sees_a_mix(
     settings = s3_settings(seaweedfs, monkeypatch, alias_ttl_s=1.0)
     a, _ = start_hub(packaged_runtime, **settings)
     b, _ = start_hub(packaged_runtime, **settings)  # a second server on the same bucket
-    with HubClient(f"127.0.0.1:{a.port}", api_key=ADMIN) as admin:
+    with HubClient(f"127.0.0.1:{a.port}", api_key=ADMIN, retries=0) as admin:
         key = admin.create_tenant("acme").api_key
-    with HubClient(f"127.0.0.1:{a.port}", api_key=key) as on_a:
+    with HubClient(f"127.0.0.1:{a.port}", api_key=key, retries=0) as on_a:
         for seed in (1, 2):
             on_a.push(write_adapter_dir(tmp_path / f"v{seed}", packaged_runtime.spec, seed), "sent")
         on_a.set_alias("sent", "1", "prod")
         expected = {v: scores(on_a.predict(f"sent@{v}", [TEXT])) for v in ("1", "2")}
     assert not close(expected["1"], expected["2"])
     b_target = f"127.0.0.1:{b.port}"
-    with HubClient(b_target, api_key=key) as on_b:
-        assert on_b.predict("sent@prod", [TEXT]).version == "1"
+    with HubClient(b_target, api_key=key, retries=0) as on_b:
+        assert on_b.predict("sent@prod", [TEXT])[0].version == "1"
 
         with Traffic(b_target, key, ["sent@prod"] * 3) as traffic:
             traffic.wait_for(lambda r: len(r) >= 10)
-            with HubClient(f"127.0.0.1:{a.port}", api_key=key) as on_a:
+            with HubClient(f"127.0.0.1:{a.port}", api_key=key, retries=0) as on_a:
                 on_a.set_alias("sent", "2", "prod")  # moved through the OTHER server
             traffic.wait_for(lambda r: sum(v == "2" for *_, v in r) >= 10)
         assert traffic.errors == []
@@ -125,9 +125,9 @@ def test_an_alias_move_reaches_every_server_and_no_request_sees_a_mix(
     assert code == 0
     assert [r["version"] for r in json.loads(capsys.readouterr().out)] == ["2"]
 
-    with HubClient(f"127.0.0.1:{a.port}", api_key=key) as on_a:
+    with HubClient(f"127.0.0.1:{a.port}", api_key=key, retries=0) as on_a:
         on_a.delete_adapter("sent@1")
-    with HubClient(b_target, api_key=key) as on_b:
+    with HubClient(b_target, api_key=key, retries=0) as on_b:
         deadline = time.monotonic() + 30
         while True:  # B learns of the deletion within alias_ttl_s, without a restart
             try:
@@ -154,13 +154,13 @@ def test_cached_adapters_serve_through_a_storage_outage_and_all_recovers(
     )
     server, _ = start_hub(packaged_runtime, **settings)
     target = f"127.0.0.1:{server.port}"
-    with HubClient(target, api_key=ADMIN) as admin:
+    with HubClient(target, api_key=ADMIN, retries=0) as admin:
         key = admin.create_tenant("acme").api_key
-    client = HubClient(target, api_key=key, timeout=30)
+    client = HubClient(target, api_key=key, timeout=30, retries=0)
     for name, seed in (("hot", 1), ("cold", 2)):
         client.push(write_adapter_dir(tmp_path / name, packaged_runtime.spec, seed), name)
     client.set_alias("hot", "1", "prod")
-    assert client.predict("hot@prod", [TEXT]).version == "1"  # resident from here on
+    assert client.predict("hot@prod", [TEXT])[0].version == "1"  # resident from here on
 
     with Traffic(target, key, ["hot@prod", "hot@1", "hot"]) as traffic:
         traffic.wait_for(lambda r: len(r) >= 10)
@@ -183,7 +183,7 @@ def test_cached_adapters_serve_through_a_storage_outage_and_all_recovers(
         deadline = up_at + 60
         while True:  # the store is back: the cold adapter loads, no restart
             try:
-                assert client.predict("cold", [TEXT]).version == "1"
+                assert client.predict("cold", [TEXT])[0].version == "1"
                 break
             except grpc.RpcError as exc:
                 assert exc.code() == grpc.StatusCode.UNAVAILABLE, exc.details()
@@ -207,9 +207,9 @@ def test_a_server_restarted_during_an_outage_serves_the_adapters_its_disk_holds(
     weed = seaweedfs_restartable
     settings = s3_settings(weed, monkeypatch, store_breaker_failures=2, store_timeout_s=2.0, store_retries=0)
     first, _ = start_hub(packaged_runtime, **settings)  # both servers share one disk-cache directory
-    with HubClient(f"127.0.0.1:{first.port}", api_key=ADMIN) as admin:
+    with HubClient(f"127.0.0.1:{first.port}", api_key=ADMIN, retries=0) as admin:
         key = admin.create_tenant("acme").api_key
-    with HubClient(f"127.0.0.1:{first.port}", api_key=key, timeout=30) as client:
+    with HubClient(f"127.0.0.1:{first.port}", api_key=key, timeout=30, retries=0) as client:
         for name, seed in (("hot", 1), ("cold", 2)):
             client.push(write_adapter_dir(tmp_path / name, packaged_runtime.spec, seed), name)
         served = client.predict("hot", [TEXT])
@@ -217,13 +217,15 @@ def test_a_server_restarted_during_an_outage_serves_the_adapters_its_disk_holds(
     weed.stop()
     try:
         restarted, _ = start_hub(packaged_runtime, **settings)  # a fresh process: empty memory
-        with HubClient(f"127.0.0.1:{restarted.port}", api_key=key, timeout=30) as client:
+        with HubClient(f"127.0.0.1:{restarted.port}", api_key=key, timeout=30, retries=0) as client:
             again = client.predict("hot", [TEXT])  # the key, the name and the files: all from disk
-            assert again.version == "1" and close(scores(again), scores(served))
+            assert again[0].version == "1" and close(scores(again), scores(served))
             with pytest.raises(grpc.RpcError) as caught:
                 client.predict("cold", [TEXT])  # never loaded by any server here
             assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
-        with HubClient(f"127.0.0.1:{restarted.port}", api_key="ahk_0123456789abcdef_wrong", timeout=30) as stranger:
+        with HubClient(
+            f"127.0.0.1:{restarted.port}", api_key="ahk_0123456789abcdef_wrong", timeout=30, retries=0
+        ) as stranger:
             with pytest.raises(grpc.RpcError) as caught:
                 stranger.list_adapters()
             assert caught.value.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.UNAVAILABLE)

@@ -69,8 +69,8 @@ def test_server_predictions_equal_in_process_predictions(
     for task, texts in TEXTS.items():  # one adapter, two heads: the request names the task
         remote = client.predict("trained", texts, task=task)
         local = service.predict(caller, Target(EVAL_NAME, task=task), texts).predictions
-        assert remote.task == task
-        for r, p in zip(remote.predictions, local, strict=True):
+        assert remote[0].task == task
+        for r, p in zip(remote, local, strict=True):
             assert list(r.predicted) == p.predicted
             assert [(x.label, round(x.score, 5)) for x in r.labels] == [(x.label, round(x.score, 5)) for x in p.labels]
             assert [(e.label, e.start, e.end) for e in r.entities] == [(e.label, e.start, e.end) for e in p.entities]

@@ -16,7 +16,7 @@ def test_embedded_default_runs_without_auth(tmp_path) -> None:  # type: ignore[n
     assert not build_authenticator(s, build_service(s)).enabled
 
 
-@pytest.mark.parametrize("overrides", [{"host": "0.0.0.0"}, {"store": "memory://shared"}])
+@pytest.mark.parametrize("overrides", [{"host": "0.0.0.0", "insecure": True}, {"store": "memory://shared"}])
 def test_auth_is_on_beyond_the_embedded_default(tmp_path, overrides) -> None:  # type: ignore[no-untyped-def]
     s = settings(tmp_path, **overrides)
     with pytest.raises(InvalidArgument, match="ADAPTER_HUB_ADMIN_KEY"):

@@ -22,6 +22,10 @@ ALLOWED = {
     "grpc_reflection": ("hub/transport/",),
     "boto3": ("adapters_registry/storage/s3.py",),
     "botocore": ("adapters_registry/storage/s3.py",),
+    "prometheus_client": ("hub/serving/telemetry.py", "hub/serving/collectors.py"),
+    "opentelemetry": ("hub/tracing.py",),  # an optional extra: one module, a no-op without it
+    # the client library (clients/python): the generated code, and the CLI's one client
+    "adapter_hub_client": ("hub/api/", "hub/transport/", "hub/cli/"),
 }
 
 # The hub's layers, top to bottom. A module may import its own layer and the layers below it,
@@ -113,3 +117,23 @@ def test_nothing_unpickles_or_trusts_remote_code() -> None:
         assert "torch.load(" not in text, path
         assert "pickle" not in imports(path), path
         assert "trust_remote_code=True" not in text, path
+
+
+CLIENT = ROOT / "clients/python/adapter_hub_client"
+CLIENT_MAY_IMPORT = ("grpc", "google.protobuf", "adapter_hub_client")
+
+
+def test_the_client_library_imports_only_grpc_protobuf_and_the_standard_library() -> None:
+    """clients/python installs with grpcio and protobuf alone: no torch, transformers, peft,
+    boto3, numpy, nor anything of the server (hub, adapters_registry)."""
+    import sys
+
+    offenders = [
+        f"{p.relative_to(ROOT)}: {i}"
+        for p in CLIENT.rglob("*.py")
+        for i in imports(p)
+        if i.split(".")[0] not in sys.stdlib_module_names
+        and not any(i == allowed or i.startswith(allowed + ".") for allowed in CLIENT_MAY_IMPORT)
+    ]
+    assert offenders == []
+    assert len(list(CLIENT.rglob("*.py"))) > 10  # the walk saw the package

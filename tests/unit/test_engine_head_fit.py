@@ -116,7 +116,7 @@ def test_a_pooler_head_is_failed_precondition_over_grpc(start_hub, no_pooler_run
     manifest["tasks"][0]["pooling"] = "mean"  # what the message says to change
     (directory / MANIFEST_FILE).write_text(json.dumps(manifest))
     client.push(directory, "pooled")
-    assert len(client.predict("pooled", TEXTS).predictions) == len(TEXTS)
+    assert len(client.predict("pooled", TEXTS)) == len(TEXTS)
 
 
 def test_the_backbone_positions_bound_the_token_limit(tmp_path: Path) -> None:

@@ -266,18 +266,16 @@ def test_pushed_as_saved_and_fanned_out_over_grpc(family: FamilySetup, start_hub
         client.push(case.directory, case.name, task=case.task, labels=list(case.labels))
     text = TEXTS[2]
     answer = client.fan_out(text, [(case.name, "") for case in family.cases])
-    for case, result in zip(family.cases, answer.results, strict=True):
+    for case, result in zip(family.cases, answer, strict=True):
         want = case.peft(family.directory, [text])[0]
         if case.task_type == "SEQ_CLS":
-            got = {score.label: score.score for score in result.prediction.labels}
+            got = {score.label: score.score for score in result.labels}
             np.testing.assert_allclose([got[label] for label in case.labels], want, atol=1e-4)
             continue
         encoded = family.runtime.encode([text])[0]
         offsets, words = encoded.layout()
         theirs = decode_bio(HeadScores(want, offsets, words), list(case.labels), text).entities
-        assert [(e.label, e.start, e.end) for e in result.prediction.entities] == [
-            (e.label, e.start, e.end) for e in theirs
-        ]
+        assert [(e.label, e.start, e.end) for e in result.entities] == [(e.label, e.start, e.end) for e in theirs]
 
 
 def test_refused_over_grpc_with_its_status(family: FamilySetup, start_hub, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -300,7 +298,7 @@ def test_refused_over_grpc_with_its_status(family: FamilySetup, start_hub, monke
             client.push(stripped, "unreproducible", task=seq.task, labels=list(seq.labels))
         assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert "modules_to_save" in caught.value.details()
-    assert len(client.list_adapters().adapters) == 0
+    assert len(client.list_adapters()) == 0
 
 
 def test_the_packaged_backbone_answers_as_peft(packaged_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,1 @@
+"""The wire contract: generated code (adapter_hub_client.api.v1)."""

@@ -1,0 +1,1 @@
+"""Generated gRPC and protobuf code for protos/hub/api/v1 (`make protos`; do not edit)."""

@@ -1,0 +1,187 @@
+"""Every RPC once, as a ``Call``: the request message, how to read the answer, whether it may be
+repeated. ``HubClient`` and ``AsyncHubClient`` run the same calls, so both offer the same
+methods with the same arguments and results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from adapter_hub_client import convert
+from adapter_hub_client import types as t
+from adapter_hub_client.api.v1 import (
+    adapters_pb2,
+    admin_pb2,
+    common_pb2,
+    inference_pb2,
+    residency_pb2,
+    tenants_pb2,
+)
+
+T = TypeVar("T")
+CHUNK_BYTES = 1 << 20  # upload chunks: well under the server's message cap
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One RPC to run. ``service`` names the stub (inference, adapters, admin, residency,
+    tenants), ``method`` the RPC. ``request`` is the message, or for a client-streaming RPC a
+    function making a fresh iterator of messages (each attempt sends it anew). ``idempotent``:
+    repeating it cannot change more than the first attempt did, so it is retried by default."""
+
+    service: str
+    method: str
+    request: Any
+    read: Callable[[Any], T]
+    idempotent: bool
+    streaming: bool = False
+
+
+def parse_ref(text: str) -> common_pb2.AdapterRef:
+    """``name`` or ``name@version`` (a number or an alias)."""
+    name, _, version = text.partition("@")
+    return common_pb2.AdapterRef(name=name, version=version)
+
+
+def predict_request(adapter: str, texts: list[str], task: str | None) -> inference_pb2.PredictRequest:
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of strings, not one string")
+    return inference_pb2.PredictRequest(adapter=parse_ref(adapter), task=task or "", texts=list(texts))
+
+
+def predict(adapter: str, texts: list[str], task: str | None) -> Call[list[t.Prediction]]:
+    return Call("inference", "Predict", predict_request(adapter, texts, task), convert.predictions, True)
+
+
+def fan_out(text: str, targets: list[str] | list[tuple[str, str]]) -> Call[list[t.Prediction]]:
+    """``targets``: ``"name[@version][:task]"`` strings, or (adapter, task) pairs."""
+    pairs = [target.partition(":")[::2] if isinstance(target, str) else target for target in targets]
+    request = inference_pb2.FanOutRequest(
+        text=text, targets=[inference_pb2.FanOutTarget(adapter=parse_ref(a), task=task) for a, task in pairs]
+    )
+    return Call("inference", "FanOut", request, convert.fan_out, True)
+
+
+def upload_files(directory: Path) -> list[Path]:
+    """The regular files an adapter directory uploads (hidden ones skipped; links refused)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ValueError(f"{directory} is not a directory")
+    entries = sorted(p for p in directory.iterdir() if not p.name.startswith("."))
+    links = [p.name for p in entries if p.is_symlink()]
+    if links:
+        raise ValueError(f"refusing to upload symbolic links: {', '.join(links)}")
+    return [p for p in entries if p.is_file()]
+
+
+def upload_parts(header: adapters_pb2.UploadHeader, files: list[Path]) -> Iterator[adapters_pb2.UploadAdapterRequest]:
+    """The header, then each file in chunks of CHUNK_BYTES, read as the call sends them."""
+    yield adapters_pb2.UploadAdapterRequest(header=header)
+    for path in files:
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                yield adapters_pb2.UploadAdapterRequest(chunk=adapters_pb2.FileChunk(path=path.name, data=chunk))
+
+
+def push(
+    directory: Path | str, name: str, task: str | None, labels: list[str] | None, description: str
+) -> Call[t.AdapterVersion]:
+    header = adapters_pb2.UploadHeader(name=name, task=task or "", labels=labels or [], description=description)
+    files = upload_files(Path(directory))
+    return Call(
+        "adapters",
+        "UploadAdapter",
+        lambda: upload_parts(header, files),
+        lambda r: convert.mirror(t.AdapterVersion, r.adapter),
+        idempotent=False,  # each upload stores a new version
+        streaming=True,
+    )
+
+
+def list_adapters() -> Call[list[t.Adapter]]:
+    return Call(
+        "adapters",
+        "ListAdapters",
+        adapters_pb2.ListAdaptersRequest(),
+        lambda r: [convert.mirror(t.Adapter, a) for a in r.adapters],
+        True,
+    )
+
+
+def get_adapter(adapter: str) -> Call[t.AdapterVersion]:
+    request = adapters_pb2.GetAdapterRequest(adapter=parse_ref(adapter))
+    return Call("adapters", "GetAdapter", request, lambda r: convert.mirror(t.AdapterVersion, r), True)
+
+
+def delete_adapter(adapter: str) -> Call[list[str]]:
+    request = adapters_pb2.DeleteAdapterRequest(adapter=parse_ref(adapter))
+    return Call("adapters", "DeleteAdapter", request, lambda r: list(r.deleted_versions), False)
+
+
+def set_alias(name: str, version: str, alias: str) -> Call[t.AliasChange]:
+    request = adapters_pb2.SetAliasRequest(name=name, version=version, alias=alias)
+    return Call("adapters", "SetAlias", request, lambda r: convert.mirror(t.AliasChange, r), True)
+
+
+def server_info() -> Call[t.ServerInfo]:
+    return Call("admin", "ServerInfo", admin_pb2.ServerInfoRequest(), lambda r: convert.mirror(t.ServerInfo, r), True)
+
+
+def list_tasks() -> Call[list[t.TaskInfo]]:
+    read: Callable[[Any], list[t.TaskInfo]] = lambda r: [convert.mirror(t.TaskInfo, x) for x in r.tasks]  # noqa: E731
+    return Call("admin", "ListTasks", admin_pb2.ListTasksRequest(), read, True)
+
+
+def list_plugins() -> Call[t.Plugins]:
+    return Call("admin", "ListPlugins", admin_pb2.ListPluginsRequest(), lambda r: convert.mirror(t.Plugins, r), True)
+
+
+RESIDENCY_ACTIONS = {"load": "Load", "unload": "Unload", "pin": "Pin", "unpin": "Unpin"}
+
+
+def residency(action: str, adapter: str) -> Call[t.ResidencyChange]:
+    """load, unload, pin or unpin: each leaves the same state when repeated."""
+    request = residency_pb2.ResidencyRequest(adapter=parse_ref(adapter))
+    read = lambda r: convert.mirror(t.ResidencyChange, r)  # noqa: E731
+    return Call("residency", RESIDENCY_ACTIONS[action], request, read, True)
+
+
+def residency_status() -> Call[t.ResidencyStatus]:
+    read = lambda r: convert.mirror(t.ResidencyStatus, r)  # noqa: E731
+    return Call("residency", "Status", residency_pb2.ResidencyStatusRequest(), read, True)
+
+
+def limits_message(limits: t.TenantLimits) -> tenants_pb2.TenantLimits:
+    given = {k: v for k, v in (("weight", limits.weight), ("rps", limits.rps), ("tps", limits.tps)) if v is not None}
+    return tenants_pb2.TenantLimits(unlimited_rps=limits.unlimited_rps, unlimited_tps=limits.unlimited_tps, **given)
+
+
+def create_tenant(tenant: str, max_bytes: int, max_adapters: int, limits: t.TenantLimits) -> Call[t.NewTenantKey]:
+    quota = tenants_pb2.Quota(max_bytes=max_bytes, max_adapters=max_adapters)
+    request = tenants_pb2.CreateTenantRequest(tenant=tenant, quota=quota, limits=limits_message(limits))
+    # not idempotent: each call issues another key
+    return Call("tenants", "CreateTenant", request, lambda r: convert.mirror(t.NewTenantKey, r), False)
+
+
+def list_tenants() -> Call[list[t.TenantInfo]]:
+    read: Callable[[Any], list[t.TenantInfo]] = lambda r: [convert.mirror(t.TenantInfo, x) for x in r.tenants]  # noqa: E731
+    return Call("tenants", "ListTenants", tenants_pb2.ListTenantsRequest(), read, True)
+
+
+def revoke_tenant(tenant: str) -> Call[t.RevokedTenant]:
+    request = tenants_pb2.RevokeTenantRequest(tenant=tenant)
+    return Call("tenants", "RevokeTenant", request, lambda r: convert.mirror(t.RevokedTenant, r), False)
+
+
+def set_tenant_limits(tenant: str, limits: t.TenantLimits) -> Call[t.TenantInfo]:
+    """Idempotent: the same limits set twice leave the same policy."""
+    request = tenants_pb2.SetTenantLimitsRequest(tenant=tenant, limits=limits_message(limits))
+    return Call("tenants", "SetTenantLimits", request, lambda r: convert.mirror(t.TenantInfo, r), True)
+
+
+def queue_status() -> Call[t.QueueStatus]:
+    read = lambda r: convert.mirror(t.QueueStatus, r)  # noqa: E731
+    return Call("admin", "QueueStatus", admin_pb2.QueueStatusRequest(), read, True)
