@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from adapter_hub_client import HubError
 
 from hub.cli import client_commands as cc
+from hub.cli.cluster_commands import add_cluster_parsers
 from hub.cli.fairness_commands import add_limit_flags, add_tenant_set_parser
 from hub.cli.plugins import cmd_plugins
 from hub.cli.residency_commands import add_residency_parsers
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adapter-hub", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_serve_parser(sub)
+    add_cluster_parsers(sub)
     common = _client_options()
 
     def client_cmd(name: str, handler: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from hub.residency.breaker import CircuitBreaker, GuardedStore
 from hub.residency.disk import DiskCache
+from hub.residency.prefetch import prefetch
 from hub.residency.residency import (
     CacheObserver,
     Residency,
     ResidencyConfig,
     ResidencyStatus,
     Resident,
-    prefetch,
     version_key,
 )
 

@@ -248,6 +248,21 @@ class Residency:
                 self.observer.evicted(key, reason)
         return packed is not None or files is not None
 
+    def demote(self, name: str, reason: str) -> list[str]:
+        """Take every unpinned version called ``name`` (any tenant) off the device tier, keeping
+        the host copy: a cluster's router stopped sending that name to this replica
+        (hub/cluster/routes.py). The keys demoted."""
+        with self._lock:
+            pinned = set(self._pins)
+        demoted, resident = [], self.device.keys()
+        for key in resident:
+            if split_key(key)[1] == name and key not in pinned and (packed := self.device.remove(key)) is not None:
+                self._drain(key, packed)
+                demoted.append(key)
+                if self.observer is not None:
+                    self.observer.evicted(key, reason)
+        return demoted
+
     def drop(self, tenant: str, name: str, versions: list[int]) -> None:
         """Versions deleted through this server: forget them everywhere, pinned or not."""
         self.resolver.forget_versions(tenant, name, versions)
@@ -375,25 +390,3 @@ class Residency:
         with self._lock:
             fetches, failures = self.store_fetches, self.store_failures
         return TierStats("store", 0, 0, 0, 0, 0, fetches, failures, 0, self.store_latency.count, p50, p99)
-
-
-def parse_entry(entry: str) -> tuple[str, str, str]:
-    """``tenant/name[@version]`` (a number or an alias) from the prefetch and pin settings."""
-    tenant, slash, rest = entry.strip().partition("/")
-    name, _, ref = rest.partition("@")
-    if not slash or not tenant or not name:
-        raise ValueError(f"expected TENANT/NAME[@VERSION], got {entry!r}")
-    return tenant, name, ref
-
-
-def prefetch(residency: Residency, entries: str, pack: Packer[P], pin: bool = False) -> list[Resident]:
-    """Load (or pin) each comma-separated entry; problems are logged, never raised."""
-    done = []
-    for entry in filter(None, (e.strip() for e in entries.split(","))):
-        try:
-            tenant, name, ref = parse_entry(entry)
-            record = residency.resolve(tenant, name, ref)
-            done.append(residency.pin(record, pack) if pin else residency.load(record, pack))
-        except Exception as exc:  # noqa: BLE001 - start-up goes on; the adapter loads on first use
-            log.warning("prefetch of %s failed: %s", entry, getattr(exc, "message", exc))
-    return done

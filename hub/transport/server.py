@@ -38,15 +38,35 @@ from hub.transport.tls import add_listener, server_options
 
 log = logging.getLogger("hub.server")
 
-SERVICE_NAMES = (
-    inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name,
-    adapters_pb2.DESCRIPTOR.services_by_name["AdapterService"].full_name,
-    admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
-    tenants_pb2.DESCRIPTOR.services_by_name["TenantService"].full_name,
-    residency_pb2.DESCRIPTOR.services_by_name["ResidencyService"].full_name,
+SERVICES = (  # the hub's five gRPC services: their descriptors list every RPC
+    inference_pb2.DESCRIPTOR.services_by_name["InferenceService"],
+    adapters_pb2.DESCRIPTOR.services_by_name["AdapterService"],
+    admin_pb2.DESCRIPTOR.services_by_name["AdminService"],
+    tenants_pb2.DESCRIPTOR.services_by_name["TenantService"],
+    residency_pb2.DESCRIPTOR.services_by_name["ResidencyService"],
+)
+SERVICE_NAMES = tuple(s.full_name for s in SERVICES)
+ADD_SERVICERS = (
+    inference_pb2_grpc.add_InferenceServiceServicer_to_server,
+    adapters_pb2_grpc.add_AdapterServiceServicer_to_server,
+    admin_pb2_grpc.add_AdminServiceServicer_to_server,
+    tenants_pb2_grpc.add_TenantServiceServicer_to_server,
+    residency_pb2_grpc.add_ResidencyServiceServicer_to_server,
 )
 GIL_SWITCH_S = 0.001
 MAX_MESSAGE_BYTES = 8 << 20  # upload chunks are 1 MiB; responses for 256 texts fit easily
+
+
+def hub_servicers(service: HubService, auth: Authenticator) -> list[Any]:
+    """One servicer per service of SERVICES, in that order: what the server serves, and
+    what each replica of a Ray Serve cluster serves behind Serve's proxy (hub/cluster)."""
+    return [
+        InferenceServicer(service, auth),
+        AdapterServicer(service, auth),
+        AdminServicer(service, auth),
+        TenantServicer(service, auth),
+        ResidencyServicer(service, auth),
+    ]
 
 
 class HubServer:
@@ -66,11 +86,8 @@ class HubServer:
                 *server_options(settings),
             ],
         )
-        inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(service, auth), self.server)
-        adapters_pb2_grpc.add_AdapterServiceServicer_to_server(AdapterServicer(service, auth), self.server)
-        admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(service, auth), self.server)
-        tenants_pb2_grpc.add_TenantServiceServicer_to_server(TenantServicer(service, auth), self.server)
-        residency_pb2_grpc.add_ResidencyServiceServicer_to_server(ResidencyServicer(service, auth), self.server)
+        for add, servicer in zip(ADD_SERVICERS, hub_servicers(service, auth), strict=True):
+            add(servicer, self.server)
         self.health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)

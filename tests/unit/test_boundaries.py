@@ -17,7 +17,8 @@ ALLOWED = {
     "peft": ("hub/engine/",),
     "transformers": ("hub/engine/",),
     "safetensors": ("hub/engine/", "adapters_registry/safetensors_io.py"),
-    "grpc": ("hub/transport/", "hub/api/"),
+    "grpc": ("hub/transport/", "hub/api/", "hub/cluster/"),
+    "ray": ("hub/cluster/",),  # the optional `ray` extra: the Serve application and its launcher
     "grpc_health": ("hub/transport/",),
     "grpc_reflection": ("hub/transport/",),
     "boto3": ("adapters_registry/storage/s3.py",),
@@ -32,6 +33,7 @@ ALLOWED = {
 # never one above: a change low in the tree cannot be broken by what sits on top of it.
 LAYERS: list[tuple[str, ...]] = [
     ("hub.cli",),
+    ("hub.cluster",),
     ("hub.transport", "hub.api"),
     ("hub.training", "hub.testing"),
     ("hub.serving",),

@@ -140,7 +140,7 @@ class AsyncHubClient:
         async def attempt() -> Any:
             request = call.request() if call.streaming else call.request
             try:
-                return await method(request, timeout=wait, metadata=self.config.metadata)
+                return await method(request, timeout=wait, metadata=self.config.call_metadata(call.route, wait))
             except grpc.RpcError as exc:
                 raise from_rpc_error(exc) from None
 
@@ -177,7 +177,8 @@ class AsyncHubClient:
     ) -> AsyncStreamCall:
         messages = (stream_request(r) async for r in _each(requests))
         wait = timeout or self.config.timeout
-        call = self.stubs["inference"].PredictStream(messages, timeout=wait, metadata=self.config.metadata)
+        metadata = self.config.call_metadata("", wait)  # a stream names no one adapter: any replica
+        call = self.stubs["inference"].PredictStream(messages, timeout=wait, metadata=metadata)
         return AsyncStreamCall(call, self.config)
 
     def predict_batches(

@@ -30,7 +30,10 @@ class Call(Generic[T]):
     """One RPC to run. ``service`` names the stub (inference, adapters, admin, residency,
     tenants), ``method`` the RPC. ``request`` is the message, or for a client-streaming RPC a
     function making a fresh iterator of messages (each attempt sends it anew). ``idempotent``:
-    repeating it cannot change more than the first attempt did, so it is retried by default."""
+    repeating it cannot change more than the first attempt did, so it is retried by default.
+    ``route``: the adapter the call is about, sent as the routing key of a Ray Serve cluster
+    (``multiplexed_model_id``: a replica that holds the adapter answers it). The key is the
+    adapter's name: every version and alias of a name is served by the same replicas."""
 
     service: str
     method: str
@@ -38,12 +41,18 @@ class Call(Generic[T]):
     read: Callable[[Any], T]
     idempotent: bool
     streaming: bool = False
+    route: str = ""
 
 
 def parse_ref(text: str) -> common_pb2.AdapterRef:
     """``name`` or ``name@version`` (a number or an alias)."""
     name, _, version = text.partition("@")
     return common_pb2.AdapterRef(name=name, version=version)
+
+
+def route_of(adapter: str) -> str:
+    """The routing key of ``name[@version]``: the name."""
+    return adapter.partition("@")[0]
 
 
 def predict_request(adapter: str, texts: list[str], task: str | None) -> inference_pb2.PredictRequest:
@@ -53,7 +62,14 @@ def predict_request(adapter: str, texts: list[str], task: str | None) -> inferen
 
 
 def predict(adapter: str, texts: list[str], task: str | None) -> Call[list[t.Prediction]]:
-    return Call("inference", "Predict", predict_request(adapter, texts, task), convert.predictions, True)
+    return Call(
+        "inference",
+        "Predict",
+        predict_request(adapter, texts, task),
+        convert.predictions,
+        True,
+        route=route_of(adapter),
+    )
 
 
 def fan_out(text: str, targets: list[str] | list[tuple[str, str]]) -> Call[list[t.Prediction]]:
@@ -146,7 +162,7 @@ def residency(action: str, adapter: str) -> Call[t.ResidencyChange]:
     """load, unload, pin or unpin: each leaves the same state when repeated."""
     request = residency_pb2.ResidencyRequest(adapter=parse_ref(adapter))
     read = lambda r: convert.mirror(t.ResidencyChange, r)  # noqa: E731
-    return Call("residency", RESIDENCY_ACTIONS[action], request, read, True)
+    return Call("residency", RESIDENCY_ACTIONS[action], request, read, True, route=route_of(adapter))
 
 
 def residency_status() -> Call[t.ResidencyStatus]:

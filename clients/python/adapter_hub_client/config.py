@@ -25,7 +25,9 @@ ENV = {
     "tls_cert": "ADAPTER_HUB_TLS_CLIENT_CERT",
     "tls_key": "ADAPTER_HUB_TLS_CLIENT_KEY",
     "tls_server_name": "ADAPTER_HUB_TLS_SERVER_NAME",
+    "application": "ADAPTER_HUB_APPLICATION",
 }
+APPLICATION = "adapter-hub"  # the Ray Serve application of a cluster (`adapter-hub cluster up`)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class ClientConfig:
     it at or above the server's minimum ping interval, 10 s by default, or it closes the
     connection). ``max_receive_bytes`` / ``max_send_bytes``: message size caps.
     ``options``: further gRPC channel arguments, as (name, value) pairs.
+    ``application``: the Ray Serve application a cluster serves the hub as; with it every call
+    carries the routing metadata a cluster needs (``application``, the adapter as
+    ``multiplexed_model_id``, the deadline as ``hub-deadline-ms``), which a single server ignores.
     """
 
     target: str = DEFAULT_TARGET
@@ -55,6 +60,7 @@ class ClientConfig:
     max_receive_bytes: int = 8 << 20
     max_send_bytes: int = 8 << 20
     options: tuple[tuple[str, Any], ...] = field(default=())
+    application: str = APPLICATION
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -89,6 +95,15 @@ class ClientConfig:
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.api_key}"),) if self.api_key else ()
+
+    def call_metadata(self, route: str = "", timeout: float | None = None) -> tuple[tuple[str, str], ...]:
+        """A call's metadata: the credential, and what a Ray Serve cluster routes by."""
+        extra: list[tuple[str, str]] = [("application", self.application)] if self.application else []
+        if route:
+            extra.append(("multiplexed_model_id", route))
+        if timeout is not None:
+            extra.append(("hub-deadline-ms", str(int(timeout * 1000))))
+        return self.metadata + tuple(extra)
 
     def channel_options(self) -> list[tuple[str, Any]]:
         options: list[tuple[str, Any]] = [

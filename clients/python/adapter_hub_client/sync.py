@@ -75,7 +75,7 @@ class HubClient:
         def attempt() -> Any:
             request = call.request() if call.streaming else call.request
             try:
-                return method(request, timeout=wait, metadata=self.config.metadata)
+                return method(request, timeout=wait, metadata=self.config.call_metadata(call.route, wait))
             except grpc.RpcError as exc:
                 raise from_rpc_error(exc) from None
 
@@ -116,7 +116,8 @@ class HubClient:
         A request's failure is its item's ``error``; ``timeout`` bounds the whole call."""
         messages = (stream_request(r) for r in requests)
         wait = timeout or self.config.timeout
-        call = self.stubs["inference"].PredictStream(messages, timeout=wait, metadata=self.config.metadata)
+        metadata = self.config.call_metadata("", wait)  # a stream names no one adapter: any replica
+        call = self.stubs["inference"].PredictStream(messages, timeout=wait, metadata=metadata)
         return StreamCall(call, self._fail)
 
     def predict_batches(

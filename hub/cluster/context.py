@@ -1,0 +1,93 @@
+"""A Ray Serve call seen through the part of ``grpc.ServicerContext`` the hub's servicers use.
+
+Behind Serve's gRPC proxy a replica method gets the request and a ``RayServegRPCContext``: the
+caller's metadata, and a code, details and trailing metadata that the proxy copies onto the
+real call when the method returns. The hub's servicers (hub/transport) expect a
+``grpc.ServicerContext``; this adapter gives them one, so every RPC runs the same servicer code
+in a replica as in the single-process server:
+
+- ``abort`` sets the code and details and raises ``CallAborted``; the replica turns that into a
+  plain return of an empty message, which is how Serve sends a status it did not choose.
+- ``time_remaining`` is the client's deadline as the client library sends it in the
+  ``hub-deadline-ms`` metadata (the proxy does not pass the gRPC deadline on); None without it.
+- ``add_callback`` callbacks run when the call ends: returned, failed, or cancelled because the
+  client went away (the proxy cancels the replica's request).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import grpc
+
+DEADLINE_KEY = "hub-deadline-ms"
+
+
+class CallAborted(Exception):
+    """Raised by ``ServeCallContext.abort``: the status is set on the context already."""
+
+
+class ServeCallContext:
+    """The servicer-facing view of one call through Serve's proxy (see the module docstring)."""
+
+    def __init__(self, serve_context: Any, started: float | None = None) -> None:
+        self.serve_context = serve_context
+        self._metadata: Sequence[tuple[str, str]] = tuple(serve_context.invocation_metadata())
+        self._deadline = _deadline(self._metadata, time.monotonic() if started is None else started)
+        self._callbacks: list[Callable[[], None]] = []
+        self._ended = threading.Event()
+        self._lock = threading.Lock()
+        self.aborted = False  # the servicer ended the call with a status
+
+    # ---- what the servicers call ------------------------------------------------------
+    def invocation_metadata(self) -> Sequence[tuple[str, str]]:
+        return self._metadata
+
+    def time_remaining(self) -> float | None:
+        return None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
+
+    def add_callback(self, callback: Callable[[], None]) -> bool:
+        with self._lock:
+            if self._ended.is_set():
+                return False
+            self._callbacks.append(callback)
+            return True
+
+    def is_active(self) -> bool:
+        return not self._ended.is_set()
+
+    def set_trailing_metadata(self, metadata: Sequence[tuple[str, str]]) -> None:
+        self.serve_context.set_trailing_metadata(list(metadata))
+
+    def abort(self, code: grpc.StatusCode, details: str) -> None:
+        self.aborted = True
+        self.serve_context.set_code(code)
+        self.serve_context.set_details(details)
+        raise CallAborted(details)
+
+    def code(self) -> grpc.StatusCode | None:
+        return self.serve_context.code()
+
+    # ---- what the replica calls ----------------------------------------------------------
+    def end(self) -> None:
+        """The call is over (answered, failed or cancelled): run the callbacks once."""
+        with self._lock:
+            if self._ended.is_set():
+                return
+            self._ended.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+
+def _deadline(metadata: Sequence[tuple[str, str]], started: float) -> float | None:
+    for key, value in metadata:
+        if key == DEADLINE_KEY:
+            try:
+                return started + max(0, int(value)) / 1000
+            except ValueError:
+                return None
+    return None

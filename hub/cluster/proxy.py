@@ -1,0 +1,53 @@
+"""Two adjustments to Ray Serve's gRPC proxy, made in the proxy's own process.
+
+Each Ray worker process of the cluster's job runs ``adjust_serve_proxy`` at start-up (Ray's
+``worker_process_setup_hook``, set by hub/cluster/supervisor.py). It changes two things Serve
+has no option for:
+
+- Where the proxy listens: Serve's gRPC proxy always binds every interface (``[::]:port``); a
+  local cluster must not be reachable from the network, so the proxy binds
+  ``ADAPTER_HUB_PROXY_HOST`` instead.
+- What a client sees when a replica dies under its call: Serve answers INTERNAL with Ray's
+  own message (actor ids, node details). For the client that is the server going away, which
+  gRPC calls UNAVAILABLE: the call may be retried, and a retry reaches another replica. Any
+  other failure inside Serve stays INTERNAL, with the request id instead of Ray's details (the
+  hub's rule: INTERNAL never leaks internals).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+HOST_VARIABLE = "ADAPTER_HUB_PROXY_HOST"
+REPLICA_GONE = "the replica answering this call stopped; retry the call (another replica answers it)"
+
+
+def adjust_serve_proxy() -> None:
+    from ray.serve._private import default_impl, proxy
+
+    host = os.environ.get(HOST_VARIABLE, "")
+    if host:
+
+        def add_grpc_address(server: Any, address: str) -> None:
+            port = address.rpartition(":")[2]
+            server.add_insecure_port(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+
+        default_impl.add_grpc_address = add_grpc_address
+    proxy.get_grpc_response_status = _response_status(proxy.get_grpc_response_status)
+
+
+def _response_status(serve_status: Any) -> Any:
+    import grpc
+    from ray.exceptions import RayActorError
+
+    def response_status(exc: BaseException, request_timeout_s: float | None, request_id: str) -> Any:
+        status = serve_status(exc, request_timeout_s, request_id)
+        if status.code != grpc.StatusCode.INTERNAL:
+            return status
+        cause = getattr(exc, "original_exception", None) or exc
+        if isinstance(cause, RayActorError):
+            return type(status)(code=grpc.StatusCode.UNAVAILABLE, is_error=True, message=REPLICA_GONE)
+        return type(status)(code=status.code, is_error=True, message=f"internal error (request {request_id})")
+
+    return response_status

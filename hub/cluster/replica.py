@@ -1,0 +1,186 @@
+"""One hub per Ray Serve replica, behind Serve's gRPC proxy.
+
+A replica is the whole single-process hub minus its listener: HubService (engine, residency
+tiers, fair batcher) and the same servicers as hub/transport/server.py. Its Serve methods are
+made from the protos' service descriptors, one per RPC of the five services, so every RPC works
+through the proxy and a new RPC needs nothing here. Each method runs its servicer on the
+replica's thread pool (hub/cluster/bridge.py), so concurrent calls meet in the batcher and share
+forwards across adapters and tenants. Every call is authenticated by the replica from its own
+``authorization`` metadata; the routing key (``multiplexed_model_id``) only picks the replica.
+
+Calls that put an adapter on this replica (``ROUTED``) register their routing key with Serve's
+multiplexing, kept in step with the residency by hub/cluster/routes.py. Each replica reports
+what it holds to the cluster directory (hub/cluster/directory.py) every second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from google.protobuf.descriptor import MethodDescriptor
+from google.protobuf.message_factory import GetMessageClass
+from ray import serve
+
+from hub.cluster.bridge import blocking_iterator, run_stream_in, run_stream_out, run_unary
+from hub.cluster.context import ServeCallContext
+from hub.cluster.directory import REPORT_EVERY_S, directory
+from hub.cluster.routes import ChainedObserver, Route, RouteBook
+from hub.residency.residency import split_key
+from hub.serving.app import build_authenticator, build_service
+from hub.serving.settings import Settings
+from hub.transport.server import SERVICES, hub_servicers
+
+log = logging.getLogger("hub.cluster")
+
+ROUTED = frozenset({"Predict", "Load", "Pin"})  # calls that leave their adapter on the replica
+
+
+class ReplicaBase:
+    """The replica's state; the RPC methods are added by ``replica_class``."""
+
+    def __init__(self, environ: Mapping[str, str], namespace: str) -> None:
+        settings = Settings.from_env(environ, metrics_port=0)  # Ray exports replica metrics
+        self.service = build_service(settings)
+        self.auth = build_authenticator(settings, self.service)
+        self.service.load_backbone()
+        self.methods: dict[str, Callable[..., Any]] = {}
+        for descriptor, servicer in zip(SERVICES, hub_servicers(self.service, self.auth), strict=True):
+            for method in descriptor.methods:
+                self.methods[method.name] = getattr(servicer, method.name)
+        self.pool = ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="rpc")
+        self.routes = RouteBook(self, self.service.cache)
+        self.service.cache.observer = ChainedObserver(self.service.cache.observer, self.routes)
+        self.replica_id = serve.get_replica_context().replica_id.unique_id
+        self.directory = directory(namespace)
+        self._stop = threading.Event()
+        threading.Thread(target=self._report_loop, name="cluster-report", daemon=True).start()
+        log.info("replica %s serving (pid %d)", self.replica_id, os.getpid())
+
+    def context(self, serve_context: Any) -> ServeCallContext:
+        return ServeCallContext(serve_context)
+
+    async def follow_route(self, method: str, context: ServeCallContext) -> None:
+        """After a call that left its adapter here: tell Serve this replica holds its routing key."""
+        key = serve.get_multiplexed_model_id()
+        if key and method in ROUTED and not context.aborted:
+            self.routes.loop = asyncio.get_running_loop()
+            await self.route(key)  # type: ignore[attr-defined]
+
+    # ---- reporting -----------------------------------------------------------------------
+    def report(self) -> dict[str, Any]:
+        cache = self.service.cache
+        device = cache.device.stats()
+        forwards, mixed = _forward_counts(self.service.telemetry.batch_adapters)
+        return {
+            "id": self.replica_id,
+            "pid": os.getpid(),
+            "node": socket.gethostname(),
+            "resident": sorted(f"{name}@{version}" for _, name, version in map(split_key, cache.device.keys())),
+            "loads": device.loads,
+            "queued": self.service.batcher.queued,
+            "routes": sorted(self.routes.serve_keys()),
+            "forwards": forwards,
+            "mixed_forwards": mixed,
+            "hits": device.hits,
+            "misses": device.misses,
+        }
+
+    def _report_loop(self) -> None:
+        while not self._stop.wait(REPORT_EVERY_S):
+            try:
+                self.directory.report.remote(self.report())
+            except Exception:
+                log.warning("report to the cluster directory failed", exc_info=True)
+
+    def check_health(self) -> None:
+        """Serve's health probe: a replica whose backbone is not loaded is restarted."""
+        if not self.service.ready:
+            raise RuntimeError("backbone not loaded")
+
+    def __del__(self) -> None:
+        """Serve's graceful stop: answer what was admitted, then leave the directory."""
+        if getattr(self, "_stop", None) is None or self._stop.is_set():
+            return
+        self._stop.set()
+        self.service.drain(self.service.settings.shutdown_grace_s)
+        self.service.close(drain=False)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        try:
+            self.directory.leave.remote(self.replica_id)
+        except Exception:
+            log.debug("leaving the cluster directory failed", exc_info=True)
+
+
+def _forward_counts(histogram: Any) -> tuple[int, int]:
+    """(forwards, forwards with more than one adapter) from the distinct-adapters histogram."""
+    total = single = 0
+    for metric in histogram.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_count"):
+                total = int(sample.value)
+            elif sample.name.endswith("_bucket") and sample.labels.get("le") == "1.0":
+                single = int(sample.value)
+    return total, total - single
+
+
+def empty_response(method: str) -> Any:
+    """The default reply of RPC ``method``: what a call that ended with a status returns."""
+    for service in SERVICES:
+        if method in service.methods_by_name:
+            return GetMessageClass(service.methods_by_name[method].output_type)()
+    raise KeyError(method)
+
+
+def _serve_method(method: MethodDescriptor) -> Callable[..., Any]:
+    """The Serve method for one RPC, by its streaming kind."""
+    name = method.name  # the closures below capture the name only: Ray pickles them
+
+    if method.client_streaming and method.server_streaming:
+
+        async def bidi(self: ReplicaBase, request: Any, grpc_context: Any) -> Any:
+            inbound = blocking_iterator(request, asyncio.get_running_loop())
+            async for answer in run_stream_out(self.pool, self.methods[name], inbound, self.context(grpc_context)):
+                yield answer
+
+        return bidi
+    if method.client_streaming:
+
+        async def stream_in(self: ReplicaBase, request: Any, grpc_context: Any) -> Any:
+            context = self.context(grpc_context)
+            return await run_stream_in(self.pool, self.methods[name], request, context, empty_response(name))
+
+        return stream_in
+    if method.server_streaming:
+
+        async def stream_out(self: ReplicaBase, request: Any, grpc_context: Any) -> Any:
+            async for answer in run_stream_out(self.pool, self.methods[name], request, self.context(grpc_context)):
+                yield answer
+
+        return stream_out
+
+    async def unary(self: ReplicaBase, request: Any, grpc_context: Any) -> Any:
+        context = self.context(grpc_context)
+        answer = await run_unary(self.pool, self.methods[name], request, context, empty_response(name))
+        await self.follow_route(name, context)
+        return answer
+
+    return unary
+
+
+def replica_class(models_per_replica: int) -> type[ReplicaBase]:
+    """The replica's class: a Serve method per RPC, and the multiplexed loader whose LRU holds
+    ``models_per_replica`` routing keys (hub/cluster/routes.py keeps it in step with residency)."""
+
+    @serve.multiplexed(max_num_models_per_replica=models_per_replica)
+    async def route(self: ReplicaBase, key: str) -> Route:
+        return Route(key, self.routes)
+
+    methods: dict[str, Any] = {m.name: _serve_method(m) for s in SERVICES for m in s.methods}
+    return type("HubReplica", (ReplicaBase,), {**methods, "route": route, "__module__": __name__})

@@ -1,0 +1,111 @@
+"""Keep Ray Serve's view of what a replica holds in step with the replica's residency.
+
+Serve routes a call to a replica that holds its ``multiplexed_model_id``, the adapter reference
+the client sends (``name``, ``name@alias`` or ``name@N``). A replica tells Serve what it holds
+through a ``@serve.multiplexed`` loader: Serve keeps the loaded ids in an LRU of
+``max_num_models_per_replica`` and reports them to its router. The hub has its own budgets (the
+device tier's bytes). Two caches that disagree would route calls to replicas that dropped the
+adapter, or keep adapters nobody routes here; so each side follows the other:
+
+- Serve drops a routing key (its LRU is full): the adapter name is demoted from the device tier
+  (the host copy stays; pinned versions stay).
+- The residency drops the last device-tier version of a name (its byte budget is full, an
+  unload, a delete): the routing keys for that name leave Serve's LRU, and Serve is told.
+
+The routing key names no tenant (the tenant comes from the call's credentials), so routing works
+by adapter name: two tenants' adapters of one name share a route, which costs nothing but a
+shared preference for the same replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from hub.residency import Residency
+from hub.residency.residency import split_key
+
+log = logging.getLogger("hub.cluster")
+
+# Where @serve.multiplexed keeps its LRU on the instance it decorates (ray/serve/api.py). Serve
+# has no public call to drop an id; this is the one private name the hub relies on.
+SERVE_MULTIPLEX_ATTR = "__serve_multiplex_wrapper"
+
+
+def adapter_name(routing_key: str) -> str:
+    return routing_key.partition("@")[0]
+
+
+class Route:
+    """What Serve's LRU holds for one routing key. Serve calls ``__del__`` when its LRU drops it."""
+
+    def __init__(self, key: str, book: RouteBook) -> None:
+        self.key = key
+        self.book = book
+        self.withdrawn = False  # dropped by the replica itself: nothing to demote
+
+    def __del__(self) -> None:
+        if not self.withdrawn:
+            self.withdrawn = True
+            self.book.serve_dropped(self.key)
+
+
+class RouteBook:
+    """The two-way link between Serve's multiplex LRU (on ``owner``) and ``residency``."""
+
+    def __init__(self, owner: Any, residency: Residency) -> None:
+        self.owner = owner  # the replica instance that @serve.multiplexed keeps its LRU on
+        self.residency = residency
+        self.loop: asyncio.AbstractEventLoop | None = None  # the replica's: set by the first route
+        self.demoted = 0  # device-tier versions demoted because Serve stopped routing them here
+
+    # ---- Serve -> residency --------------------------------------------------------------
+    def serve_dropped(self, key: str) -> None:
+        name = adapter_name(key)
+        if name in {adapter_name(k) for k in self.serve_keys()}:
+            return  # another reference to the same adapter is still routed here
+        demoted = self.residency.demote(name, "routed elsewhere")
+        self.demoted += len(demoted)
+        if demoted:
+            log.info("serve stopped routing %s here: demoted %s", key, ", ".join(demoted))
+
+    # ---- residency -> Serve (a CacheObserver) ----------------------------------------------
+    def loaded(self, key: str, record: object) -> None:
+        """A version entered the device tier: Serve learns of it when a call routes it here."""
+
+    def evicted(self, key: str, reason: str) -> None:
+        name = split_key(key)[1]
+        resident = self.residency.device.keys()
+        if self.loop is None or any(split_key(k)[1] == name for k in resident):
+            return
+        self.loop.call_soon_threadsafe(self._withdraw, name)
+
+    def _withdraw(self, name: str) -> None:
+        """On the replica's loop, where Serve's LRU lives: drop the routes for ``name``."""
+        wrapper = getattr(self.owner, SERVE_MULTIPLEX_ATTR, None)
+        if wrapper is None:
+            return
+        for key in [k for k in wrapper.models if adapter_name(k) == name]:
+            route = wrapper.models.pop(key)
+            route.withdrawn = True
+            wrapper._push_multiplexed_replica_info = True  # report the new set at the next push
+
+    def serve_keys(self) -> list[str]:
+        wrapper = getattr(self.owner, SERVE_MULTIPLEX_ATTR, None)
+        return list(wrapper.models) if wrapper is not None else []
+
+
+class ChainedObserver:
+    """Residency events to the service's own observer (plugin hooks) and to the route book."""
+
+    def __init__(self, *observers: Any) -> None:
+        self.observers = [o for o in observers if o is not None]
+
+    def loaded(self, key: str, record: Any) -> None:
+        for observer in self.observers:
+            observer.loaded(key, record)
+
+    def evicted(self, key: str, reason: str) -> None:
+        for observer in self.observers:
+            observer.evicted(key, reason)
