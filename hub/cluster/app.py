@@ -71,7 +71,7 @@ class ClusterConfig:
 
 def build_app(config: ClusterConfig) -> Any:
     """The application to ``serve.run``: one deployment of hub replicas."""
-    deployment = serve.deployment(replica_class(config.models_per_replica), **config.deployment_options())
+    deployment = serve.deployment(**config.deployment_options())(replica_class(config.models_per_replica))
     return deployment.bind(dict(config.environ), config.application)
 
 
@@ -81,6 +81,6 @@ def app_builder(args: dict[str, Any]) -> Any:
     ``deployments`` entry for ``hub``."""
     environ = {str(k): str(v) for k, v in (args.get("environ") or {}).items()}
     models = int(args.get("models_per_replica", ClusterConfig.models_per_replica))
-    return serve.deployment(replica_class(models), name=DEPLOYMENT).bind(
+    return serve.deployment(name=DEPLOYMENT)(replica_class(models)).bind(
         environ, str(args.get("application", APPLICATION))
     )

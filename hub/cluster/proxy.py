@@ -29,9 +29,9 @@ def adjust_serve_proxy() -> None:
     host = os.environ.get(HOST_VARIABLE, "")
     if host:
 
-        def add_grpc_address(server: Any, address: str) -> None:
-            port = address.rpartition(":")[2]
-            server.add_insecure_port(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+        def add_grpc_address(grpc_server: Any, server_address: str) -> None:
+            port = server_address.rpartition(":")[2]
+            grpc_server.add_insecure_port(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
 
         default_impl.add_grpc_address = add_grpc_address
     proxy.get_grpc_response_status = _response_status(proxy.get_grpc_response_status)

@@ -29,7 +29,7 @@ from typing import Any
 import grpc
 import ray
 from ray import serve
-from ray.serve.generated.serve_pb2 import ListApplicationsRequest
+from ray.serve.generated.serve_pb2 import ListApplicationsRequest  # type: ignore[attr-defined]
 from ray.serve.generated.serve_pb2_grpc import RayServeAPIServiceStub
 
 from hub.cluster.app import ClusterConfig, build_app

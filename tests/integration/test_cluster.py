@@ -51,11 +51,9 @@ class Cluster:
 
     def status(self, fresh: bool = False) -> list[dict]:
         """The replicas as `cluster status --json` shows them; ``fresh``: reported after now."""
-        asked = time.time()
+        asked, command = time.time(), [*CLI, "cluster", "status", "--json", "--state-dir", str(self.state_dir)]
         while True:
-            out = subprocess.run(
-                [*CLI, "cluster", "status", "--json", "--state-dir", str(self.state_dir)], capture_output=True, text=True
-            )
+            out = subprocess.run(command, capture_output=True, text=True)
             assert out.returncode == 0, out.stderr
             published = json.loads(out.stdout)
             if not fresh or published["updated"] > asked + 2 * REPORT_EVERY_S:
