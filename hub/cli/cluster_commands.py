@@ -85,10 +85,14 @@ def _add_cluster_flags(up: argparse.ArgumentParser) -> None:
     group.add_argument("--wait", type=float, default=600.0, help="seconds to wait for the replicas (default 600)")
 
 
-def settings_environ(settings: Settings) -> dict[str, str]:
-    """Every setting by its ADAPTER_HUB_* name, as each replica reads it."""
+def settings_environ(settings: Settings, secrets: bool = False) -> dict[str, str]:
+    """The settings by their ADAPTER_HUB_* names, as each replica reads them: the secret ones
+    (the admin key) only when ``secrets``, for the supervisor's own environment, which the
+    replicas of a local cluster inherit; never in the state folder or Serve's stored config."""
     environ = {}
-    for f, _ in settings_fields(Settings):
+    for f, spec in settings_fields(Settings):
+        if spec.secret != secrets:
+            continue
         value = getattr(settings, f.name)
         environ[env_name(f.name)] = ("true" if value else "false") if isinstance(value, bool) else str(value)
     return environ
@@ -163,10 +167,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     for stale in ("state.json", "status.json"):
         (state_dir / stale).unlink(missing_ok=True)
     (state_dir / "config.json").write_text(json.dumps(_config(settings, args), indent=1))
-    return _start(state_dir, args.wait)
+    return _start(state_dir, args.wait, settings_environ(settings, secrets=True))
 
 
-def _start(state_dir: Path, wait: float) -> int:
+def _start(state_dir: Path, wait: float, secrets: dict[str, str]) -> int:
     log_path = state_dir / "cluster.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
@@ -175,6 +179,7 @@ def _start(state_dir: Path, wait: float) -> int:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # outlives this command; `cluster down` stops it
+            env={**os.environ, **{k: v for k, v in secrets.items() if v}},
         )
     end = time.monotonic() + wait
     while time.monotonic() < end:

@@ -35,6 +35,7 @@ from hub.cluster.routes import ChainedObserver, Route, RouteBook
 from hub.residency.residency import split_key
 from hub.serving.app import build_authenticator, build_service
 from hub.serving.settings import Settings
+from hub.serving.settings_schema import ENV_PREFIX
 from hub.transport.server import SERVICES, hub_servicers
 
 log = logging.getLogger("hub.cluster")
@@ -46,7 +47,7 @@ class ReplicaBase:
     """The replica's state; the RPC methods are added by ``replica_class``."""
 
     def __init__(self, environ: Mapping[str, str], namespace: str) -> None:
-        settings = Settings.from_env(environ, metrics_port=0)  # Ray exports replica metrics
+        settings = Settings.from_env(replica_environ(environ), metrics_port=0)  # Ray exports replica metrics
         self.service = build_service(settings)
         self.auth = build_authenticator(settings, self.service)
         self.service.load_backbone()
@@ -116,6 +117,14 @@ class ReplicaBase:
             self.directory.leave.remote(self.replica_id)
         except Exception:
             log.debug("leaving the cluster directory failed", exc_info=True)
+
+
+def replica_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """A replica's settings: ``environ`` (the application's) over the ADAPTER_HUB_* variables of
+    the replica's own process. Secrets (the admin key) reach the replicas of a real cluster this
+    way, from the nodes' environment (a Kubernetes Secret), never through Serve's stored config."""
+    inherited = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+    return inherited | dict(environ)
 
 
 def _forward_counts(histogram: Any) -> tuple[int, int]:

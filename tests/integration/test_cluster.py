@@ -134,6 +134,15 @@ def test_every_rpc_works_through_the_proxy(cluster: Cluster) -> None:
         assert admin.revoke_tenant("short-lived").tenant == "short-lived"
 
 
+def test_cli_client_commands_work_against_the_cluster_unchanged(cluster: Cluster) -> None:
+    env = {**os.environ, "ADAPTER_HUB_TARGET": cluster.target, "ADAPTER_HUB_API_KEY": cluster.tenant_key}
+    command = [*CLI, "predict", "--adapter", "a6", "--json", *TEXTS]
+    out = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    answers = json.loads(out.stdout)
+    assert len(answers) == 2 and all(a["adapter"] == "a6" for a in answers)
+
+
 def test_every_call_is_authenticated_by_the_replica(cluster: Cluster) -> None:
     with cluster.client("not-a-key") as stranger, pytest.raises(Unauthenticated):
         stranger.predict("a0", TEXTS)
@@ -186,6 +195,20 @@ def test_a_replica_batches_rows_of_different_adapters(cluster: Cluster) -> None:
         list(pool.map(lambda i: c.predict(f"a{i % ADAPTERS}", TEXTS * 4), range(200)))
     replicas = cluster.wait_status(lambda rs: sum(r["mixed_forwards"] for r in rs) > before)
     assert sum(r["mixed_forwards"] for r in replicas) > before, replicas
+
+
+def test_a_hot_adapter_spills_to_a_second_replica(cluster: Cluster) -> None:
+    """More calls for one adapter than its replica takes at once (--max-ongoing 8): Serve's
+    router, after its matching timeout, sends the rest to the other replica, which loads it too."""
+    texts = ["a long sentence about the weather and the markets " * 6] * 32
+    with cluster.client() as c:
+        c.push(cluster.adapters["a2"], "hot", task=SEQ, labels=LABELS)
+        c.predict("hot", TEXTS)  # placed on one replica
+        time.sleep(0.5)
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda _: c.predict("hot", texts), range(64)))
+    replicas = cluster.wait_status(lambda rs: sum("hot@1" in r["resident"] for r in rs) == 2)
+    assert sum("hot@1" in r["resident"] for r in replicas) == 2, replicas
 
 
 def test_overload_is_refused_with_resource_exhausted(cluster: Cluster) -> None:
