@@ -76,15 +76,19 @@ class RouteBook:
 
     def evicted(self, key: str, reason: str) -> None:
         name = split_key(key)[1]
-        resident = self.residency.device.keys()
-        if self.loop is None or any(split_key(k)[1] == name for k in resident):
+        if self.loop is None or self._on_device(name):
             return
         self.loop.call_soon_threadsafe(self._withdraw, name)
 
+    def _on_device(self, name: str) -> bool:
+        resident = self.residency.device.keys()
+        return any(split_key(k)[1] == name for k in resident)
+
     def _withdraw(self, name: str) -> None:
-        """On the replica's loop, where Serve's LRU lives: drop the routes for ``name``."""
+        """On the replica's loop, where Serve's LRU lives: drop the routes for ``name``, unless a
+        call loaded it again since the eviction was queued (it is resident: keep routing here)."""
         wrapper = getattr(self.owner, SERVE_MULTIPLEX_ATTR, None)
-        if wrapper is None:
+        if wrapper is None or self._on_device(name):
             return
         for key in [k for k in wrapper.models if adapter_name(k) == name]:
             route = wrapper.models.pop(key)
