@@ -30,10 +30,10 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[t
         if name.startswith("ADAPTER_HUB_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    started: list[tuple[Path, float]] = []
+    started: list[tuple[Path, float, dict[str, str]]] = []
 
-    def start(state_dir: Path, wait: float) -> int:
-        started.append((state_dir, wait))
+    def start(state_dir: Path, wait: float, secrets: dict[str, str]) -> int:
+        started.append((state_dir, wait, secrets))
         return 0
 
     monkeypatch.setattr(cluster_commands, "_start", start)
@@ -100,10 +100,12 @@ def test_up_with_an_admin_key_accepts_auth_and_another_host(
     monkeypatch.setenv("ADAPTER_HUB_ADMIN_KEY", "operator-key")
     state = tmp_path / "state"
     code, _, err = up(capsys, state, "--host", "0.0.0.0", "--insecure", "--port", "50111", "--replicas", "2")
-    assert (code, err) == (0, "") and clean_environment == [(state, 600.0)]
+    # the key goes to the supervisor's environment (the replicas inherit it), not to config.json
+    assert (code, err) == (0, "") and clean_environment == [(state, 600.0, {"ADAPTER_HUB_ADMIN_KEY": "operator-key"})]
     config = json.loads((state / "config.json").read_text())
     assert (config["host"], config["port"], config["replicas"]) == ("0.0.0.0", 50111, 2)
-    assert config["environ"]["ADAPTER_HUB_ADMIN_KEY"] == "operator-key"
+    assert "ADAPTER_HUB_ADMIN_KEY" not in config["environ"]
+    assert "operator-key" not in (state / "config.json").read_text()
 
 
 def test_a_bad_setting_value_is_refused_naming_the_setting(
@@ -123,7 +125,7 @@ def test_up_writes_the_config_every_replica_starts_with(
     (state / "status.json").write_text("{}")
     flags = ["--port", "50112", "--replicas", "2", "--max-replicas", "4", "--max-batch-size", "8", "--wait", "5"]
     code, _, err = up(capsys, state, *flags, "--models-per-replica", "16", "--no-s3-create-bucket")
-    assert (code, err) == (0, "") and clean_environment == [(state, 5.0)]
+    assert (code, err) == (0, "") and clean_environment == [(state, 5.0, {"ADAPTER_HUB_ADMIN_KEY": ""})]
     assert not (state / "state.json").exists() and not (state / "status.json").exists()  # an earlier run's
     config = json.loads((state / "config.json").read_text())
     assert {k: config[k] for k in ("replicas", "max_replicas", "models_per_replica", "port", "host")} == {
@@ -159,7 +161,10 @@ def test_settings_environ_round_trips(tmp_path: Path) -> None:
     )
     environ = settings_environ(changed)
     assert environ["ADAPTER_HUB_INSECURE"] == "true" and environ["ADAPTER_HUB_MAX_BATCH_WAIT_MS"] == "0.25"
-    assert Settings.from_env(environ) == changed
+    secrets = settings_environ(changed, secrets=True)
+    assert secrets == {"ADAPTER_HUB_ADMIN_KEY": "k e y"}  # kept apart: never written to the state folder
+    assert "ADAPTER_HUB_ADMIN_KEY" not in environ
+    assert Settings.from_env(environ | secrets) == changed
 
 
 def write_state(state_dir: Path, pid: int, phase: str = "running") -> None:
