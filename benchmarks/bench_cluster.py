@@ -45,7 +45,7 @@ from hub.engine.runtime import Runtime
 
 BACKBONE = "packaged:all-minilm-l6-v2"
 CLI = [sys.executable, "-m", "hub.cli.main"]
-ARMS = ("multiplexed", "plain")
+ARMS = "multiplexed:32,multiplexed:8,plain:32"  # routing:max-ongoing calls per replica
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -57,6 +57,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--texts", type=int, default=4, help="texts per request (default 4)")
     p.add_argument("--zipf", type=float, default=1.1, help="Zipf exponent of adapter popularity (default 1.1)")
     p.add_argument("--device-share", type=float, default=0.2, help="adapters one device tier holds, as a share")
+    p.add_argument(
+        "--arms",
+        default=ARMS,
+        help="comma-separated ROUTING:MAX_ONGOING, routing multiplexed or plain; a replica at MAX_ONGOING "
+        "calls makes Serve's router spill a hot adapter's calls to another replica (default %(default)s)",
+    )
     p.add_argument("--json", help="also write every number to this file")
     return p.parse_args(argv)
 
@@ -80,13 +86,13 @@ def prepare_store(store: Path, count: int, runtime: Runtime) -> tuple[list[str],
     return names, int(packed.nbytes)
 
 
-def start_cluster(root: Path, store: Path, port: int, device_bytes: int) -> Path:
+def start_cluster(root: Path, store: Path, port: int, device_bytes: int, max_ongoing: int) -> Path:
     state = root / f"state-{port}"
     command = [
         *CLI, "cluster", "up", "--replicas", "2", "--port", str(port), "--state-dir", str(state),
         "--store", str(store), "--backbone", BACKBONE,
         "--device-cache-bytes", str(device_bytes), "--host-cache-bytes", str(device_bytes),
-        "--torch-threads", "1", "--max-ongoing", "32", "--max-queued", "512",
+        "--torch-threads", "1", "--max-ongoing", str(max_ongoing), "--max-queued", "512",
     ]  # fmt: skip
     subprocess.run(command, check=True)
     return state
@@ -103,7 +109,8 @@ def status(state: Path) -> list[dict[str, Any]]:
         time.sleep(0.5)
 
 
-def run_arm(target: str, sequence: list[str], texts: list[str], clients: int, route: bool) -> dict[str, Any]:
+def run_arm(target: str, sequence: list[str], texts: list[str], clients: int, arm: str) -> dict[str, Any]:
+    route = arm.startswith("multiplexed")
     channel = grpc.insecure_channel(target)
     stub = inference_pb2_grpc.InferenceServiceStub(channel)
     latencies: list[float] = []
@@ -117,7 +124,7 @@ def run_arm(target: str, sequence: list[str], texts: list[str], clients: int, ro
 
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        list(tqdm(pool.map(call, sequence), total=len(sequence), desc="multiplexed" if route else "plain"))
+        list(tqdm(pool.map(call, sequence), total=len(sequence), desc=arm))
     elapsed = time.perf_counter() - started
     channel.close()
     latencies.sort()
@@ -135,7 +142,9 @@ def summarize(replicas: list[dict[str, Any]], requested: set[str]) -> dict[str, 
     for replica in replicas:
         for resident in replica["resident"]:
             holders[resident.split("@")[0]] = holders.get(resident.split("@")[0], 0) + 1
+    forwards = [r["forwards"] for r in replicas]
     return {
+        "busiest_share": max(forwards) / max(1, sum(forwards)),  # of all forwards, on one replica
         "loads": loads,
         "loads_per_adapter": loads / len(requested),
         "device_hit_rate": hits / max(1, hits + misses),
@@ -158,11 +167,11 @@ def main(argv: list[str] | None = None) -> int:
         sequence = rng.choices(names, weights=zipf_weights(len(names), args.zipf), k=requests)
         texts = [text_of_tokens(24, i) for i in range(args.texts)]
         results: dict[str, Any] = {}
-        for arm in ARMS:
+        for arm in args.arms.split(","):
             port = free_port()
-            state = start_cluster(root, root / "store", port, device_bytes)
+            state = start_cluster(root, root / "store", port, device_bytes, int(arm.partition(":")[2] or 32))
             try:
-                measured = run_arm(f"127.0.0.1:{port}", sequence, texts, args.clients, route=arm == "multiplexed")
+                measured = run_arm(f"127.0.0.1:{port}", sequence, texts, args.clients, arm)
                 results[arm] = measured | summarize(status(state), set(sequence))
             finally:
                 subprocess.run([*CLI, "cluster", "down", "--state-dir", str(state)], check=True)
@@ -173,17 +182,21 @@ def main(argv: list[str] | None = None) -> int:
 def report(
     args: argparse.Namespace, requests: int, packed: int, device: int, distinct: int, results: dict[str, Any]
 ) -> None:
-    mux, plain = results["multiplexed"], results["plain"]
-    print(f"\n2 replicas, {args.adapters} adapters (Zipf {args.zipf}; {distinct} requested), {requests} requests x "
-          f"{args.texts} texts, {args.clients} clients; packed adapter {packed / 2**20:.2f} MiB, device tier "
-          f"{device / 2**20:.0f} MiB per replica (~{args.device_share:.0%} of the adapters)")  # fmt: skip
-    rows = ("loads", "loads_per_adapter", "device_hit_rate", "resident_on_both", "resident_adapters",
-            "mixed_forwards", "forwards", "requests_per_s", "p50_ms", "p99_ms")  # fmt: skip
-    print(f"{'':20s}{'multiplexed':>14s}{'plain':>14s}{'mux/plain':>12s}")
+    arms = list(results)
+    base = next((a for a in arms if a.startswith("plain")), arms[-1])
+    others = [a for a in arms if a != base]
+    print(
+        f"\n2 replicas, {args.adapters} adapters (Zipf {args.zipf}; {distinct} requested), {requests} requests x "
+        f"{args.texts} texts, {args.clients} clients; packed adapter {packed / 2**20:.2f} MiB, device tier "
+        f"{device / 2**20:.0f} MiB per replica (~{args.device_share:.0%} of the adapters); ratios against {base}"
+    )
+    rows = ("loads", "loads_per_adapter", "device_hit_rate", "resident_on_both", "resident_adapters")
+    rows += ("busiest_share", "mixed_forwards", "forwards", "requests_per_s", "p50_ms", "p99_ms")
+    print(f"{'':20s}" + "".join(f"{a:>16s}" for a in arms) + "".join(f"{'ratio ' + a:>20s}" for a in others))
     for row in rows:
-        a, b = mux[row], plain[row]
-        ratio = f"{a / b:.2f}" if b else "-"
-        print(f"{row:20s}{a:14.3f}{b:14.3f}{ratio:>12s}")
+        values = [results[a][row] for a in arms]
+        ratios = [results[a][row] / results[base][row] if results[base][row] else float("nan") for a in others]
+        print(f"{row:20s}" + "".join(f"{v:16.3f}" for v in values) + "".join(f"{r:20.2f}" for r in ratios))
     if args.json:
         config = {k: v for k, v in vars(args).items() if k != "json"} | {"requests": requests}
         out = {"config": config, "packed_bytes": packed, "device_bytes": device, "results": results}
