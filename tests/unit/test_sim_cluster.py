@@ -12,13 +12,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from sim_cluster import PARAMS_PER_RANK, ClusterSim, SimConfig, make_trace, run
+from sim_cluster import ClusterSim, run
 from sim_policies import AffinityRouter, Attempt, ByteLRU, HashRouter, Load, RouteLRU
 from sim_report import COLD
+from sim_trace import BACKBONES, SimConfig, make_trace
 
 from hub.residency.tier import MemoryTier, TierFull
 
-ONE = 8 * PARAMS_PER_RANK["minilm-l6"] * 4  # a rank-8 float32 adapter: packed and file bytes alike
+ONE = 8 * BACKBONES["minilm-l6"].params_per_rank * 4  # a rank-8 float32 adapter: packed and file bytes alike
 TINY = SimConfig(
     replicas=4,
     adapters=8,
