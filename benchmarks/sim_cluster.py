@@ -63,7 +63,7 @@ class ClusterSim:
     def push(self, when: float, kind: int, x: int, y: int = 0) -> None:
         heapq.heappush(self.heap, (when, next(self.seq), kind, x, y))
 
-    def run(self, progress: bool = True) -> SimConfig:
+    def run(self, progress: bool = True) -> None:
         times, heap, n = self.trace.times, self.heap, len(self.trace.times)
         self.push(self.t_warm, SAMPLE, 0)
         bar = tqdm(total=n, desc=f"{self.policy:>8}", unit="req", disable=not progress, mininterval=0.5)
@@ -79,7 +79,6 @@ class ClusterSim:
                     bar.update(20_000)
         bar.update(n - bar.n)
         bar.close()
-        return self.config
 
     # ---- routing ----------------------------------------------------------------------
     def _try(self, req: int, attempt: Attempt, now: float) -> None:
