@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.cli.serve import add_settings_flags, settings_from_args
+from hub.cluster.routes import routes_for
 from hub.errors import DomainError
 from hub.serving.settings import Settings, is_loopback
 from hub.serving.settings_schema import env_name, settings_fields
@@ -69,8 +70,9 @@ def _add_cluster_flags(up: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--models-per-replica",
         type=int,
-        default=64,
-        help="adapters Serve routes to one replica before its LRU drops one (default %(default)s)",
+        default=0,
+        help="adapter names Serve routes to one replica before its LRU drops one (default: the device tier's "
+        "budget / 1 MiB, so the tier's bytes decide what a replica keeps)",
     )
     group.add_argument(
         "--max-ongoing", type=int, default=64, help="calls one replica takes at once (default %(default)s)"
@@ -118,7 +120,7 @@ def _config(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         "port": settings.port,
         "host": settings.host,
         "environ": settings_environ(settings),
-        "models_per_replica": args.models_per_replica,
+        "models_per_replica": args.models_per_replica or routes_for(settings.device_cache_bytes),
         "max_ongoing_requests": args.max_ongoing,
         "max_queued_requests": args.max_queued,
         "replica_cpus": args.replica_cpus,

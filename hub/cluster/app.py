@@ -39,7 +39,7 @@ class ClusterConfig:
     port: int = 50051  # the gRPC proxy's
     host: str = "127.0.0.1"  # where the proxy listens (hub/cluster/proxy.py)
     environ: Mapping[str, str] = field(default_factory=dict)
-    models_per_replica: int = 64  # Serve's multiplex LRU (routing keys) per replica
+    models_per_replica: int = 2048  # Serve's multiplex LRU (routing keys) per replica: see routes_for
     max_ongoing_requests: int = 64  # calls a replica takes at once (they share its batches)
     max_queued_requests: int = 256  # calls waiting for a replica beyond that: RESOURCE_EXHAUSTED
     replica_cpus: float = 1.0

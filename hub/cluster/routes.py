@@ -33,6 +33,18 @@ log = logging.getLogger("hub.cluster")
 SERVE_MULTIPLEX_ATTR = "__serve_multiplex_wrapper"
 
 
+ADAPTER_BYTES_FLOOR = 1 << 20  # a rank-8 LoRA on MiniLM packs to 1.3 MiB; bigger backbones' are larger
+
+
+def routes_for(device_cache_bytes: int) -> int:
+    """Routing keys per replica for a device tier of this size: as many adapters as it could hold
+    at the smallest usual adapter size, so the device tier's bytes, not Serve's count, decide what
+    a replica keeps (the residency withdraws a key when its adapter leaves the device tier). The
+    simulation (BENCHMARKS.md, Scaling out) measured why: a cap of 64 under a 2 GiB tier evicted
+    adapters the tier had room for and turned 95% of affinity's loads cold."""
+    return max(16, device_cache_bytes // ADAPTER_BYTES_FLOOR)
+
+
 def adapter_name(routing_key: str) -> str:
     return routing_key.partition("@")[0]
 

@@ -17,6 +17,7 @@ import pytest
 from hub.cli import cluster_commands
 from hub.cli.cluster_commands import settings_environ
 from hub.cli.main import main
+from hub.cluster.routes import routes_for
 from hub.serving.settings import Settings
 
 WAIT_S = "30"  # `cluster down --wait`: only a bound for a broken command
@@ -250,3 +251,13 @@ def test_down_stops_the_supervisor(
     code, out, _ = run(capsys, "cluster", "down", "--state-dir", str(tmp_path), "--wait", WAIT_S)
     assert (code, out) == (0, "cluster stopped\n")
     assert supervisor.wait(10) == -signal.SIGTERM
+
+
+def test_routing_keys_per_replica_follow_the_device_budget(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, clean_environment: list[Any]
+) -> None:
+    state = tmp_path / "state"
+    code, _, err = up(capsys, state, "--port", "50114", "--device-cache-bytes", str(512 << 20))
+    assert (code, err) == (0, "")
+    assert json.loads((state / "config.json").read_text())["models_per_replica"] == 512  # 512 MiB / 1 MiB
+    assert routes_for(2 << 30) == 2048 and routes_for(1 << 20) == 16  # never fewer than 16
