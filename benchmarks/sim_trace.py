@@ -66,7 +66,7 @@ class SimConfig:
     rate: float = 0.0  # requests/s in all; overrides ``load`` when > 0
     device_bytes: int = 2 << 30  # ADAPTER_HUB_DEVICE_CACHE_BYTES
     host_bytes: int = 2 << 30  # ADAPTER_HUB_HOST_CACHE_BYTES
-    routes_cap: int = 64  # ClusterConfig.models_per_replica; 0: none
+    routes_cap: int = 2048  # ClusterConfig.models_per_replica (routes_for: 2 GiB / 1 MiB); 0: none
     max_ongoing: int = 64  # ClusterConfig.max_ongoing_requests
     max_queued: int = 0  # waiting at the routers in all; 0: 256 per proxy, one proxy per 4 replicas
     profile: str = "cpu"
