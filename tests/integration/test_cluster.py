@@ -197,21 +197,6 @@ def test_a_replica_batches_rows_of_different_adapters(cluster: Cluster) -> None:
     assert sum(r["mixed_forwards"] for r in replicas) > before, replicas
 
 
-def test_a_hot_adapter_spills_to_a_second_replica(cluster: Cluster) -> None:
-    """More calls for one adapter than its replica takes at once (--max-ongoing 8): Serve's
-    router sends the rest to the other replica, which loads it too. Small calls, so the replica's
-    own admission (a tenant's share of queued tokens) lets 8 in at once; 20 callers keep more than
-    8 in flight and fewer than both replicas plus Serve's queue (8 + 8 + 16) take."""
-    with cluster.client(retries=20) as c:  # a refusal by the replica's own admission is retried
-        c.push(cluster.adapters["a2"], "hot", task=SEQ, labels=LABELS)
-        c.predict("hot", TEXTS)  # placed on one replica
-        time.sleep(0.5)
-        with ThreadPoolExecutor(20) as pool:
-            list(pool.map(lambda _: c.predict("hot", TEXTS[:1]), range(800)))
-    replicas = cluster.wait_status(lambda rs: sum("hot@1" in r["resident"] for r in rs) == 2)
-    assert sum("hot@1" in r["resident"] for r in replicas) == 2, replicas
-
-
 def test_overload_is_refused_with_resource_exhausted(cluster: Cluster) -> None:
     texts = ["a long sentence about the weather and the markets " * 8] * 64
 
