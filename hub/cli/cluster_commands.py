@@ -138,13 +138,7 @@ def read_state(state_dir: Path) -> dict[str, Any]:
 
 def supervisor_alive(state: dict[str, Any]) -> bool:
     pid = state.get("pid")
-    if not isinstance(pid, int) or state.get("phase") in ("stopped", "failed"):
-        return False
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
+    return isinstance(pid, int) and state.get("phase") not in ("stopped", "failed") and _pid_alive(pid)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
