@@ -5,30 +5,55 @@ Layout (all keys under ``tenants/<tenant>/``):
     blobs/<sha256>                                  file contents, content-addressed
     adapters/<name>/versions/<00000007>.json        version record (immutable once written)
     adapters/<name>/tombstones/<00000007>           a deleted version: its number is never reused
+                                                    (holds its record and when it was deleted)
     adapters/<name>/aliases/<alias>.json            {"version": 7}, moved by compare-and-swap
+intents/<tenant>/<id>.json                          a push or delete under way (adapters_registry/intents.py)
 
 Publishing writes the blobs first, then claims the next version number with a create-only
 write of its record, so two racing publishers each get their own number and nothing is
-half-visible. Aliases move with If-Match, so racing movers never lose an update.
+half-visible. Aliases move with If-Match, so racing movers never lose an update. A push and a
+delete are journaled as intents, so a crash at any instruction is finished by ``recover``.
+
+``latest`` has one clear rule: it names the version it was last moved to (a push moves it
+forward, a delete of its version moves it to the newest remaining one, ``set_alias`` anywhere);
+if that version is gone (a delete killed before it moved the alias, until recovery runs),
+``latest`` reads as the newest live version. Any other alias naming a deleted version is
+removed by the delete (or its recovery).
 """
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import json
+import logging
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters_registry import crashpoints
 from adapters_registry.artifact import Artifact, sha256_hex
-from adapters_registry.manifest import MANIFEST_FILE, FileRecord, Manifest, parse_manifest
+from adapters_registry.intents import Intent, recover
+from adapters_registry.manifest import MANIFEST_FILE, FileRecord
+from adapters_registry.records import VersionRecord, record_from_json
 from adapters_registry.storage.base import ConditionFailed, ObjectNotFound, ObjectStore
 from hub.errors import Conflict, IntegrityError, InvalidArgument, NotFound
 
+__all__ = [
+    "LATEST",
+    "AdapterListing",
+    "AdapterRegistry",
+    "VersionRecord",
+    "check_alias",
+    "check_name",
+    "record_from_json",
+]
+log = logging.getLogger("adapters_registry.registry")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 LATEST = "latest"
 _MAX_ATTEMPTS = 50
+_KEYED_LOOKBACK = 64  # a retried push finds its first attempt among the adapter's newest versions
 
 
 def check_name(kind: str, value: str) -> str:
@@ -48,37 +73,11 @@ def check_alias(alias: str) -> str:
 
 
 @dataclass(frozen=True)
-class VersionRecord:
-    tenant: str
-    name: str
-    version: int
-    created_at: str
-    manifest: Manifest
-    lora: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def size_bytes(self) -> int:
-        return sum(r.size for r in self.manifest.files.values())
-
-    def to_json(self) -> bytes:
-        return json.dumps(
-            {
-                "name": self.name,
-                "version": self.version,
-                "created_at": self.created_at,
-                "manifest": self.manifest.to_json(),
-                "lora": self.lora,
-            },
-            indent=2,
-            sort_keys=True,
-        ).encode()
-
-
-@dataclass(frozen=True)
 class AdapterListing:
     name: str
     versions: list[VersionRecord]
     aliases: dict[str, int]
+    damaged: list[int] = field(default_factory=list)  # versions whose stored record is damaged
 
 
 class AdapterRegistry:
@@ -104,41 +103,74 @@ class AdapterRegistry:
     def _blob_key(self, tenant: str, digest: str) -> str:
         return f"{self._tenant_prefix(tenant)}blobs/{digest}"
 
+    def _tombstone_key(self, tenant: str, name: str, version: int) -> str:
+        return f"{self._adapter_prefix(tenant, name)}tombstones/{version:08d}"
+
     # ---- publish ----------------------------------------------------------------------
-    def publish(self, tenant: str, name: str, artifact: Artifact) -> VersionRecord:
-        """Store a validated artifact as the next version and point ``latest`` at it."""
+    def publish(self, tenant: str, name: str, artifact: Artifact, idempotency_key: str = "") -> VersionRecord:
+        """Store a validated artifact as the next version and point ``latest`` at it.
+
+        With ``idempotency_key``, a push retried after a lost answer (or a crash) returns the
+        version its first attempt stored instead of storing another. Every blob is written
+        again, not skipped when present: that makes a damaged blob whole (its bytes are
+        content-addressed) and renews its age, so garbage collection's grace protects a push
+        in flight. The version record is the commit point; the intent lets ``recover`` move
+        ``latest`` if the process dies after it."""
         self._adapter_prefix(tenant, name)
+        push_key = _push_key(tenant, name, idempotency_key) if idempotency_key else ""
+        if push_key and (earlier := self._find_push(tenant, name, push_key)) is not None:
+            return earlier
         for path, data in artifact.files.items():
             if path != MANIFEST_FILE:
-                self._put_blob(tenant, data)
+                self.store.put(self._blob_key(tenant, sha256_hex(data)), data)
+        crashpoints.reached("push.blobs_written")
         lora = {
             "rank": artifact.lora.rank,
             "alpha": artifact.lora.alpha,
             "target_modules": artifact.target_modules,
         }
+        intent = self._begin(Intent(tenant, "push", name))
         for _ in range(_MAX_ATTEMPTS):
             version = self._next_version(tenant, name)
-            record = VersionRecord(tenant, name, version, _now(), artifact.manifest, lora)
+            record = VersionRecord(tenant, name, version, _now(), artifact.manifest, lora, push_key, intent.id)
             try:
                 self.store.put(self._version_key(tenant, name, version), record.to_json(), if_none_match=True)
             except ConditionFailed:
                 continue
+            crashpoints.reached("push.claimed")
             self._advance_latest(tenant, name, version)
+            crashpoints.reached("push.latest_moved")
+            self.store.delete(intent.key)
             return record
+        self.store.delete(intent.key)
         raise Conflict(f"too many concurrent publishers of {name!r}; try again")
 
-    def _put_blob(self, tenant: str, data: bytes) -> None:
-        with contextlib.suppress(ConditionFailed):  # same content stored already
-            self.store.put(self._blob_key(tenant, sha256_hex(data)), data, if_none_match=True)
+    def _begin(self, intent: Intent) -> Intent:
+        self.store.put(intent.key, intent.to_json())
+        crashpoints.reached(f"{intent.op}.intent_written")
+        return intent
+
+    def _find_push(self, tenant: str, name: str, push_key: str = "", intent: str = "") -> VersionRecord | None:
+        """The newest version (of the last few) whose record carries ``push_key`` or ``intent``."""
+        for version in reversed(self.versions(tenant, name)[-_KEYED_LOOKBACK:]):
+            try:
+                record = self.get_version(tenant, name, version)
+            except (NotFound, IntegrityError):
+                continue
+            if (push_key and record.push_key == push_key) or (intent and record.intent == intent):
+                return record
+        return None
+
+    def added_bytes(self, tenant: str, artifact: Artifact) -> int:
+        """Bytes the artifact would add to the tenant's storage: its files not stored yet."""
+        stored = {info.key for info in self.store.scan(self._tenant_prefix(tenant) + "blobs/")}
+        blobs = {sha256_hex(d): len(d) for p, d in artifact.files.items() if p != MANIFEST_FILE}
+        return sum(size for digest, size in blobs.items() if self._blob_key(tenant, digest) not in stored)
 
     def _next_version(self, tenant: str, name: str) -> int:
         prefix = self._adapter_prefix(tenant, name)
-        numbers = [
-            int(key.rsplit("/", 1)[1].split(".")[0])
-            for sub in ("versions/", "tombstones/")
-            for key in self.store.list(prefix + sub)
-        ]
-        return max(numbers, default=0) + 1
+        numbers = [_number(key) for sub in ("versions/", "tombstones/") for key in self.store.list(prefix + sub)]
+        return max((n for n in numbers if n is not None), default=0) + 1
 
     def _advance_latest(self, tenant: str, name: str, version: int) -> None:
         """Move ``latest`` forward to ``version`` unless a newer one got there first."""
@@ -179,13 +211,21 @@ class AdapterRegistry:
                 version = json.loads(self.store.get(self._alias_key(tenant, name, check_alias(ref))).data)["version"]
             except ObjectNotFound:
                 raise NotFound(f"adapter {name}@{ref} not found") from None
-        return self.get_version(tenant, name, version)
+        try:
+            return self.get_version(tenant, name, version)
+        except NotFound:
+            live = self.versions(tenant, name) if ref == LATEST else []
+            if not live:
+                raise
+            return self.get_version(tenant, name, live[-1])  # `latest` names a deleted version
 
     def get_version(self, tenant: str, name: str, version: int) -> VersionRecord:
         try:
             raw = json.loads(self.store.get(self._version_key(tenant, name, version)).data)
         except ObjectNotFound:
             raise NotFound(f"adapter {name}@{version} not found") from None
+        except ValueError:  # truncated or not JSON
+            raise IntegrityError(f"stored record of {name}@{version} is damaged") from None
         return record_from_json(tenant, raw, f"{name}@{version}")
 
     def read_files(self, record: VersionRecord) -> dict[str, bytes]:
@@ -221,35 +261,35 @@ class AdapterRegistry:
 
     def versions(self, tenant: str, name: str) -> list[int]:
         prefix = self._adapter_prefix(tenant, name) + "versions/"
-        return sorted(int(k[len(prefix) :].split(".")[0]) for k in self.store.list(prefix))
+        return sorted(n for n in map(_number, self.store.list(prefix)) if n is not None)
 
     def names(self, tenant: str) -> list[str]:
         prefix = self._tenant_prefix(tenant) + "adapters/"
         return sorted({k[len(prefix) :].split("/", 1)[0] for k in self.store.list(prefix) if "/versions/" in k})
 
     def listings(self, tenant: str) -> list[AdapterListing]:
-        return [
-            AdapterListing(
-                name,
-                [self.get_version(tenant, name, v) for v in self.versions(tenant, name)],
-                self.aliases(tenant, name),
-            )
-            for name in self.names(tenant)
-        ]
+        """Every adapter with its versions; a damaged version record is left out and named in
+        ``damaged`` (and the log), not allowed to fail the whole listing."""
+        out = []
+        for name in self.names(tenant):
+            records, damaged = [], []
+            for version in self.versions(tenant, name):
+                try:
+                    records.append(self.get_version(tenant, name, version))
+                except NotFound:
+                    continue  # deleted meanwhile
+                except IntegrityError:
+                    log.warning("listing %s: the record of %s@%d is damaged; skipped", tenant, name, version)
+                    damaged.append(version)
+            out.append(AdapterListing(name, records, self.aliases(tenant, name), damaged))
+        return out
 
     def usage(self, tenant: str) -> tuple[int, list[str]]:
-        """Bytes stored by every live version of the tenant, and its adapter names."""
-        prefix = self._tenant_prefix(tenant) + "adapters/"
-        names, total = set(), 0
-        for key in self.store.list(prefix):
-            if "/versions/" in key:
-                names.add(key[len(prefix) :].split("/", 1)[0])
-                try:
-                    record = json.loads(self.store.get(key).data)
-                except ObjectNotFound:
-                    continue  # deleted meanwhile
-                total += sum(f["size"] for f in record["manifest"]["files"].values())
-        return total, sorted(names)
+        """Bytes the tenant's data occupies in the store, and its adapter names. Counted from
+        the stored blobs themselves: a blob shared by several versions once, a deleted
+        version's until garbage collection reclaims them."""
+        total = sum(info.size for info in self.store.scan(self._tenant_prefix(tenant) + "blobs/"))
+        return total, self.names(tenant)
 
     # ---- change -----------------------------------------------------------------------
     def set_alias(self, tenant: str, name: str, alias: str, ref: str) -> tuple[int | None, int]:
@@ -257,37 +297,68 @@ class AdapterRegistry:
         check_alias(alias)
         target = self.resolve(tenant, name, ref).version
         previous = self._update_alias(tenant, name, alias, lambda _cur: target)
+        crashpoints.reached("alias.moved")
         return previous, target
 
     def delete(self, tenant: str, name: str, ref: str = "") -> list[int]:
-        """Delete one version (ref given) or the whole adapter (ref empty)."""
+        """Delete one version (ref given) or the whole adapter (ref empty), journaled: a crash
+        part-way is finished by ``recover``, so no version stays both live and deleted and no
+        alias keeps naming a deleted version."""
         versions = [self.resolve(tenant, name, ref).version] if ref else self.versions(tenant, name)
         if not versions:
             raise NotFound(f"adapter {name} not found")
-        prefix = self._adapter_prefix(tenant, name)
+        intent = self._begin(Intent(tenant, "delete", name, versions=tuple(versions)))
+        self._apply_delete(tenant, name, versions)
+        self.store.delete(intent.key)
+        return versions
+
+    def _apply_delete(self, tenant: str, name: str, versions: list[int] | tuple[int, ...]) -> None:
+        """Tombstone each version (its record and the time, kept for quota and garbage
+        collection), remove its record, then move the aliases naming it: every step may be
+        redone, so recovery runs this again after a crash."""
         for version in versions:
-            self.store.put(f"{prefix}tombstones/{version:08d}", b"", if_none_match=False)
-            self.store.delete(self._version_key(tenant, name, version))
+            key = self._version_key(tenant, name, version)
+            try:
+                record = json.loads(self.store.get(key).data)
+            except ObjectNotFound:
+                continue  # removed already (its tombstone was written first)
+            except ValueError:
+                record = None  # a damaged record: tombstoned all the same
+            stone = {"deleted_at": time.time(), "record": record}
+            self.store.put(self._tombstone_key(tenant, name, version), json.dumps(stone).encode())
+            crashpoints.reached("delete.tombstoned")
+            self.store.delete(key)
+        crashpoints.reached("delete.records_removed")
         remaining = self.versions(tenant, name)
         for alias, target in self.aliases(tenant, name).items():
             if target in versions:
                 replacement = max(remaining, default=None) if alias == LATEST else None
                 self._update_alias(tenant, name, alias, lambda cur, t=target, r=replacement: r if cur == t else cur)
-        return versions
+        crashpoints.reached("delete.aliases_moved")
+
+    # ---- recovery ---------------------------------------------------------------------
+    def recover(self, older_than_s: float = 0.0) -> list[Intent]:
+        """Finish every push and delete a crash interrupted (intents at least ``older_than_s``
+        old); return the intents finished (adapters_registry/intents.py)."""
+        return recover(self, older_than_s)
+
+    def finish(self, intent: Intent) -> None:
+        """Redo what ``intent`` journaled: a delete is applied again; a push whose version was
+        claimed moves ``latest`` forward to it (one whose version was not has nothing to undo)."""
+        if intent.op == "delete":
+            self._apply_delete(intent.tenant, intent.name, intent.versions)
+        elif intent.op == "push" and (record := self._find_push(intent.tenant, intent.name, intent=intent.id)):
+            self._advance_latest(intent.tenant, intent.name, record.version)
 
 
-def record_from_json(tenant: str, raw: Any, what: str) -> VersionRecord:
-    """A version record as ``VersionRecord.to_json`` wrote it; IntegrityError naming ``what``
-    when it is damaged."""
-    record = None
-    with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
-        manifest = parse_manifest(raw["manifest"], [])
-        if manifest is not None:
-            name, version, created = str(raw["name"]), int(raw["version"]), str(raw["created_at"])
-            record = VersionRecord(tenant, name, version, created, manifest, dict(raw.get("lora") or {}))
-    if record is None:
-        raise IntegrityError(f"stored record of {what} is damaged")
-    return record
+def _push_key(tenant: str, name: str, key: str) -> str:
+    return hashlib.sha256(f"{tenant}\0{name}\0{key}".encode()).hexdigest()
+
+
+def _number(key: str) -> int | None:
+    """The version number a versions/ or tombstones/ key ends in; None for a stray key."""
+    stem = key.rsplit("/", 1)[-1].split(".", 1)[0]
+    return int(stem) if stem.isdigit() else None
 
 
 def _now() -> str:

@@ -11,6 +11,9 @@ standard AWS chain (environment, ``~/.aws``, instance role; ``AWS_ENDPOINT_URL[_
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -27,10 +30,15 @@ from botocore.exceptions import (
 )
 
 from adapters_registry.storage.base import (
+    FULL,
+    UNREACHABLE,
     ConditionFailed,
+    ObjectInfo,
     ObjectNotFound,
     ObjectStore,
     StoredObject,
+    StoreFault,
+    StoreFull,
     StoreUnavailable,
     check_key,
 )
@@ -40,10 +48,17 @@ from hub.errors import DomainError, InvalidArgument, NotFound
 _MISSING = {"NoSuchKey", "NotFound", "404"}
 _LOST_CONDITION = {"PreconditionFailed", "ConditionalRequestConflict"}
 _DENIED = {"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken"}
+# a quota or a full disk at the store (AWS, MinIO, SeaweedFS, Ceph spellings; HTTP 507)
+_FULL = {"QuotaExceeded", "XMinioStorageFull", "InsufficientStorage", "EntityTooLarge", "StorageFull"}
+_BUCKET_RETRY_S = 10.0
 
 
-class BucketNotFound(NotFound):
+class BucketNotFound(StoreFault, NotFound):
     """The configured bucket does not exist (and the store may not create it)."""
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.op, self.kind, self.detail = "bucket", "no_bucket", detail
 
 
 @dataclass(frozen=True)
@@ -116,8 +131,31 @@ class S3Store(ObjectStore):
         self._base = f"{self.prefix}/" if self.prefix else ""
         self._client = _make_client(self.options)
         self.endpoint = _safe_endpoint(self._client.meta.endpoint_url)
+        self._bucket_due = 0.0 if self.options.create_bucket else None  # when to try creating it next
+        self._bucket_lock = threading.Lock()
         if self.options.create_bucket:
-            self._ensure_bucket()
+            self._bucket_pending()
+
+    def _bucket_pending(self) -> None:
+        """Create the bucket if missing (create_bucket). While the store is unreachable (a hub
+        restarted during an outage) the store opens anyway and tries again on later calls, at
+        most every 10 s; any other failure (denied, bad name) is raised."""
+        if self._bucket_due is None or time.monotonic() < self._bucket_due:
+            return
+        with self._bucket_lock:
+            if self._bucket_due is None:
+                return
+            try:
+                self._ensure_bucket()
+            except StoreUnavailable as exc:
+                if exc.kind != "unreachable":
+                    raise
+                self._bucket_due = time.monotonic() + _BUCKET_RETRY_S
+                logging.getLogger("adapters_registry.storage").warning(
+                    "bucket check deferred: the store is unreachable (%s); retrying on later calls", exc.detail
+                )
+                return
+            self._bucket_due = None
 
     def __repr__(self) -> str:
         return f"S3Store({self.uri!r}, endpoint={self.endpoint!r})"
@@ -168,12 +206,19 @@ class S3Store(ObjectStore):
         return True
 
     def list(self, prefix: str) -> list[str]:
+        return [info.key for info in self.scan(prefix)]
+
+    def scan(self, prefix: str) -> list[ObjectInfo]:
         paginator = self._client.get_paginator("list_objects_v2")
         pages = paginator.paginate(Bucket=self.bucket, Prefix=self._base + prefix)
-        keys: list[str] = []
+        found: list[ObjectInfo] = []
         for page in self._call("list", prefix, list, pages):
-            keys.extend(item["Key"][len(self._base) :] for item in page.get("Contents", []))
-        return sorted(k for k in keys if k and not k.endswith("/"))
+            for item in page.get("Contents", []):
+                key = item["Key"][len(self._base) :]
+                if key and not key.endswith("/"):
+                    modified = item.get("LastModified")
+                    found.append(ObjectInfo(key, int(item.get("Size", 0)), modified.timestamp() if modified else 0.0))
+        return sorted(found, key=lambda info: info.key)
 
     def close(self) -> None:
         self._client.close()
@@ -196,37 +241,56 @@ class S3Store(ObjectStore):
                 raise  # else a concurrent opener created it first
 
     def _call(self, op: str, key: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if op not in ("check bucket", "create bucket"):
+            self._bucket_pending()
         try:
             return fn(*args, **kwargs)
         except (ClientError, BotoCoreError) as exc:
             if isinstance(exc, ParamValidationError):
                 raise
-            raise self._translate(exc, op, key) from exc
+            error = self._translate(exc, op, key)
+            if isinstance(error, StoreFault):
+                self.record_fault(error)
+            raise error from exc
 
     def _translate(self, exc: Exception, op: str, key: str) -> DomainError:
+        """The domain error for a boto failure. Messages name no endpoint, bucket or key (a
+        tenant reads them); ``detail`` has all of it, for the server log."""
         what = f"{op} {key!r}" if key else op
+        where = f"{self.endpoint} bucket {self.bucket}"
         if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
             return StoreUnavailable(
-                f"no usable S3 credentials for {self.endpoint}: set them in the store options or the AWS environment"
+                "the adapter store has no usable credentials; ask the operator",
+                op=op,
+                kind="denied",
+                detail=f"no usable S3 credentials for {where}: set them in the store options or the AWS environment",
             )
         if not isinstance(exc, ClientError):
-            return StoreUnavailable(f"object store at {self.endpoint} is unreachable ({type(exc).__name__} on {what})")
+            detail = f"object store at {where} is unreachable ({type(exc).__name__} on {what})"
+            return StoreUnavailable(UNREACHABLE, op=op, kind="unreachable", detail=detail)
         code, status = _code(exc), _status(exc)
         if code == "NoSuchBucket":
             return BucketNotFound(
-                f"bucket {self.bucket} does not exist at {self.endpoint}; create it or open "
-                "the store with create_bucket=True"
+                "the adapter store's bucket does not exist; the operator must create it "
+                "(or set ADAPTER_HUB_S3_CREATE_BUCKET=true)",
+                detail=f"bucket {self.bucket} does not exist at {self.endpoint}; create it or open "
+                "the store with create_bucket=True",
             )
         if code in _MISSING or status == 404:
             return ObjectNotFound(f"no object {key!r}")
         if code in _LOST_CONDITION or status == 412:
             return ConditionFailed(f"conditional {what} lost: the object exists or changed")
+        detail = f"object store at {where} answered {what} with {code or 'error'} (HTTP {status})"
+        if code in _FULL or status == 507:
+            return StoreFull(FULL, op=op, kind="full", detail=detail)
         if code in _DENIED or status == 403:
             return StoreUnavailable(
-                f"object store at {self.endpoint} refused {what} ({code}): check the S3 "
-                "credentials and their permissions on bucket " + self.bucket
+                f"the adapter store refused {op} ({code or 'denied'}): check the S3 credentials and their permissions",
+                op=op,
+                kind="denied",
+                detail=detail,
             )
-        return StoreUnavailable(f"object store at {self.endpoint} failed {what}: {code or 'error'} (HTTP {status})")
+        return StoreUnavailable(UNREACHABLE, op=op, kind="failed", detail=detail)
 
 
 def _code(exc: ClientError) -> str:
