@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 import uuid
 
 from adapters_registry.storage.base import (
     ConditionFailed,
+    ObjectInfo,
     ObjectNotFound,
     ObjectStore,
     StoredObject,
@@ -30,6 +32,7 @@ class MemoryStore(ObjectStore):
         self.name = name or uuid.uuid4().hex
         self.uri = f"memory://{self.name}"
         self._objects: dict[str, StoredObject] = {}
+        self._times: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def get(self, key: str) -> StoredObject:
@@ -60,13 +63,22 @@ class MemoryStore(ObjectStore):
                 if current.etag != if_match:
                     raise ConditionFailed(f"object {key!r} changed concurrently")
             self._objects[key] = stored
+            self._times[key] = time.time()
         return stored.etag
 
     def delete(self, key: str) -> None:
         check_key(key)
         with self._lock:
             self._objects.pop(key, None)
+            self._times.pop(key, None)
 
     def list(self, prefix: str) -> list[str]:
         with self._lock:
             return sorted(k for k in self._objects if k.startswith(prefix))
+
+    def scan(self, prefix: str) -> list[ObjectInfo]:
+        with self._lock:
+            found = [
+                (k, len(o.data), self._times.get(k, 0.0)) for k, o in self._objects.items() if k.startswith(prefix)
+            ]
+        return [ObjectInfo(*entry) for entry in sorted(found)]

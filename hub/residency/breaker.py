@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from adapters_registry.storage.base import ObjectStore, StoredObject, StoreUnavailable
+from adapters_registry.storage.base import ObjectInfo, ObjectStore, StoredObject, StoreUnavailable
 
 T = TypeVar("T")
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
@@ -58,10 +58,15 @@ class CircuitBreaker:
                 return True
             self.rejected += 1
             retry = f"next try in {wait:.1f} s" if wait > 0 else "a probe is under way"
-            raise StoreUnavailable(
-                f"object store {what} is unavailable ({self._consecutive} consecutive failures, "
-                f"last: {self.last_error}); not calling it until it recovers, {retry}"
+            refusal = StoreUnavailable(
+                f"the adapter store is unavailable ({self._consecutive} consecutive failures); "
+                f"not calling it until it recovers, {retry}",
+                op="breaker",
+                kind="breaker_open",
+                detail=f"object store {what} breaker open; last: {self.last_error}",
             )
+            refusal.retry_after_ms = max(100, int(wait * 1000))
+            raise refusal
 
     def success(self, probe: bool) -> None:
         with self._lock:
@@ -103,7 +108,10 @@ class GuardedStore(ObjectStore):
         try:
             result = fn()
         except StoreUnavailable as exc:
-            self.breaker.failure(probe, exc.message)
+            if exc.kind in ("read_only", "denied"):
+                self.breaker.success(probe)  # the store answered: it refuses writes, reads may work
+            else:
+                self.breaker.failure(probe, exc.message)
             raise
         except BaseException:
             self.breaker.success(probe)  # the store answered (not found, condition lost, ...)
@@ -125,6 +133,12 @@ class GuardedStore(ObjectStore):
 
     def exists(self, key: str) -> bool:
         return self._call(lambda: self.inner.exists(key))
+
+    def scan(self, prefix: str) -> list[ObjectInfo]:
+        return self._call(lambda: self.inner.scan(prefix))
+
+    def fault_counts(self) -> dict[tuple[str, str], int]:
+        return self.inner.fault_counts()
 
     def close(self) -> None:
         self.inner.close()

@@ -81,6 +81,37 @@ def _bound(value: float) -> str:
     return repr(float(value))
 
 
+class StoreCollector(Collector):
+    """The store's failures by operation and kind (full, read_only, denied, unreachable, ...),
+    and garbage collection's runs and what it reclaimed (hub/serving/maintenance.py)."""
+
+    def __init__(self, faults: Callable[[], Mapping[tuple[str, str], int]], totals: Callable[[], Any]) -> None:
+        self.faults, self.totals = faults, totals
+
+    def collect(self) -> Iterator[Metric]:
+        errors = CounterMetricFamily(
+            "adapter_hub_store_errors", "object-store calls that failed, by operation and kind", labels=["op", "kind"]
+        )
+        for (op, kind), count in sorted(self.faults().items()):
+            errors.add_metric([op, kind], count)
+        yield errors
+        t = self.totals()
+        yield CounterMetricFamily("adapter_hub_gc_runs", "garbage collections completed", value=t.runs)
+        yield CounterMetricFamily("adapter_hub_gc_failures", "garbage collections that failed", value=t.failures)
+        yield CounterMetricFamily("adapter_hub_gc_reclaimed_bytes", "bytes garbage collection reclaimed", value=t.bytes)
+        objects = CounterMetricFamily(
+            "adapter_hub_gc_reclaimed_objects", "objects garbage collection reclaimed, by kind", labels=["kind"]
+        )
+        objects.add_metric(["blob"], t.blobs)
+        objects.add_metric(["temp"], t.files)
+        yield objects
+        yield CounterMetricFamily(
+            "adapter_hub_recovered_operations",
+            "pushes and deletes a crash interrupted, finished by recovery",
+            value=t.recovered,
+        )
+
+
 class ServingCollector(Collector):
     """Readiness and the batcher's backlog."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import re
 import uuid
 from collections.abc import Iterator
@@ -154,3 +155,12 @@ def note_error(error: BaseException) -> None:
     record = _current.get()
     if record is not None:
         record.refusal = refusal_reason(error)
+    detail = getattr(error, "detail", "")
+    if detail:  # a store fault: what the client's message leaves out (paths, endpoints, keys)
+        logging.getLogger("hub.serving.store").warning(
+            "request %s: store %s failed (%s): %s",
+            record.request_id if record is not None else "-",
+            getattr(error, "op", ""),
+            getattr(error, "kind", ""),
+            detail,
+        )

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from adapters_registry.artifact import ArtifactLimits, UploadInfo, build_artifact
+from adapters_registry.gc import GcReport
 from adapters_registry.manifest import HeadKind
 from adapters_registry.registry import AdapterListing, AdapterRegistry, VersionRecord, check_name
 from adapters_registry.tenants import TenantDirectory, TenantRecord
+from adapters_registry.verify import VerifyReport
 from hub.errors import (
     InvalidArgument,
     InvalidArtifact,
@@ -29,6 +31,7 @@ from hub.serving import request_log as rl
 from hub.serving.auth import Caller
 from hub.serving.fairness import LimitsChange, QueueStatus, TenantPolicies, build_scheduler, queue_status
 from hub.serving.info import ServerInfo, describe_server
+from hub.serving.maintenance import Maintenance, TenantUsage
 from hub.serving.scope import CallScope
 from hub.serving.settings import Settings
 from hub.serving.stores import build_residency, tenant_journal
@@ -58,23 +61,6 @@ class Served:
 
 
 @dataclass(frozen=True)
-class TenantUsage:
-    record: TenantRecord
-    used_bytes: int
-    adapters: int
-    max_bytes: int
-    max_adapters: int
-
-    @property
-    def active_keys(self) -> int:
-        return sum(1 for k in self.record.keys if not k.revoked)
-
-    @property
-    def revoked_keys(self) -> int:
-        return len(self.record.keys) - self.active_keys
-
-
-@dataclass(frozen=True)
 class Target:
     name: str
     ref: str = ""
@@ -97,6 +83,9 @@ class HubService:
         self.plugins = plugins  # None: no plugin hooks run (validate_adapter, adapter events)
         observer = CacheEvents(plugins) if plugins is not None else None
         self.cache = build_residency(settings, registry, observer)  # tiers, single-flight, hot swap
+        # finishes interrupted pushes/deletes now; collects garbage in the background (start())
+        self.maintenance = Maintenance(registry, settings.gc_grace_s, settings.gc_interval_s)
+        self.maintenance.start()
         self._runtime: Runtime | None = None
         self._ready = threading.Event()
         self.telemetry = Telemetry.from_settings(settings)  # this service's metrics (hub/serving/telemetry.py)
@@ -241,6 +230,7 @@ class HubService:
     def close(self, drain: bool = True) -> None:
         """Stop taking inference rows; finish (``drain``) or fail the queued ones."""
         self.batcher.close(drain=drain, timeout=self.settings.shutdown_grace_s)
+        self.maintenance.close()
         self.cache.close()
 
     def queue_status(self, caller: Caller) -> QueueStatus:
@@ -278,8 +268,8 @@ class HubService:
         if self.plugins is not None and (problems := self.plugins.validate_adapter(artifact.manifest)):
             raise InvalidArtifact(problems)
         tenant = caller.namespace()
-        self._check_quota(tenant, header.name, artifact.size_bytes)
-        record = self.registry.publish(tenant, header.name, artifact)
+        self._check_quota(tenant, header.name, self.registry.added_bytes(tenant, artifact))
+        record = self.registry.publish(tenant, header.name, artifact, header.idempotency_key)
         self.cache.expire(tenant, header.name)  # `latest` moved: re-read on next use
         self._recheck_quota(tenant, record)
         return record
@@ -303,7 +293,8 @@ class HubService:
         if used + size > max_bytes:
             raise ResourceExhausted(
                 f"storage quota exceeded: {used} bytes used + {size} new > {max_bytes}; "
-                "delete old versions or ask the operator for more"
+                "delete old versions (their bytes count until garbage collection reclaims them, "
+                f"{self.settings.gc_grace_s:.0f} s after the delete at the earliest) or ask the operator for more"
             )
         if len({*names, name}) > max_adapters:
             raise ResourceExhausted(f"adapter quota exceeded: {len(names)} of {max_adapters} adapters")
@@ -372,6 +363,16 @@ class HubService:
         used, names = self.registry.usage(record.name)
         max_bytes, max_adapters = self.quota(record.name)
         return TenantUsage(record, used, len(names), max_bytes, max_adapters)
+
+    def collect_garbage(self, caller: Caller, dry_run: bool) -> GcReport:
+        """Reclaim what no live version needs (adapters_registry/gc.py); operator only."""
+        self._operator(caller)
+        return self.maintenance.collect(dry_run)
+
+    def verify_store(self, caller: Caller, quarantine: bool) -> VerifyReport:
+        """Check every blob and version record (adapters_registry/verify.py); operator only."""
+        self._operator(caller)
+        return self.maintenance.verify(quarantine)
 
     def revoke_tenant(self, caller: Caller, name: str) -> int:
         self._operator(caller)

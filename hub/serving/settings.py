@@ -218,7 +218,17 @@ class Settings:
     store_retries: int = STORE(1, "S3 retries per call after the first attempt", minimum=0)
     s3_endpoint_url: str = STORE("", "S3-compatible endpoint; empty: AWS's (or AWS_ENDPOINT_URL)", check=_endpoint)
     s3_region: str = STORE("", "S3 region; empty: from the AWS environment/config")
-    s3_create_bucket: bool = STORE(False, "create the bucket if missing")
+    s3_create_bucket: bool = STORE(
+        False, "create the bucket if missing (retried later when the store is unreachable at start-up)"
+    )
+    gc_interval_s: float = STORE(
+        600.0, "seconds between background garbage collections of the store; 0: only `adapter-hub gc`", minimum=0
+    )
+    gc_grace_s: float = STORE(
+        900.0,
+        "an unreferenced blob, temp file or deleted version is reclaimed only once older than this",
+        minimum=0,
+    )
     s3_addressing_style: str = STORE(
         "", "empty: boto3's default; path for SeaweedFS/MinIO", choices=("", "path", "virtual", "auto")
     )

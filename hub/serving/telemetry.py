@@ -27,7 +27,14 @@ from prometheus_client.registry import Collector
 
 from hub import tracing
 from hub.serving import request_log as rl
-from hub.serving.collectors import ResidencyCollector, SchedulerCollector, ServingCollector, TenantLabels, counter
+from hub.serving.collectors import (
+    ResidencyCollector,
+    SchedulerCollector,
+    ServingCollector,
+    StoreCollector,
+    TenantLabels,
+    counter,
+)
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -120,6 +127,7 @@ class Telemetry:
         scheduler's per-tenant rows (served work, queued work, refusals)."""
         self.registry.register(ResidencyCollector(service.cache))
         self.registry.register(ServingCollector(lambda: service.ready, lambda: service.batcher.queued))
+        self.registry.register(StoreCollector(service.registry.store.fault_counts, lambda: service.maintenance.totals))
         scheduler = SchedulerCollector(service.batcher.tenant_stats, self.tenants)  # none with fifo
         self.registry.register(scheduler)
         self._scheduler_refusals = scheduler.refusals

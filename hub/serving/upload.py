@@ -15,6 +15,12 @@ class UploadHeader:
     task: str = ""
     labels: tuple[str, ...] = ()
     description: str = ""
+    idempotency_key: str = ""  # a retried push with the same key returns the first attempt's version
+
+    def __post_init__(self) -> None:
+        key = self.idempotency_key
+        if len(key) > 128 or not key.isprintable():
+            raise InvalidArgument("idempotency_key: at most 128 printable characters")
 
 
 @dataclass

@@ -14,8 +14,10 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.message import Message
 
+from adapters_registry.gc import GcReport
 from adapters_registry.manifest import HeadKind
 from adapters_registry.registry import AdapterListing, VersionRecord
+from adapters_registry.verify import VerifyReport
 from hub.api.v1 import adapters_pb2, admin_pb2, common_pb2, inference_pb2, residency_pb2, tenants_pb2
 from hub.errors import InvalidArgument
 from hub.plugins.catalog import KINDS
@@ -23,8 +25,9 @@ from hub.plugins.manager import PluginInfo
 from hub.residency.residency import ResidencyStatus, Resident
 from hub.serving.fairness import LimitsChange, QueueStatus
 from hub.serving.info import ServerInfo
+from hub.serving.maintenance import TenantUsage
 from hub.serving.residency_admin import Done
-from hub.serving.service import Served, Target, TenantUsage
+from hub.serving.service import Served, Target
 from hub.serving.upload import UploadHeader
 from hub.tasks.results import EntitySpan, LabelScore, Prediction, SegmentPrediction
 from hub.tasks.specs import TaskSpec
@@ -52,7 +55,7 @@ def target(ref: common_pb2.AdapterRef, task: str = "") -> Target:
 
 
 def upload_header(header: adapters_pb2.UploadHeader) -> UploadHeader:
-    return UploadHeader(header.name, header.task, tuple(header.labels), header.description)
+    return UploadHeader(header.name, header.task, tuple(header.labels), header.description, header.idempotency_key)
 
 
 def limits_change(limits: tenants_pb2.TenantLimits) -> LimitsChange:
@@ -156,6 +159,7 @@ def adapter_summary(listing: AdapterListing) -> adapters_pb2.AdapterSummary:
         name=listing.name,
         versions=[version_info(r, sorted(by_version.get(r.version, []))) for r in listing.versions],
         aliases={a: str(v) for a, v in listing.aliases.items()},
+        damaged_versions=[str(v) for v in listing.damaged],
     )
 
 
@@ -254,3 +258,24 @@ def residency_status(status: ResidencyStatus) -> residency_pb2.ResidencyStatusRe
         store=None if store is None else _message(residency_pb2.StoreHealth, store, {"breaker": "state"}),
         adapters=[resident(a) for a in status.adapters],
     )
+
+
+def gc_response(report: GcReport) -> admin_pb2.CollectGarbageResponse:
+    return admin_pb2.CollectGarbageResponse(
+        dry_run=report.dry_run,
+        blobs=report.blobs,
+        blob_bytes=report.blob_bytes,
+        temp_files=report.temp_files,
+        temp_bytes=report.temp_bytes,
+        kept_blobs=report.kept_blobs,
+        skipped=report.skipped,
+        seconds=report.seconds,
+    )
+
+
+def verify_response(report: VerifyReport) -> admin_pb2.VerifyStoreResponse:
+    damaged = [
+        admin_pb2.StoreDamage(namespace=d.namespace, kind=d.kind, what=d.what, quarantined=d.quarantined)
+        for d in report.damaged
+    ]
+    return admin_pb2.VerifyStoreResponse(blobs=report.blobs, records=report.records, damaged=damaged)

@@ -118,6 +118,14 @@ class AdminServicer(ServicerBase, admin_pb2_grpc.AdminServiceServicer):
         return convert.queue_status(self.service.queue_status(self.caller(context)))
 
     @guarded
+    def CollectGarbage(self, request: admin_pb2.CollectGarbageRequest, context: grpc.ServicerContext):
+        return convert.gc_response(self.service.collect_garbage(self.caller(context), request.dry_run))
+
+    @guarded
+    def VerifyStore(self, request: admin_pb2.VerifyStoreRequest, context: grpc.ServicerContext):
+        return convert.verify_response(self.service.verify_store(self.caller(context), request.quarantine))
+
+    @guarded
     def ListPlugins(self, request: admin_pb2.ListPluginsRequest, context: grpc.ServicerContext):
         self.caller(context)
         return convert.list_plugins_response(self.service.list_plugins(), self.service.list_tasks())

@@ -8,16 +8,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class UploadHeader(_message.Message):
-    __slots__ = ("name", "task", "labels", "description")
+    __slots__ = ("name", "task", "labels", "description", "idempotency_key")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     name: str
     task: str
     labels: _containers.RepeatedScalarFieldContainer[str]
     description: str
-    def __init__(self, name: _Optional[str] = ..., task: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ...) -> None: ...
+    idempotency_key: str
+    def __init__(self, name: _Optional[str] = ..., task: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class FileChunk(_message.Message):
     __slots__ = ("path", "data")
@@ -86,7 +88,7 @@ class ListAdaptersRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class AdapterSummary(_message.Message):
-    __slots__ = ("name", "versions", "aliases")
+    __slots__ = ("name", "versions", "aliases", "damaged_versions")
     class AliasesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -97,10 +99,12 @@ class AdapterSummary(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSIONS_FIELD_NUMBER: _ClassVar[int]
     ALIASES_FIELD_NUMBER: _ClassVar[int]
+    DAMAGED_VERSIONS_FIELD_NUMBER: _ClassVar[int]
     name: str
     versions: _containers.RepeatedCompositeFieldContainer[AdapterVersionInfo]
     aliases: _containers.ScalarMap[str, str]
-    def __init__(self, name: _Optional[str] = ..., versions: _Optional[_Iterable[_Union[AdapterVersionInfo, _Mapping]]] = ..., aliases: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    damaged_versions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., versions: _Optional[_Iterable[_Union[AdapterVersionInfo, _Mapping]]] = ..., aliases: _Optional[_Mapping[str, str]] = ..., damaged_versions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListAdaptersResponse(_message.Message):
     __slots__ = ("adapters",)

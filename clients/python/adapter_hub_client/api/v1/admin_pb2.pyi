@@ -7,6 +7,60 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class CollectGarbageRequest(_message.Message):
+    __slots__ = ("dry_run",)
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    dry_run: bool
+    def __init__(self, dry_run: _Optional[bool] = ...) -> None: ...
+
+class CollectGarbageResponse(_message.Message):
+    __slots__ = ("dry_run", "blobs", "blob_bytes", "temp_files", "temp_bytes", "kept_blobs", "skipped", "seconds")
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    BLOBS_FIELD_NUMBER: _ClassVar[int]
+    BLOB_BYTES_FIELD_NUMBER: _ClassVar[int]
+    TEMP_FILES_FIELD_NUMBER: _ClassVar[int]
+    TEMP_BYTES_FIELD_NUMBER: _ClassVar[int]
+    KEPT_BLOBS_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    dry_run: bool
+    blobs: int
+    blob_bytes: int
+    temp_files: int
+    temp_bytes: int
+    kept_blobs: int
+    skipped: _containers.RepeatedScalarFieldContainer[str]
+    seconds: float
+    def __init__(self, dry_run: _Optional[bool] = ..., blobs: _Optional[int] = ..., blob_bytes: _Optional[int] = ..., temp_files: _Optional[int] = ..., temp_bytes: _Optional[int] = ..., kept_blobs: _Optional[int] = ..., skipped: _Optional[_Iterable[str]] = ..., seconds: _Optional[float] = ...) -> None: ...
+
+class VerifyStoreRequest(_message.Message):
+    __slots__ = ("quarantine",)
+    QUARANTINE_FIELD_NUMBER: _ClassVar[int]
+    quarantine: bool
+    def __init__(self, quarantine: _Optional[bool] = ...) -> None: ...
+
+class StoreDamage(_message.Message):
+    __slots__ = ("namespace", "kind", "what", "quarantined")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    WHAT_FIELD_NUMBER: _ClassVar[int]
+    QUARANTINED_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    kind: str
+    what: str
+    quarantined: bool
+    def __init__(self, namespace: _Optional[str] = ..., kind: _Optional[str] = ..., what: _Optional[str] = ..., quarantined: _Optional[bool] = ...) -> None: ...
+
+class VerifyStoreResponse(_message.Message):
+    __slots__ = ("blobs", "records", "damaged")
+    BLOBS_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    DAMAGED_FIELD_NUMBER: _ClassVar[int]
+    blobs: int
+    records: int
+    damaged: _containers.RepeatedCompositeFieldContainer[StoreDamage]
+    def __init__(self, blobs: _Optional[int] = ..., records: _Optional[int] = ..., damaged: _Optional[_Iterable[_Union[StoreDamage, _Mapping]]] = ...) -> None: ...
+
 class QueueStatusRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

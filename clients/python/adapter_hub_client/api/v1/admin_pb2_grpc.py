@@ -55,6 +55,16 @@ class AdminServiceStub:
                 request_serializer=hub_dot_api_dot_v1_dot_admin__pb2.QueueStatusRequest.SerializeToString,
                 response_deserializer=hub_dot_api_dot_v1_dot_admin__pb2.QueueStatusResponse.FromString,
                 _registered_method=True)
+        self.CollectGarbage = channel.unary_unary(
+                '/hub.api.v1.AdminService/CollectGarbage',
+                request_serializer=hub_dot_api_dot_v1_dot_admin__pb2.CollectGarbageRequest.SerializeToString,
+                response_deserializer=hub_dot_api_dot_v1_dot_admin__pb2.CollectGarbageResponse.FromString,
+                _registered_method=True)
+        self.VerifyStore = channel.unary_unary(
+                '/hub.api.v1.AdminService/VerifyStore',
+                request_serializer=hub_dot_api_dot_v1_dot_admin__pb2.VerifyStoreRequest.SerializeToString,
+                response_deserializer=hub_dot_api_dot_v1_dot_admin__pb2.VerifyStoreResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -88,6 +98,22 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CollectGarbage(self, request, context):
+        """Operator only: reclaim blobs no live version needs, temp files and idle lock files older
+        than the grace period (dry_run: count only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyStore(self, request, context):
+        """Operator only: check every stored blob against its digest and every version record;
+        report (and, quarantine: move aside) the damaged ones.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -110,6 +136,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.QueueStatus,
                     request_deserializer=hub_dot_api_dot_v1_dot_admin__pb2.QueueStatusRequest.FromString,
                     response_serializer=hub_dot_api_dot_v1_dot_admin__pb2.QueueStatusResponse.SerializeToString,
+            ),
+            'CollectGarbage': grpc.unary_unary_rpc_method_handler(
+                    servicer.CollectGarbage,
+                    request_deserializer=hub_dot_api_dot_v1_dot_admin__pb2.CollectGarbageRequest.FromString,
+                    response_serializer=hub_dot_api_dot_v1_dot_admin__pb2.CollectGarbageResponse.SerializeToString,
+            ),
+            'VerifyStore': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyStore,
+                    request_deserializer=hub_dot_api_dot_v1_dot_admin__pb2.VerifyStoreRequest.FromString,
+                    response_serializer=hub_dot_api_dot_v1_dot_admin__pb2.VerifyStoreResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -221,6 +257,60 @@ class AdminService:
             '/hub.api.v1.AdminService/QueueStatus',
             hub_dot_api_dot_v1_dot_admin__pb2.QueueStatusRequest.SerializeToString,
             hub_dot_api_dot_v1_dot_admin__pb2.QueueStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CollectGarbage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hub.api.v1.AdminService/CollectGarbage',
+            hub_dot_api_dot_v1_dot_admin__pb2.CollectGarbageRequest.SerializeToString,
+            hub_dot_api_dot_v1_dot_admin__pb2.CollectGarbageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyStore(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hub.api.v1.AdminService/VerifyStore',
+            hub_dot_api_dot_v1_dot_admin__pb2.VerifyStoreRequest.SerializeToString,
+            hub_dot_api_dot_v1_dot_admin__pb2.VerifyStoreResponse.FromString,
             options,
             channel_credentials,
             insecure,
