@@ -42,7 +42,14 @@ def cmd_push(args: argparse.Namespace) -> int:
         return 2
     labels = [x.strip() for x in args.labels.split(",")] if args.labels else []
     with connect(args) as client:
-        info = client.push(directory, args.name, task=args.task, labels=labels, description=args.description)
+        info = client.push(
+            directory,
+            args.name,
+            task=args.task,
+            labels=labels,
+            description=args.description,
+            idempotency_key=getattr(args, "idempotency_key", None),
+        )
     tasks = ", ".join(t.task for t in info.tasks)
     line = f"{info.name}@{info.version}  ({human_bytes(info.size_bytes)}, tasks: {tasks})"
     return show(args.json, {"name": info.name, **version_json(info)}, [line])

@@ -15,6 +15,7 @@ from hub.cli.fairness_commands import add_limit_flags, add_tenant_set_parser
 from hub.cli.plugins import cmd_plugins
 from hub.cli.residency_commands import add_residency_parsers
 from hub.cli.serve import add_serve_parser
+from hub.cli.store_commands import add_store_parsers
 from hub.cli.train_commands import add_training_parsers
 
 DEFAULT_TARGET = "127.0.0.1:50051"
@@ -63,8 +64,8 @@ def _client_options() -> argparse.ArgumentParser:
         "--retries",
         type=int,
         default=3,
-        help="retries of a call that may be repeated (predictions, reads; not push, delete or tenant "
-        "keys) refused with a retry hint (full queue, rate limit) or UNAVAILABLE, each after the "
+        help="retries of a call that may be repeated (predictions, reads, push with its idempotency key; "
+        "not delete or tenant keys) refused with a retry hint (full queue, rate limit) or UNAVAILABLE, each after the "
         "hinted pause (default %(default)s)",
     )
     return common
@@ -88,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", help="task its classifier serves (needed for a plain PEFT directory)")
     p.add_argument("--labels", help="comma-separated label names in classifier order")
     p.add_argument("--description", default="", help="free text stored in the manifest")
+    p.add_argument(
+        "--idempotency-key",
+        default=None,
+        help="reuse a key to make a repeated push return the version the first one stored (default: a fresh key, "
+        "kept for this command's own retries)",
+    )
 
     p = client_cmd("predict", cc.cmd_predict, "score texts with an adapter")
     p.add_argument("--adapter", required=True, help="NAME or NAME@VERSION (number or alias)")
@@ -114,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--local", action="store_true", help="what this environment would load; no server needed")
     add_residency_parsers(sub, common)
     _add_tenant_parsers(sub, common)
+    add_store_parsers(sub, common)
     add_training_parsers(sub, common)
     return parser
 

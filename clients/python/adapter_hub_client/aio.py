@@ -244,10 +244,11 @@ class AsyncHubClient:
         labels: list[str] | None = None,
         description: str = "",
         *,
+        idempotency_key: str | None = None,
         timeout: float | None = None,
         retries: int | None = None,
     ) -> t.AdapterVersion:
-        return await self.run(calls.push(directory, name, task, labels, description), timeout, retries)
+        return await self.run(calls.push(directory, name, task, labels, description, idempotency_key), timeout, retries)
 
     async def list_adapters(self, *, timeout: float | None = None, retries: int | None = None) -> list[t.Adapter]:
         return await self.run(calls.list_adapters(), timeout, retries)
@@ -310,6 +311,18 @@ class AsyncHubClient:
 
     async def residency_status(self, *, timeout: float | None = None, retries: int | None = None) -> t.ResidencyStatus:
         return await self.run(calls.residency_status(), timeout, retries)
+
+    async def collect_garbage(
+        self, dry_run: bool = False, *, timeout: float | None = None, retries: int | None = None
+    ) -> t.GarbageCollection:
+        """Operator: reclaim blobs no live version needs, temp and idle lock files (dry_run: count)."""
+        return await self.run(calls.collect_garbage(dry_run), timeout, retries)
+
+    async def verify_store(
+        self, quarantine: bool = False, *, timeout: float | None = None, retries: int | None = None
+    ) -> t.StoreVerification:
+        """Operator: check every stored blob and version record; quarantine moves damaged ones aside."""
+        return await self.run(calls.verify_store(quarantine), timeout, retries)
 
     async def queue_status(self, *, timeout: float | None = None, retries: int | None = None) -> t.QueueStatus:
         return await self.run(calls.queue_status(), timeout, retries)

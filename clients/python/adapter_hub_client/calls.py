@@ -5,6 +5,7 @@ methods with the same arguments and results.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,16 +104,26 @@ def upload_parts(header: adapters_pb2.UploadHeader, files: list[Path]) -> Iterat
 
 
 def push(
-    directory: Path | str, name: str, task: str | None, labels: list[str] | None, description: str
+    directory: Path | str,
+    name: str,
+    task: str | None,
+    labels: list[str] | None,
+    description: str,
+    idempotency_key: str | None = None,
 ) -> Call[t.AdapterVersion]:
-    header = adapters_pb2.UploadHeader(name=name, task=task or "", labels=labels or [], description=description)
+    """An upload carrying an idempotency key (a fresh one unless given): every retry of this
+    call sends the same key, so the server stores the version once."""
+    key = idempotency_key or uuid.uuid4().hex
+    header = adapters_pb2.UploadHeader(
+        name=name, task=task or "", labels=labels or [], description=description, idempotency_key=key
+    )
     files = upload_files(Path(directory))
     return Call(
         "adapters",
         "UploadAdapter",
         lambda: upload_parts(header, files),
         lambda r: convert.mirror(t.AdapterVersion, r.adapter),
-        idempotent=False,  # each upload stores a new version
+        idempotent=True,  # the key makes a retry return the version the first attempt stored
         streaming=True,
     )
 
@@ -201,3 +212,13 @@ def set_tenant_limits(tenant: str, limits: t.TenantLimits) -> Call[t.TenantInfo]
 def queue_status() -> Call[t.QueueStatus]:
     read = lambda r: convert.mirror(t.QueueStatus, r)  # noqa: E731
     return Call("admin", "QueueStatus", admin_pb2.QueueStatusRequest(), read, True)
+
+
+def collect_garbage(dry_run: bool) -> Call[t.GarbageCollection]:
+    read = lambda r: convert.mirror(t.GarbageCollection, r)  # noqa: E731
+    return Call("admin", "CollectGarbage", admin_pb2.CollectGarbageRequest(dry_run=dry_run), read, dry_run)
+
+
+def verify_store(quarantine: bool) -> Call[t.StoreVerification]:
+    read = lambda r: convert.mirror(t.StoreVerification, r)  # noqa: E731
+    return Call("admin", "VerifyStore", admin_pb2.VerifyStoreRequest(quarantine=quarantine), read, not quarantine)

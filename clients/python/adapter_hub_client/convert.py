@@ -44,6 +44,9 @@ MIRRORS: dict[str, type] = {
     "hub.api.v1.RevokeTenantResponse": t.RevokedTenant,
     "hub.api.v1.TenantQueue": t.TenantQueue,
     "hub.api.v1.QueueStatusResponse": t.QueueStatus,
+    "hub.api.v1.CollectGarbageResponse": t.GarbageCollection,
+    "hub.api.v1.StoreDamage": t.StoreDamage,
+    "hub.api.v1.VerifyStoreResponse": t.StoreVerification,
 }
 
 

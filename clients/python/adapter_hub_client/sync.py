@@ -187,12 +187,14 @@ class HubClient:
         labels: list[str] | None = None,
         description: str = "",
         *,
+        idempotency_key: str | None = None,
         timeout: float | None = None,
         retries: int | None = None,
     ) -> t.AdapterVersion:
         """Upload an adapter directory (PEFT save_pretrained output) as a new version of
-        ``name``, streamed in chunks. Not retried unless ``retries`` says so (each try stores)."""
-        return self.run(calls.push(directory, name, task, labels, description), timeout, retries)
+        ``name``, streamed in chunks, with an idempotency key (a fresh one unless given): a retry
+        (of this call, or yours with the same key) returns the version the first try stored."""
+        return self.run(calls.push(directory, name, task, labels, description, idempotency_key), timeout, retries)
 
     def list_adapters(self, *, timeout: float | None = None, retries: int | None = None) -> list[t.Adapter]:
         return self.run(calls.list_adapters(), timeout, retries)
@@ -249,6 +251,18 @@ class HubClient:
 
     def residency_status(self, *, timeout: float | None = None, retries: int | None = None) -> t.ResidencyStatus:
         return self.run(calls.residency_status(), timeout, retries)
+
+    def collect_garbage(
+        self, dry_run: bool = False, *, timeout: float | None = None, retries: int | None = None
+    ) -> t.GarbageCollection:
+        """Operator: reclaim blobs no live version needs, temp and idle lock files (dry_run: count)."""
+        return self.run(calls.collect_garbage(dry_run), timeout, retries)
+
+    def verify_store(
+        self, quarantine: bool = False, *, timeout: float | None = None, retries: int | None = None
+    ) -> t.StoreVerification:
+        """Operator: check every stored blob and version record; quarantine moves damaged ones aside."""
+        return self.run(calls.verify_store(quarantine), timeout, retries)
 
     def queue_status(self, *, timeout: float | None = None, retries: int | None = None) -> t.QueueStatus:
         """The inference queue per tenant (your own row; every row for the operator)."""

@@ -140,6 +140,7 @@ class Adapter:
     name: str
     versions: list[AdapterVersion]
     aliases: dict[str, str]
+    damaged_versions: list[str]  # left out: their stored record is damaged (see `adapter-hub verify`)
 
 
 @dataclass(frozen=True)
@@ -339,3 +340,33 @@ class QueueStatus:
     tenant_max_tokens: int
     tokens_per_s: float
     batch_ms: float
+
+
+@dataclass(frozen=True)
+class GarbageCollection:
+    """What one garbage collection reclaimed (or, dry run, would): blobs no live version needs,
+    temp and idle lock files; unreferenced blobs younger than the grace period are kept."""
+
+    dry_run: bool
+    blobs: int
+    blob_bytes: int
+    temp_files: int
+    temp_bytes: int
+    kept_blobs: int
+    skipped: list[str]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class StoreDamage:
+    namespace: str
+    kind: str  # blob | record | missing
+    what: str
+    quarantined: bool
+
+
+@dataclass(frozen=True)
+class StoreVerification:
+    blobs: int
+    records: int
+    damaged: list[StoreDamage]
