@@ -58,9 +58,9 @@ class StoreFull(StoreFault, ResourceExhausted):
         self.op, self.kind, self.detail = op, kind, detail or message
 
 
-UNREACHABLE = "the adapter store is unreachable; retry in a few seconds"
-READ_ONLY = "the adapter store refuses writes (read-only or permission denied); retry later or ask the operator"
-FULL = "the adapter store is full; delete unused versions, or ask the operator to free space, then retry"
+UNREACHABLE = "the object store is unreachable; retry in a few seconds"
+READ_ONLY = "the object store refuses writes (read-only or permission denied); retry later or ask the operator"
+FULL = "the object store is full; delete unused versions, or ask the operator to free space, then retry"
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def _fault(op: str, exc: OSError) -> StoreFault:
         return StoreUnavailable(READ_ONLY, op=op, kind="read_only", detail=detail)
     if exc.errno in _DENIED_ERRNOS:
         return StoreUnavailable(READ_ONLY, op=op, kind="denied", detail=detail)
-    return StoreUnavailable("the adapter store failed; retry in a few seconds", op=op, kind="failed", detail=detail)
+    return StoreUnavailable("the object store failed; retry in a few seconds", op=op, kind="failed", detail=detail)
 
 
 class LocalStore(ObjectStore):

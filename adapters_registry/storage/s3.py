@@ -260,7 +260,7 @@ class S3Store(ObjectStore):
         where = f"{self.endpoint} bucket {self.bucket}"
         if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
             return StoreUnavailable(
-                "the adapter store has no usable credentials; ask the operator",
+                "the object store has no usable credentials; ask the operator",
                 op=op,
                 kind="denied",
                 detail=f"no usable S3 credentials for {where}: set them in the store options or the AWS environment",
@@ -271,7 +271,7 @@ class S3Store(ObjectStore):
         code, status = _code(exc), _status(exc)
         if code == "NoSuchBucket":
             return BucketNotFound(
-                "the adapter store's bucket does not exist; the operator must create it "
+                "the object store's bucket does not exist; the operator must create it "
                 "(or set ADAPTER_HUB_S3_CREATE_BUCKET=true)",
                 detail=f"bucket {self.bucket} does not exist at {self.endpoint}; create it or open "
                 "the store with create_bucket=True",
@@ -285,7 +285,7 @@ class S3Store(ObjectStore):
             return StoreFull(FULL, op=op, kind="full", detail=detail)
         if code in _DENIED or status == 403:
             return StoreUnavailable(
-                f"the adapter store refused {op} ({code or 'denied'}): check the S3 credentials and their permissions",
+                f"the object store refused {op} ({code or 'denied'}): check the S3 credentials and their permissions",
                 op=op,
                 kind="denied",
                 detail=detail,

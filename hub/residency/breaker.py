@@ -59,7 +59,7 @@ class CircuitBreaker:
             self.rejected += 1
             retry = f"next try in {wait:.1f} s" if wait > 0 else "a probe is under way"
             refusal = StoreUnavailable(
-                f"the adapter store is unavailable ({self._consecutive} consecutive failures); "
+                f"the object store is unavailable ({self._consecutive} consecutive failures); "
                 f"not calling it until it recovers, {retry}",
                 op="breaker",
                 kind="breaker_open",

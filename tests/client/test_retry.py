@@ -26,6 +26,7 @@ class Refuser:
     code: grpc.StatusCode = grpc.StatusCode.RESOURCE_EXHAUSTED
     hint: str | None = "1"
     calls: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # each upload's idempotency key
 
     def refuse(self, method: str, context: grpc.ServicerContext) -> None:
         self.calls.append(method)
@@ -51,6 +52,7 @@ class Adapters(adapters_pb2_grpc.AdapterServiceServicer):
 
     def UploadAdapter(self, request_iterator, context):  # type: ignore[no-untyped-def]
         parts = list(request_iterator)
+        self.refuser.keys.append(parts[0].header.idempotency_key)
         self.refuser.refuse("UploadAdapter", context)
         return adapters_pb2.UploadAdapterResponse(adapter=adapters_pb2.AdapterVersionInfo(name=parts[0].header.name))
 
@@ -110,17 +112,20 @@ def test_other_errors_are_not_retried(refusing) -> None:  # type: ignore[no-unty
     assert len(refuser.calls) == 1
 
 
-def test_a_push_is_retried_only_when_the_call_asks(refusing, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_push_is_retried_with_its_idempotency_key(refusing, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     refuser, target = refusing
     refuser.refusals, refuser.code, refuser.hint = 1, grpc.StatusCode.UNAVAILABLE, None
     (tmp_path / "adapter_config.json").write_text("{}")
     with HubClient(target, retries=5) as hub:
+        assert hub.push(tmp_path, "mine").name == "mine"  # the files are sent again, with the same key
+        assert refuser.calls == ["UploadAdapter"] * 2
+        assert len(refuser.keys[0]) == 32 and refuser.keys[0] == refuser.keys[1]
+        refuser.refusals = 4
         with pytest.raises(Unavailable):
-            hub.push(tmp_path, "mine")  # each try would store a version: not retried by default
-        assert refuser.calls == ["UploadAdapter"]
-        refuser.refusals = 2
-        assert hub.push(tmp_path, "mine", retries=1).name == "mine"  # the files are sent again
-    assert refuser.calls == ["UploadAdapter"] * 3
+            hub.push(tmp_path, "mine", retries=0)
+        assert refuser.keys[2] != refuser.keys[0]  # a new push: a new key
+        assert hub.push(tmp_path, "mine", idempotency_key="mine-1").name == "mine"
+    assert refuser.keys[-1] == "mine-1" and len(refuser.calls) == 5
 
 
 def test_the_async_client_retries_the_same_way(refusing) -> None:  # type: ignore[no-untyped-def]
