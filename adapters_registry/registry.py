@@ -38,6 +38,7 @@ from adapters_registry.intents import Intent, recover
 from adapters_registry.manifest import MANIFEST_FILE, FileRecord
 from adapters_registry.records import VersionRecord, record_from_json
 from adapters_registry.storage.base import ConditionFailed, ObjectNotFound, ObjectStore
+from adapters_registry.usage import counted_blobs
 from hub.errors import Conflict, IntegrityError, InvalidArgument, NotFound
 
 __all__ = [
@@ -162,10 +163,10 @@ class AdapterRegistry:
         return None
 
     def added_bytes(self, tenant: str, artifact: Artifact) -> int:
-        """Bytes the artifact would add to the tenant's storage: its files not stored yet."""
-        stored = {info.key for info in self.store.scan(self._tenant_prefix(tenant) + "blobs/")}
+        """Bytes the artifact would add to the tenant's usage: its files not counted already."""
+        counted, _ = counted_blobs(self.store, self._tenant_prefix(tenant))
         blobs = {sha256_hex(d): len(d) for p, d in artifact.files.items() if p != MANIFEST_FILE}
-        return sum(size for digest, size in blobs.items() if self._blob_key(tenant, digest) not in stored)
+        return sum(size for digest, size in blobs.items() if digest not in counted)
 
     def _next_version(self, tenant: str, name: str) -> int:
         prefix = self._adapter_prefix(tenant, name)
@@ -285,11 +286,10 @@ class AdapterRegistry:
         return out
 
     def usage(self, tenant: str) -> tuple[int, list[str]]:
-        """Bytes the tenant's data occupies in the store, and its adapter names. Counted from
-        the stored blobs themselves: a blob shared by several versions once, a deleted
-        version's until garbage collection reclaims them."""
-        total = sum(info.size for info in self.store.scan(self._tenant_prefix(tenant) + "blobs/"))
-        return total, self.names(tenant)
+        """Bytes the tenant's data occupies in the store (adapters_registry/usage.py: shared
+        blobs once, deleted versions' until reclaimed), and its adapter names."""
+        counted, names = counted_blobs(self.store, self._tenant_prefix(tenant))
+        return sum(counted.values()), names
 
     # ---- change -----------------------------------------------------------------------
     def set_alias(self, tenant: str, name: str, alias: str, ref: str) -> tuple[int | None, int]:
@@ -300,19 +300,22 @@ class AdapterRegistry:
         crashpoints.reached("alias.moved")
         return previous, target
 
-    def delete(self, tenant: str, name: str, ref: str = "") -> list[int]:
+    def delete(self, tenant: str, name: str, ref: str = "", withdrawn: bool = False) -> list[int]:
         """Delete one version (ref given) or the whole adapter (ref empty), journaled: a crash
         part-way is finished by ``recover``, so no version stays both live and deleted and no
-        alias keeps naming a deleted version."""
+        alias keeps naming a deleted version. ``withdrawn``: a push taken back before it was
+        acknowledged (its blobs are not the tenant's data: not counted, reclaimed by GC)."""
         versions = [self.resolve(tenant, name, ref).version] if ref else self.versions(tenant, name)
         if not versions:
             raise NotFound(f"adapter {name} not found")
         intent = self._begin(Intent(tenant, "delete", name, versions=tuple(versions)))
-        self._apply_delete(tenant, name, versions)
+        self._apply_delete(tenant, name, versions, keep_record=not withdrawn)
         self.store.delete(intent.key)
         return versions
 
-    def _apply_delete(self, tenant: str, name: str, versions: list[int] | tuple[int, ...]) -> None:
+    def _apply_delete(
+        self, tenant: str, name: str, versions: list[int] | tuple[int, ...], keep_record: bool = True
+    ) -> None:
         """Tombstone each version (its record and the time, kept for quota and garbage
         collection), remove its record, then move the aliases naming it: every step may be
         redone, so recovery runs this again after a crash."""
@@ -324,7 +327,7 @@ class AdapterRegistry:
                 continue  # removed already (its tombstone was written first)
             except ValueError:
                 record = None  # a damaged record: tombstoned all the same
-            stone = {"deleted_at": time.time(), "record": record}
+            stone = {"deleted_at": time.time(), "record": record if keep_record else None}
             self.store.put(self._tombstone_key(tenant, name, version), json.dumps(stone).encode())
             crashpoints.reached("delete.tombstoned")
             self.store.delete(key)

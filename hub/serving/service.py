@@ -308,7 +308,7 @@ class HubService:
         try:
             self._check_quota(tenant, record.name, 0)
         except ResourceExhausted as exc:
-            self.registry.delete(tenant, record.name, str(record.version))
+            self.registry.delete(tenant, record.name, str(record.version), withdrawn=True)
             self.cache.drop(tenant, record.name, [record.version])
             raise ResourceExhausted(
                 f"{exc.message} (uploads arriving at the same time); {record.name} was not stored: try again"

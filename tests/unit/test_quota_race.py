@@ -82,5 +82,5 @@ def test_racing_uploads_never_exceed_the_quota_and_acknowledged_ones_stay(tiny_r
         assert service.registry.resolve("racer", record.name).version == record.version
     for i in range(2 - len(stored)):  # once the race is over, the room that is left can be used
         service.upload(caller, UploadHeader(f"late{i}"), files[i])
-    with pytest.raises(ResourceExhausted):
-        service.upload(caller, UploadHeader("one-too-many"), files[-1])
+    with pytest.raises(ResourceExhausted):  # new content: files stored already count once (dedup)
+        service.upload(caller, UploadHeader("one-too-many"), adapter_files(tiny_runtime.spec, seed=RACERS))
