@@ -134,13 +134,13 @@ class ObjectStore(ABC):
         """Count and log a failure (``fault_counts`` feeds adapter_hub_store_errors_total)."""
         lock = self.__dict__.setdefault("_fault_lock", threading.Lock())
         with lock:
-            counts: Counter[tuple[str, str]] = self.__dict__.setdefault("_faults", Counter())
+            counts: Counter[tuple[str, str]] = self.__dict__.setdefault("_fault_counter", Counter())
             counts[(fault.op, fault.kind)] += 1
         log.warning("store %s failed (%s): %s", fault.op, fault.kind, fault.detail)
 
     def fault_counts(self) -> dict[tuple[str, str], int]:
         """Failures so far by (op, kind)."""
-        return dict(self.__dict__.get("_faults", {}))
+        return dict(self.__dict__.get("_fault_counter", {}))
 
     def exists(self, key: str) -> bool:
         try:
