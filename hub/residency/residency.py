@@ -320,9 +320,13 @@ class Residency:
         return self.describe(record)
 
     def unload(self, record: VersionRecord) -> Resident:
+        """Take the version off the device and host tiers and forget the packed copy: requests
+        holding it finish on it, but the next load packs it again from verified bytes (the
+        disk tier's, checked against their sha256, or the store's), never from a retained copy."""
         key = version_key(record)
         self._unpin_key(key)
         self._release(key, "unloaded")
+        self._draining.pop(key, None)
         return self.describe(record)
 
     def _unpin_key(self, key: str) -> None:

@@ -151,6 +151,7 @@ class DynamicBatcher(Generic[T, R]):
                     self._cond.wait(left)
                 batch = self._take()
             self._execute(batch)
+            del batch  # an idle worker must not keep the last batch's adapters alive (residency's "draining")
 
     def _take(self) -> list[_Item]:
         """Remove and return the next batch (called with the lock held)."""

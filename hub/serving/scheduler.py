@@ -234,6 +234,9 @@ class FairBatcher:
                     if batch:
                         self.queue.throughput.observe(len(batch), tokens, elapsed)
                     self._cond.notify_all()
+            # an idle worker waits above for the next row: it must not keep the last batch's
+            # adapters alive meanwhile (they would stay "draining" in the residency until then)
+            del batch, expired
 
     def _gather(self) -> None:
         """Wait (lock held) until a full batch is queued or the oldest row has waited enough."""
