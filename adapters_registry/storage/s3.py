@@ -50,7 +50,7 @@ _LOST_CONDITION = {"PreconditionFailed", "ConditionalRequestConflict"}
 _DENIED = {"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken"}
 # a quota or a full disk at the store (AWS, MinIO, SeaweedFS, Ceph spellings; HTTP 507)
 _FULL = {"QuotaExceeded", "XMinioStorageFull", "InsufficientStorage", "EntityTooLarge", "StorageFull"}
-_BUCKET_RETRY_S = 10.0
+_BUCKET_RETRY_S = 2.0
 
 
 class BucketNotFound(StoreFault, NotFound):
@@ -139,7 +139,7 @@ class S3Store(ObjectStore):
     def _bucket_pending(self) -> None:
         """Create the bucket if missing (create_bucket). While the store is unreachable (a hub
         restarted during an outage) the store opens anyway and tries again on later calls, at
-        most every 10 s; any other failure (denied, bad name) is raised."""
+        most every 2 s; any other failure (denied, bad name) is raised."""
         if self._bucket_due is None or time.monotonic() < self._bucket_due:
             return
         with self._bucket_lock:
