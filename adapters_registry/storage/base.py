@@ -7,6 +7,7 @@ the registry needs to stay correct under concurrent publishers: create-only
 
 from __future__ import annotations
 
+import builtins
 import logging
 import re
 import threading
@@ -119,7 +120,7 @@ class ObjectStore(ABC):
     def list(self, prefix: str) -> list[str]:
         """Every key that starts with ``prefix``, sorted."""
 
-    def scan(self, prefix: str) -> list[ObjectInfo]:
+    def scan(self, prefix: str) -> builtins.list[ObjectInfo]:
         """Every key under ``prefix`` with its size and modification time (sorted by key). The
         default reads each object; backends override it with their listing's own metadata."""
         out = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import errno
 import fcntl
@@ -178,11 +179,11 @@ class LocalStore(ObjectStore):
     def list(self, prefix: str) -> list[str]:
         return [info.key for info in self._walk(prefix, stat=False)]
 
-    def scan(self, prefix: str) -> list[ObjectInfo]:
+    def scan(self, prefix: str) -> builtins.list[ObjectInfo]:
         return self._walk(prefix, stat=True)
 
-    def _walk(self, prefix: str, stat: bool) -> list[ObjectInfo]:
-        found: list[ObjectInfo] = []
+    def _walk(self, prefix: str, stat: bool) -> builtins.list[ObjectInfo]:
+        found: builtins.list[ObjectInfo] = []
         with self._faults("list"):
             for dirpath, dirnames, filenames in os.walk(self.root):
                 rel_dir = Path(dirpath).relative_to(self.root).as_posix()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import threading
 import time
@@ -76,7 +77,7 @@ class MemoryStore(ObjectStore):
         with self._lock:
             return sorted(k for k in self._objects if k.startswith(prefix))
 
-    def scan(self, prefix: str) -> list[ObjectInfo]:
+    def scan(self, prefix: str) -> builtins.list[ObjectInfo]:
         with self._lock:
             found = [
                 (k, len(o.data), self._times.get(k, 0.0)) for k, o in self._objects.items() if k.startswith(prefix)

@@ -11,6 +11,7 @@ standard AWS chain (environment, ``~/.aws``, instance role; ``AWS_ENDPOINT_URL[_
 
 from __future__ import annotations
 
+import builtins
 import logging
 import threading
 import time
@@ -208,10 +209,10 @@ class S3Store(ObjectStore):
     def list(self, prefix: str) -> list[str]:
         return [info.key for info in self.scan(prefix)]
 
-    def scan(self, prefix: str) -> list[ObjectInfo]:
+    def scan(self, prefix: str) -> builtins.list[ObjectInfo]:
         paginator = self._client.get_paginator("list_objects_v2")
         pages = paginator.paginate(Bucket=self.bucket, Prefix=self._base + prefix)
-        found: list[ObjectInfo] = []
+        found: builtins.list[ObjectInfo] = []
         for page in self._call("list", prefix, list, pages):
             for item in page.get("Contents", []):
                 key = item["Key"][len(self._base) :]

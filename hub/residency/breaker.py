@@ -10,6 +10,7 @@ Each call is itself bounded by the store's own timeouts (S3: connect/read timeou
 
 from __future__ import annotations
 
+import builtins
 import threading
 import time
 from collections.abc import Callable
@@ -134,7 +135,7 @@ class GuardedStore(ObjectStore):
     def exists(self, key: str) -> bool:
         return self._call(lambda: self.inner.exists(key))
 
-    def scan(self, prefix: str) -> list[ObjectInfo]:
+    def scan(self, prefix: str) -> builtins.list[ObjectInfo]:
         return self._call(lambda: self.inner.scan(prefix))
 
     def fault_counts(self) -> dict[tuple[str, str], int]:

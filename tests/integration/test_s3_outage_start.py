@@ -46,7 +46,7 @@ def test_a_hub_starts_during_an_outage_with_create_bucket_and_serves_after_it(
 ) -> None:
     weed = seaweedfs_restartable
     settings = s3_settings(weed, monkeypatch, s3_create_bucket=True, store_timeout_s=1.0, store_retries=0)
-    bucket = settings["store"].split("/")[2]  # type: ignore[union-attr]
+    bucket = str(settings["store"]).split("/")[2]
     weed.stop()
     server, _ = start_hub(tiny_runtime, **settings)
     target = f"127.0.0.1:{server.port}"
