@@ -284,6 +284,9 @@ def run(args: argparse.Namespace, target: str, pid: int, metrics: int, uploads: 
     stop.set()
     for thread in threads:
         thread.join(timeout=120)
+    time.sleep(5)
+    idle = admin.residency_status().draining
+    print(f"draining 5 s after the traffic stopped: {idle}; {sample(pid)}")
     admin.close()
     return rows
 
