@@ -140,7 +140,7 @@ class LocalStore(ObjectStore):
     ) -> str:
         path = self._path(key)
         with self._faults("put"):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_dirs(path.parent)
             with self._key_lock(key):
                 exists = path.is_file()
                 if if_none_match and exists:
@@ -152,12 +152,26 @@ class LocalStore(ObjectStore):
                         raise ConditionFailed(f"object {key!r} changed concurrently")
                 temp = self._write_temp(data)
                 try:
-                    os.replace(temp, path)
+                    self._rename(temp, path)
                 except BaseException:
                     with contextlib.suppress(OSError):
                         temp.unlink()
                     raise
         return _etag(data)
+
+    @staticmethod
+    def _rename(temp: Path, path: Path) -> None:
+        """Rename into place; a concurrent delete may prune the (then empty) parent directory
+        between our mkdir and the rename: make it again and retry."""
+        for _ in range(20):
+            try:
+                os.replace(temp, path)
+                return
+            except FileNotFoundError:
+                if not temp.exists():
+                    raise
+                _make_dirs(path.parent)
+        os.replace(temp, path)
 
     def delete(self, key: str) -> None:
         path = self._path(key)
@@ -241,6 +255,17 @@ class LocalStore(ObjectStore):
                 return False
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _make_dirs(directory: Path) -> None:
+    """mkdir -p that tolerates a concurrent delete pruning the same (empty) directories."""
+    for _ in range(20):
+        try:
+            os.makedirs(directory, exist_ok=True)
+            return
+        except (FileExistsError, FileNotFoundError):
+            continue  # pruned between the check and the creation: again
+    os.makedirs(directory, exist_ok=True)
 
 
 def _entries(directory: Path) -> list[Path]:

@@ -270,3 +270,29 @@ def test_verify_quarantines_and_listing_skips_a_damaged_record(artifacts: list[A
     assert registry.listings(T)[0].damaged == []
     assert [k for k in store.list("quarantine/") if k.startswith(f"quarantine/{key}.")]
     assert tombstones(registry, T, "a") == set()
+
+
+def test_concurrent_pushes_and_deletes_on_the_local_store(tmp_path: Path, artifacts: list[Artifact]) -> None:
+    """Intents come and go under one directory: a delete pruning it must not fail a put."""
+    import threading
+
+    registry = AdapterRegistry(LocalStore(tmp_path / "store"))
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            for n in range(6):
+                record = registry.publish(T, f"c{i}", artifacts[(i + n) % len(artifacts)])
+                if n % 2:
+                    registry.delete(T, f"c{i}", str(record.version))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert registry.store.list("intents/") == []
+    assert all(len(registry.versions(T, f"c{i}")) == 3 for i in range(6))

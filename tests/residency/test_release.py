@@ -3,6 +3,7 @@ adapter leaves "draining" once no request holds it, even while the engine sits i
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from hub.errors import IntegrityError
 from hub.serving.app import build_service
 from hub.serving.auth import Caller
+from hub.serving.scope import CallScope
 from hub.serving.service import HubService, Target
 from hub.serving.settings import Settings
 from hub.serving.upload import UploadHeader
@@ -35,9 +37,25 @@ def test_an_evicted_adapter_stops_draining_when_the_engine_is_idle(service: HubS
     record = service.cache.resolve("local", "a0", "")
     service.cache.device.budget = service.cache.get(record, service.runtime.pack).nbytes  # room for one
     service.cache.load(service.cache.resolve("local", "a1", ""), service.runtime.pack)  # evicts a0
-    assert "local/a0@1" not in service.cache.device.keys()
+    assert "local/a0@1" not in service.cache.device
     assert service.cache.status().draining == 0  # no request holds a0: the idle worker does not either
     service.close()
+
+
+def test_a_call_with_a_scope_leaves_no_cycle_holding_its_adapter(service: HubService) -> None:
+    """The transport passes every call's CallScope; the cancel hook must not tie the request's
+    ticket (and its adapter) into a reference cycle only the cyclic GC would free."""
+    gc.disable()
+    try:
+        for _ in range(3):
+            service.predict(LOCAL, Target("a0"), ["one text"], scope=CallScope.within(30.0))
+        record = service.cache.resolve("local", "a0", "")
+        service.cache.device.budget = service.cache.get(record, service.runtime.pack).nbytes
+        service.cache.load(service.cache.resolve("local", "a1", ""), service.runtime.pack)  # evicts a0
+        assert service.cache.status().draining == 0
+    finally:
+        gc.enable()
+        service.close()
 
 
 def test_unload_frees_the_copy_and_the_next_load_verifies_the_store(service: HubService, tmp_path: Path) -> None:
