@@ -167,7 +167,7 @@ class Traffic:
     ) -> None:
         self.client, self.admin, self.tenant = client, admin, tenant
         self.uploads, self.recorder, self.rng = uploads, recorder, rng
-        self.names = [f"s{i:03d}" for i in range(len(uploads))]
+        self.names = [f"s{i:03d}" for i in range(len(uploads) // 2)]
 
     def step(self) -> None:
         roll = self.rng.random()
@@ -193,7 +193,9 @@ class Traffic:
         return not answer[0].served_by.startswith(f"{name}@")
 
     def push(self, name: str) -> None:
-        upload = self.uploads[self.names.index(name)]
+        """A new version with other content (drawn from twice as many directories as names):
+        deleting old versions then leaves files for garbage collection to reclaim."""
+        upload = self.rng.choice(self.uploads)
         self.client.push(upload.directory, name, task=upload.task, labels=upload.labels)
 
     def delete(self, name: str) -> None:
@@ -219,7 +221,7 @@ def setup(target: str, uploads: list[Upload], tenants: int) -> list[tuple[str, s
             tenant = f"soak{t}"
             key = admin.create_tenant(tenant).api_key
             with HubClient(target, api_key=key, timeout=120) as client:
-                for i, upload in enumerate(uploads):
+                for i, upload in enumerate(uploads[: len(uploads) // 2]):
                     client.push(upload.directory, f"s{i:03d}", task=upload.task, labels=upload.labels)
                     client.set_alias(f"s{i:03d}", "1", "prod")
             created.append((tenant, key))
@@ -307,7 +309,7 @@ def summary(rows: list[dict[str, float]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="soak-"))
-    uploads = adapter_dirs(args, root, args.adapters)
+    uploads = adapter_dirs(args, root, 2 * args.adapters)
     process, target, metrics = start_hub(args, root)
     try:
         rows = run(args, target, process.pid, metrics, uploads)
