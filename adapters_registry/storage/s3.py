@@ -250,6 +250,17 @@ class S3Store(ObjectStore):
             if isinstance(exc, ParamValidationError):
                 raise
             error = self._translate(exc, op, key)
+            if isinstance(error, BucketNotFound) and self._bucket_due is not None:
+                self._bucket_due = 0.0  # the store is back but the bucket is not made yet: now
+                self._bucket_pending()
+                if self._bucket_due is None:
+                    return self._call(op, key, fn, *args, **kwargs)
+                error = StoreUnavailable(  # still to be created (create_bucket): later, not never
+                    "the object store's bucket is not created yet; retry in a few seconds",
+                    op=op,
+                    kind="no_bucket",
+                    detail=error.detail,
+                )
             if isinstance(error, StoreFault):
                 self.record_fault(error)
             raise error from exc
