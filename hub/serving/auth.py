@@ -18,6 +18,7 @@ class Caller:
 
     tenant: str
     admin: bool = False
+    keyed: bool = True  # False: auth is off, nothing was checked (the local tenant and operator)
 
     def namespace(self) -> str:
         if not self.tenant:
@@ -37,7 +38,7 @@ class LocalAuthenticator:
     enabled = False
 
     def authenticate(self, token: str | None) -> Caller:
-        return Caller(LOCAL_TENANT, admin=True)
+        return Caller(LOCAL_TENANT, admin=True, keyed=False)
 
 
 class KeyAuthenticator:
