@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from adapters_registry.tenants import TenantDirectory
-from hub.errors import PermissionDenied, Unauthenticated
+from hub.errors import FailedPrecondition, PermissionDenied, Unauthenticated
 
 LOCAL_TENANT = "local"
 
@@ -19,6 +19,14 @@ class Caller:
     tenant: str
     admin: bool = False
     keyed: bool = True  # False: auth is off, nothing was checked (the local tenant and operator)
+
+    def check_keys_are_checked(self) -> None:
+        """Before making an API key: a key from a hub that checks none would protect nothing."""
+        if not self.keyed:
+            raise FailedPrecondition(
+                "auth is off on this hub, so API keys would not be checked: start it with an admin key "
+                "(ADAPTER_HUB_ADMIN_KEY, which turns auth on) before creating tenants"
+            )
 
     def namespace(self) -> str:
         if not self.tenant:

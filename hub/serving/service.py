@@ -16,7 +16,6 @@ from adapters_registry.manifest import HeadKind
 from adapters_registry.registry import AdapterListing, AdapterRegistry, VersionRecord, check_name
 from adapters_registry.tenants import TenantDirectory, TenantRecord
 from hub.errors import (
-    FailedPrecondition,
     InvalidArgument,
     InvalidArtifact,
     NotFound,
@@ -347,11 +346,7 @@ class HubService:
         self, caller: Caller, name: str, max_bytes: int = 0, max_adapters: int = 0, limits: LimitsChange | None = None
     ) -> tuple[str, str]:
         self._operator(caller)
-        if not caller.keyed:  # a key from a hub that checks none would protect nothing
-            raise FailedPrecondition(
-                "auth is off on this hub, so API keys would not be checked: start it with an admin key "
-                "(ADAPTER_HUB_ADMIN_KEY, which turns auth on) before creating tenants"
-            )
+        caller.check_keys_are_checked()
         if max_bytes < 0 or max_adapters < 0:
             raise InvalidArgument("quotas must not be negative")
         if limits is not None:
@@ -391,8 +386,8 @@ class HubService:
     # ---- admin --------------------------------------------------------------------------
     def server_info(self, caller: Caller | None = None) -> ServerInfo:
         """The store's location only for the operator (None: an in-process caller, who is)."""
-        operator = caller is None or caller.admin
-        return describe_server(self.runtime.describe(), self.settings, self.registry.store.uri if operator else "")
+        store = self.registry.store.uri if caller is None or caller.admin else ""
+        return describe_server(self.runtime.describe(), self.settings, store)
 
     def list_tasks(self) -> list[TaskSpec]:
         return self.tasks.all()
