@@ -125,7 +125,10 @@ def test_rank_and_alpha_patterns_match_peft(tmp_path, rslora: bool) -> None:  # 
     art = artifact_from_dir(path, backbone.spec, "generic.sequence_classification", ("a", "b", "c"))
     ranks = {m: r for m, (r, _) in art.manifest.lora_modules.items()}
     alphas = {m: a for m, (_, a) in art.manifest.lora_modules.items()}
-    assert ranks["bert.encoder.layer.0.attention.self.query"] == 2 and ranks["bert.encoder.layer.1.attention.self.query"] == 6
+    assert (
+        ranks["bert.encoder.layer.0.attention.self.query"] == 2
+        and ranks["bert.encoder.layer.1.attention.self.query"] == 6
+    )
     assert {alphas[m] for m in alphas if m.endswith("value")} == {11.0} and 5.0 in alphas.values()
     packed = pack_adapter("p", art.files, art.manifest, backbone)
     head = packed.heads["generic.sequence_classification"]
