@@ -38,7 +38,7 @@ class Rule:
     required: bool = True  # empty refused (False: empty means "not given")
 
 
-_NAME_HINT = "1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
+_NAME_HINT = "lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
 
 # Tenant names the hub's own logs and metrics use as labels: a tenant named so would be
 # mistaken for them (`admin`: the operator in the request log; `local`: the tenant of a hub
@@ -48,11 +48,13 @@ RESERVED_TENANTS = frozenset({"admin", "local", "other", "operator", "system"})
 RULES: dict[str, Rule] = {
     "adapter name": Rule(63, _NAME, _NAME_HINT),
     "tenant": Rule(63, _NAME, _NAME_HINT, reserved=RESERVED_TENANTS),
-    "alias": Rule(63, _NAME, _NAME_HINT + ", not all digits"),
-    "version": Rule(63, _NAME, f"a version number (1-{_VERSION_DIGITS} digits) or an alias", required=False),
-    "label": Rule(128, None, "printable text of 1-128 characters"),
-    "task": Rule(128, None, "printable text of up to 128 characters", required=False),
-    "description": Rule(4096, None, "text of up to 4096 characters", required=False),
+    "alias": Rule(63, _NAME, _NAME_HINT + "; not all digits"),
+    "version": Rule(
+        63, _NAME, f"empty (latest), a number of 1-{_VERSION_DIGITS} ASCII digits, or an alias", required=False
+    ),
+    "label": Rule(128, None, "printable text; distinct within a task; at most 1024 per task"),
+    "task": Rule(128, None, "printable text; empty: the adapter's only task", required=False),
+    "description": Rule(4096, None, "printable text; line breaks and tabs allowed", required=False),
 }
 MAX_LABELS = 1024
 
@@ -80,7 +82,7 @@ def check(kind: str, value: str, *, new: bool = False) -> str:
     rule = RULES[kind]
     if not value:
         if rule.required:
-            raise InvalidArgument(f"{kind} is required ({rule.hint})")
+            raise InvalidArgument(f"{kind} is required ({rule.hint}; at most {rule.max_chars} characters)")
         return value
     if len(value) > rule.max_chars:
         raise _refuse(kind, value, f"{len(value)} characters, at most {rule.max_chars}")
@@ -89,13 +91,13 @@ def check(kind: str, value: str, *, new: bool = False) -> str:
     if value != value.strip():
         raise _refuse(kind, value, "leading or trailing whitespace is not allowed")
     if rule.pattern is not None and not rule.pattern.fullmatch(value):
-        raise _refuse(kind, value, rule.hint)
+        raise _refuse(kind, value, f"use {rule.hint}; at most {rule.max_chars} characters")
     if new and value in rule.reserved:
         raise _refuse(kind, value, f"reserved (the hub's logs and metrics use it); reserved: {sorted(rule.reserved)}")
     if kind == "alias" and value.isdigit():
         raise _refuse(kind, value, "would be read as a version number")
     if kind == "version" and value.isdigit() and len(value) > _VERSION_DIGITS:
-        raise _refuse(kind, value, rule.hint)
+        raise _refuse(kind, value, f"use {rule.hint}")
     return value
 
 
@@ -121,9 +123,9 @@ def check_labels(labels: Sequence[str], what: str = "labels") -> tuple[str, ...]
 
 def rules_markdown(kinds: Iterable[str] = RULES) -> str:
     """README's table of the rules (a test checks that README holds it)."""
-    rows = ["| name | rule | reserved |", "|---|---|---|"]
+    rows = ["| name | rule | characters | reserved |", "|---|---|---|---|"]
     for kind in kinds:
         rule = RULES[kind]
         reserved = ", ".join(f"`{r}`" for r in sorted(rule.reserved)) or "-"
-        rows.append(f"| {kind} | {rule.hint}; at most {rule.max_chars} characters | {reserved} |")
+        rows.append(f"| {kind} | {rule.hint} | {'1' if rule.required else '0'}-{rule.max_chars} | {reserved} |")
     return "\n".join(rows)
