@@ -9,6 +9,7 @@ import torch
 from hub.engine.backbone import load_backbone
 from hub.engine.engine import Engine, Row
 from hub.engine.packing import pack_adapter
+from hub.errors import IncompatibleAdapter
 from tests.helpers import artifact_from_dir, make_peft_adapter, make_tiny_backbone
 
 TEXTS = [
@@ -134,3 +135,7 @@ def test_rank_and_alpha_patterns_match_peft(tmp_path, rslora: bool) -> None:  # 
     head = packed.heads["generic.sequence_classification"]
     for text, got in zip(TEXTS, Engine(backbone).run([Row(t, packed, head) for t in TEXTS]), strict=True):
         np.testing.assert_allclose(got.probs, peft_scores(backbone_dir, path, "SEQ_CLS", 3, text), atol=1e-4)
+    # A version stored before patterns were resolved at upload: loading it compiles nothing, it is refused.
+    art.manifest.lora_modules = {}
+    with pytest.raises(IncompatibleAdapter, match="upload it again"):
+        pack_adapter("old", art.files, art.manifest, backbone)
