@@ -99,31 +99,31 @@ def parse(data: bytes, *, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES) -> S
 
 def _tensor_info(name: str, entry: object) -> TensorInfo:
     if not isinstance(entry, dict):
-        raise SafetensorsFormatError(f"entry {name!r} is not an object")
+        raise SafetensorsFormatError(f"entry {name[:80]!r} is not an object")
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-    if dtype not in DTYPE_SIZES:
-        raise SafetensorsFormatError(f"tensor {name!r} has unsupported dtype {dtype!r}")
+    if not isinstance(dtype, str) or dtype not in DTYPE_SIZES:  # (a list or an object is unhashable)
+        raise SafetensorsFormatError(f"tensor {name[:80]!r} has unsupported dtype {str(dtype)[:40]!r}")
     if (
         not isinstance(shape, list)
         or len(shape) > MAX_DIMS
         or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MAX_DIM for d in shape)
     ):
         raise SafetensorsFormatError(
-            f"tensor {str(name)[:80]!r} has an invalid shape {str(shape)[:80]}: "
+            f"tensor {name[:80]!r} has an invalid shape {str(shape)[:80]}: "
             f"at most {MAX_DIMS} dimensions, each from 1 to {MAX_DIM}"
         )
     if math.prod(shape) > MAX_ELEMENTS:
-        raise SafetensorsFormatError(f"tensor {str(name)[:80]!r} has over {MAX_ELEMENTS} elements")
+        raise SafetensorsFormatError(f"tensor {name[:80]!r} has over {MAX_ELEMENTS} elements")
     if (
         not isinstance(offsets, list)
         or len(offsets) != 2
         or not all(isinstance(o, int) and o >= 0 for o in offsets)
         or offsets[0] > offsets[1]
     ):
-        raise SafetensorsFormatError(f"tensor {name!r} has invalid data offsets {offsets!r}")
+        raise SafetensorsFormatError(f"tensor {name[:80]!r} has invalid data offsets {str(offsets)[:80]}")
     info = TensorInfo(name, dtype, tuple(shape), offsets[0], offsets[1])
     if info.numel * DTYPE_SIZES[dtype] != info.end - info.start:
-        raise SafetensorsFormatError(f"tensor {name!r}: byte size does not match its shape")
+        raise SafetensorsFormatError(f"tensor {name[:80]!r}: byte size does not match its shape")
     return info
 
 

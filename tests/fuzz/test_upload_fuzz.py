@@ -6,6 +6,7 @@ UNKNOWN or DATA_LOSS, no call over 5 s, the victim unchanged (tests/fuzz/conftes
 
 from __future__ import annotations
 
+import contextlib
 import json
 import struct
 from collections.abc import Callable
@@ -132,7 +133,9 @@ HEADERS = st.builds(
 def test_no_mutated_upload_gets_an_internal_error(fuzz_hub: FuzzHub, mutations: list, header: Any) -> None:
     files = read_dir(fuzz_hub.adapters_dir)
     for mutate in mutations:
-        mutate(files)
+        # a mutation may not apply to what an earlier one left (a header no longer JSON): skip it
+        with contextlib.suppress(ValueError, KeyError, TypeError, IndexError, AttributeError, struct.error):
+            mutate(files)
     metadata = [("authorization", f"Bearer {fuzz_hub.keys['attacker']}")]
     code = fuzz_hub.invoke(METHODS["AdapterService/UploadAdapter"], upload_requests(header, files), metadata)
     assert code is not grpc.StatusCode.OK or header.name  # an empty name is never stored

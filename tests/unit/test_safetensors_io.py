@@ -87,3 +87,11 @@ def test_a_deeply_nested_header_is_refused() -> None:
     header = b'{"t": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     with pytest.raises(st.SafetensorsFormatError, match="nested"):
         st.parse(struct.pack("<Q", len(header)) + header, max_header_bytes=1 << 20)
+
+
+@pytest.mark.parametrize("dtype", [["F32"], {"a": 1}, 4, None])
+def test_a_dtype_that_is_not_a_string_is_refused(dtype: object) -> None:
+    # found by the long fuzz run (tests/fuzz): an unhashable dtype was an INTERNAL error
+    header = json.dumps({"t": {"dtype": dtype, "shape": [1], "data_offsets": [0, 4]}}).encode()
+    with pytest.raises(st.SafetensorsFormatError, match="dtype"):
+        st.parse(struct.pack("<Q", len(header)) + header + b"\0" * 4)
