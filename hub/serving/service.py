@@ -204,7 +204,8 @@ class HubService:
         engine does not tokenize again."""
         prepared = [pipeline.prepare(text) for _, pipeline, text in jobs]
         distinct = list(dict.fromkeys(piece.text for piece in pieces(prepared)))
-        encoded = dict(zip(distinct, self.runtime.encode(distinct), strict=True))
+        # a text of context segments only (a chat of agent turns) has no piece to encode
+        encoded = dict(zip(distinct, self.runtime.encode(distinct), strict=True)) if distinct else {}
         limit = self.settings.max_tokens_per_text
         if self.runtime.spec.max_tokens:  # the backbone's positions bound any setting
             limit = min(limit, self.runtime.spec.max_tokens)

@@ -238,8 +238,31 @@ class Preprocessor:
 
 
 @dataclass(frozen=True)
+class Segment(Span):
+    """A segmenter's piece of a text, with its role: ``text[start:end]``.
+
+    ``kind`` names what the piece is (``"customer"``, ``"agent"``, ``"heading"``; ``""``: no
+    kind); it comes back on the piece's answer and reaches the postprocessor. ``context=True``
+    marks a piece that is part of the text but not answered (an agent's turn in a chat): it
+    gets no answer and is not sent to the model. A plain :class:`Span` is a ``Segment`` with
+    no kind that is answered.
+    """
+
+    kind: str = ""
+    context: bool = False
+
+
+def as_segment(span: Span) -> Segment:
+    """A segmenter's span as a Segment (a plain Span: answered, no kind)."""
+    return span if isinstance(span, Segment) else Segment(span.start, span.end)
+
+
+@dataclass(frozen=True)
 class Segmenter:
-    """A named text -> spans function: each span is answered on its own (e.g. one per sentence)."""
+    """A named text -> spans function: each span is answered on its own (e.g. one per sentence).
+
+    ``split`` returns :class:`Span` or :class:`Segment` objects (mixed freely): in order,
+    disjoint, non-empty, inside the text, together covering every word of it."""
 
     name: str
     split: Callable[[str], Sequence[Span]]
@@ -247,14 +270,17 @@ class Segmenter:
 
 
 def check_segments(text: str, spans: Sequence[Span]) -> list[str]:
-    """Problems with a segmenter's answer: spans must be in order, disjoint, inside, non-empty."""
+    """Problems with a segmenter's answer: spans must be in order, disjoint, inside, non-empty,
+    and a Segment's kind a string and its context a bool."""
     problems: list[str] = []
     previous = 0
     for i, span in enumerate(spans):
         if not isinstance(span, Span):
-            problems.append(f"segment {i} is a {type(span).__name__}, not a Span")
+            problems.append(f"segment {i} is a {type(span).__name__}, not a Span or Segment")
         elif not previous <= span.start < span.end <= len(text):
             problems.append(f"segment {i} ({span.start}-{span.end}) is empty, overlaps or leaves the text")
+        elif isinstance(span, Segment) and not (isinstance(span.kind, str) and isinstance(span.context, bool)):
+            problems.append(f"segment {i} ({span.start}-{span.end}): kind must be a str and context a bool")
         else:
             previous = span.end
     return problems
