@@ -245,7 +245,10 @@ def _import_advice(name: str, dist: str, exc: Exception) -> str:
     missing = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
     if missing:
         top = missing.split(".")[0]
-        return f"install the module it needs ({top!r}: pip install it, or reinstall {dist} with its dependencies), or {leave_out}"
+        return (
+            f"install the module it needs ({top!r}: pip install it, or reinstall {dist} with its dependencies), "
+            f"or {leave_out}"
+        )
     return f"fix or reinstall {dist}, or {leave_out}"
 
 

@@ -29,6 +29,7 @@ from hub.serving import request_log as rl
 from hub.serving.auth import Caller
 from hub.serving.fairness import LimitsChange, QueueStatus, TenantPolicies, build_scheduler, queue_status
 from hub.serving.info import ServerInfo, describe_server
+from hub.serving.label_drift import LabelDrift
 from hub.serving.scope import CallScope
 from hub.serving.settings import Settings
 from hub.serving.stores import build_residency, tenant_journal
@@ -95,6 +96,7 @@ class HubService:
         self.tasks = tasks
         self.tenants = tenants or TenantDirectory(registry.store, journal=tenant_journal(settings))
         self.plugins = plugins  # None: no plugin hooks run (validate_adapter, adapter events)
+        self.label_drift: tuple[LabelDrift, ...] = ()  # found at start-up (hub.serving.app)
         observer = CacheEvents(plugins) if plugins is not None else None
         self.cache = build_residency(settings, registry, observer)  # tiers, single-flight, hot swap
         self._runtime: Runtime | None = None

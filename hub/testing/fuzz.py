@@ -210,7 +210,8 @@ def postprocessor_problems(
                 continue
             problems += answer_problems(f"{what} on {show(text)}", text, out, labels)
             problems += [
-                f"{what} on {show(text)}: entity {e.label!r} {e.start}-{e.end} leaves its segment {piece.start}-{piece.end}"
+                f"{what} on {show(text)}: entity {e.label!r} {e.start}-{e.end} leaves its segment "
+                f"{piece.start}-{piece.end}"
                 for e in out.entities
                 if pipeline.segmenter is not None and not piece.start <= e.start < e.end <= piece.end
             ]
@@ -222,7 +223,9 @@ def postprocessor_problems(
 Expected = Sequence[tuple[int, int, str]]  # answered segments: (start, end, kind)
 
 
-def answer_problems(where: str, text: str, p: Prediction, labels: Sequence[str], segments: Expected | None = None) -> list[str]:
+def answer_problems(
+    where: str, text: str, p: Prediction, labels: Sequence[str], segments: Expected | None = None
+) -> list[str]:
     """What is wrong with an answer for ``text``: entities outside it or quoting other
     characters, labels the task does not have; for a segmented task (``segments``: what its
     segmenter marked to be answered), segments other than those."""

@@ -178,7 +178,7 @@ def test_kit_failures_list_every_problem(tmp_path: Path) -> None:
     assert (
         f"- reader 'support.jsonl', example 1 of {data}, for task 'support.intent': example '': empty text" in readers
     )
-    assert "example 2 of" in readers and "labels ['bye'] are not labels of the task" in readers
+    assert "example 2 of" in readers and "labels ['bye'] are not labels of the task; valid: ['ask', 'thank']" in readers
     metrics = failure(checked.test_metrics_score_gold_as_perfect, plugins)
     assert "metric 'support.score': acc=2.0 is not a float in [0, 1]" in metrics
     assert "metric 'support.score': the headline value 'accuracy' is missing (got ['acc'])" in metrics

@@ -263,6 +263,7 @@ class ResidencyStatus:
     draining: int
     alias_ttl_s: float
     stale_served: int
+    label_drift: list[str]  # stored adapters whose labels differ from their task's, one line each
 
 
 @dataclass(frozen=True)
