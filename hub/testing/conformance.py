@@ -17,8 +17,8 @@ characters, the same answer twice; that a preprocessor rewrites a text padded wi
 prefix as it rewrites the text alone (hub.testing.differential); that segments cover every word
 and the answers cover exactly the segments not marked as context; that every task's head builds
 on a tiny random backbone and answers through the real upload and request path; that readers
-yield valid examples and metrics score gold as perfect. Each failure lists every problem found (this module is not assertion-
-rewritten by pytest, so messages are built explicitly).
+yield valid examples and metrics score gold as perfect. Each failure lists every problem found
+(this module is not assertion-rewritten by pytest, so messages are built explicitly).
 """
 
 from __future__ import annotations
