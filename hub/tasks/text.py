@@ -20,7 +20,9 @@ class Span:
     """A character range of a text: ``text[start:end]``."""
 
     start: int
+    """Character offset of its first character."""
     end: int
+    """Exclusive end offset."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,9 @@ class Preprocessed:
     """What a preprocessor returns: the rewritten text and its map back to the input."""
 
     text: str
+    """The rewritten text: what the next preprocessor, or the model, reads."""
     offsets: OffsetMap
+    """Where each of its characters came from in the input (``offsets.span(start, end)``)."""
 
     def __post_init__(self) -> None:
         if self.offsets.output_length != len(self.text):
@@ -175,8 +179,11 @@ class Edit:
     """Replace ``source[start:end]`` by ``replacement`` (an insertion when start == end)."""
 
     start: int
+    """First character replaced."""
     end: int
+    """Exclusive end of what is replaced."""
     replacement: str
+    """What stands there instead (``""``: a deletion)."""
 
 
 def apply_edits(source: str, edits: Iterable[Edit]) -> Preprocessed:
@@ -233,8 +240,11 @@ class Preprocessor:
     """A named, pure text -> :class:`Preprocessed` function (registered by ``register_preprocessors``)."""
 
     name: str
+    """``<namespace>.<name>``."""
     apply: Callable[[str], Preprocessed]
+    """``text -> Preprocessed``: pure, deterministic, for any text (the empty one included)."""
     description: str = ""
+    """One line for listings."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +259,9 @@ class Segment(Span):
     """
 
     kind: str = ""
+    """What the piece is (``"customer"``); comes back on its answer. ``""``: no kind."""
     context: bool = False
+    """``True``: part of the text, never answered nor sent to the model."""
 
 
 def as_segment(span: Span) -> Segment:
@@ -265,8 +277,11 @@ class Segmenter:
     disjoint, non-empty, inside the text, together covering every word of it."""
 
     name: str
+    """``<namespace>.<name>``."""
     split: Callable[[str], Sequence[Span]]
+    """``text -> [Span | Segment]``: in order, disjoint, non-empty, covering every word."""
     description: str = ""
+    """One line for listings."""
 
 
 def check_segments(text: str, spans: Sequence[Span]) -> list[str]:
