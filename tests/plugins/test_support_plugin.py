@@ -123,3 +123,29 @@ def test_trained_with_the_cli_then_a_real_hub_answers_customer_turns_only(
     reader.stdout.close()
     errors = reader.stderr.read().decode()
     assert reader.wait(timeout=120) in (0, 141) and "Traceback" not in errors and "BrokenPipe" not in errors, errors
+
+
+@pytest.mark.integration
+def test_training_data_without_a_label_trains_with_a_warning_and_the_card_marks_it(
+    tiny_backbone_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "no-thanks.csv"
+    rows = DATA.read_text().splitlines()
+    data.write_text("\n".join(row for row in rows if not row.endswith(",thanks")) + "\n")
+    out = tmp_path / "intent"
+    capsys.readouterr()
+    argv = ["train", "--task", "support.intent", "--train", str(data), "-o", str(out),
+            "--backbone", str(tiny_backbone_dir), *FAST, "--json"]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr()
+    warning = (
+        f"task 'support.intent': labels ['thanks'] have no example in {data}: the head never learns them "
+        "(add examples of them, or train on data that has them)"
+    )
+    assert f"warning: {warning}\n" in printed.err
+    assert json.loads(printed.out)["warnings"] == [warning]
+    card = (out / "README.md").read_text()
+    assert "| order_status, refund, account, thanks (no examples) |" in card
+    assert "- `support.intent`: thanks" in card
+    summary = json.loads((out / "training" / "summary.json").read_text())
+    assert summary["labels_without_examples"] == {"support.intent": ["thanks"]}
