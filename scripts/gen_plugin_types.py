@@ -19,6 +19,7 @@ import re
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from hub import plugin_api
 
@@ -69,7 +70,7 @@ def field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
-def annotations(cls: type) -> dict[str, str]:
+def field_types(cls: type) -> dict[str, str]:
     """Each field's annotation as written in the source."""
     found: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
@@ -78,7 +79,7 @@ def annotations(cls: type) -> dict[str, str]:
     return found
 
 
-def _default(f: dataclasses.Field) -> str:  # type: ignore[type-arg]
+def _default(f: dataclasses.Field[Any]) -> str:
     if f.default is not dataclasses.MISSING:
         return f"`{f.default!r}`"
     if f.default_factory is not dataclasses.MISSING:
@@ -92,7 +93,7 @@ def _cell(text: str) -> str:
 
 def render_type(cls: type) -> str:
     summary = ROLE.sub("`", " ".join((inspect.getdoc(cls) or "").split("\n\n")[0].split()))
-    docs, types = field_docs(cls), annotations(cls)
+    docs, types = field_docs(cls), field_types(cls)
     rows = []
     for f in dataclasses.fields(cls):
         if not f.init or f.name.startswith("_"):
