@@ -15,6 +15,7 @@ from adapters_registry.artifact import ArtifactLimits, UploadInfo, build_artifac
 from adapters_registry.manifest import HeadKind
 from adapters_registry.registry import AdapterListing, AdapterRegistry, VersionRecord, check_name
 from adapters_registry.tenants import TenantDirectory, TenantRecord
+from hub.config.settings import Settings
 from hub.errors import (
     InvalidArgument,
     InvalidArtifact,
@@ -23,23 +24,22 @@ from hub.errors import (
     ResourceExhausted,
     Unavailable,
 )
+from hub.observe import request_log as rl
+from hub.observe.telemetry import Telemetry
+from hub.observe.tracing import span
 from hub.plugins.manager import CacheEvents, HubPlugins, PluginInfo
 from hub.residency import prefetch
-from hub.serving import request_log as rl
+from hub.scheduling.scope import CallScope
 from hub.serving.auth import Caller
 from hub.serving.fairness import LimitsChange, QueueStatus, TenantPolicies, build_scheduler, queue_status
 from hub.serving.info import ServerInfo, describe_server
 from hub.serving.label_drift import LabelDrift
-from hub.serving.scope import CallScope
-from hub.serving.settings import Settings
 from hub.serving.stores import build_residency, tenant_journal
-from hub.serving.telemetry import Telemetry
 from hub.serving.upload import UploadHeader
 from hub.tasks.answers import answers, pieces
 from hub.tasks.pipeline import Prepared, TaskPipeline
 from hub.tasks.results import Prediction
 from hub.tasks.specs import TaskRegistry, TaskSpec, choose_task
-from hub.tracing import span
 
 if TYPE_CHECKING:
     from hub.engine.packing import PackedAdapter
@@ -101,13 +101,13 @@ class HubService:
         self.cache = build_residency(settings, registry, observer)  # tiers, single-flight, hot swap
         self._runtime: Runtime | None = None
         self._ready = threading.Event()
-        self.telemetry = Telemetry.from_settings(settings)  # this service's metrics (hub/serving/telemetry.py)
+        self.telemetry = Telemetry.from_settings(settings)  # this service's metrics (hub/observe/telemetry.py)
         # Rows of concurrent requests share engine forwards, in fair order across tenants
-        # (hub/serving/scheduler.py; ADAPTER_HUB_SCHEDULER=fifo: today's batcher).
+        # (hub/scheduling/scheduler.py; ADAPTER_HUB_SCHEDULER=fifo: today's batcher).
         forward = self.telemetry.timed_forward(lambda rows: self.runtime.run(rows))  # noqa: PLW0108 - attached later
         self.batcher = build_scheduler(settings, forward)
         self.policies = TenantPolicies(self.tenants, self.batcher)
-        self.telemetry.watch(self)
+        self.telemetry.watch(self.cache, lambda: self.ready, self.batcher)
 
     # ---- lifecycle ----------------------------------------------------------------------
     def load_backbone(self) -> None:

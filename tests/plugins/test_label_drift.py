@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from hub.cli.main import main
+from hub.config.settings import Settings
 from hub.plugin_api import HeadKind, TaskSpec, hookimpl
 from hub.serving.app import build_authenticator, build_service
 from hub.serving.auth import LOCAL_TENANT, Caller
-from hub.serving.settings import Settings
 from hub.serving.upload import UploadHeader
 from hub.testing.artifacts import random_adapter_files
 from hub.transport.server import HubServer
