@@ -14,8 +14,8 @@ import pytest
 from adapter_hub_client import HubClient
 from google.protobuf.descriptor import MethodDescriptor
 
+from hub.config.settings import Settings
 from hub.serving.app import build_authenticator, build_service
-from hub.serving.settings import Settings
 from hub.transport.server import HubServer
 from tests.fuzz.messages import BAD_CODES, message_class
 from tests.helpers import make_peft_adapter, packaged_model_dir
