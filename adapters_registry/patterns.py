@@ -30,7 +30,9 @@ TIME_BUDGET_S = 0.5  # CPU seconds (regex counts its timeout so), all keys again
 
 
 class _OutOfTime(Exception):
-    pass
+    def __init__(self, key: str = "") -> None:
+        super().__init__(key)
+        self.key = key
 
 
 def resolve(
@@ -62,39 +64,40 @@ def resolve(
             problems.append(f"{where} key {shown!r}: not a valid regular expression ({_reason(exc)})")
     if len(compiled) < len(patterns):
         return {}
-    deadline = time.monotonic() + budget_s
+    deadline = time.thread_time() + budget_s
     chosen: dict[str, str] = {}
     used: set[str] = set()
     spellings = {m: [m, f"{prefix}.{m}"] if prefix else [m] for m in modules}
     try:
         for module, names in spellings.items():
             for key, pattern in compiled.items():
-                if any(_matches(pattern, name, deadline) for name in names):
+                if any(_matches(pattern, name, deadline, key) for name in names):
                     chosen[module] = key
                     used.add(key)
                     break
         every_name = [name for names in spellings.values() for name in names]
         for key, pattern in compiled.items():  # keys no module took first: do they match anything at all?
-            if key not in used and not any(_matches(pattern, name, deadline) for name in every_name):
+            if key not in used and not any(_matches(pattern, name, deadline, key) for name in every_name):
                 shown = key if len(key) <= 60 else key[:60] + "..."
                 problems.append(f"{where} key {shown!r}: matches none of the adapter's modules")
-    except _OutOfTime:
+    except _OutOfTime as late:
+        shown = late.key if len(late.key) <= 60 else late.key[:60] + "..."
         problems.append(
-            f"{where}: matching its keys against the adapter's {len(modules)} modules took over "
-            f"{budget_s:g} s (a key that backtracks?): give plain module names"
+            f"{where} key {shown!r}: matching the keys against the adapter's {len(modules)} modules took over "
+            f"{budget_s:g} CPU seconds (this key was being matched; does it backtrack?): give plain module names"
         )
         return {}
     return chosen
 
 
-def _matches(pattern: regex.Pattern[str], name: str, deadline: float) -> bool:
-    remaining = deadline - time.monotonic()
+def _matches(pattern: regex.Pattern[str], name: str, deadline: float, key: str) -> bool:
+    remaining = deadline - time.thread_time()  # CPU time, as the regex timeout counts it
     if remaining <= 0:
-        raise _OutOfTime
+        raise _OutOfTime(key)
     try:
         return pattern.match(name, timeout=remaining, concurrent=True) is not None
     except TimeoutError:
-        raise _OutOfTime from None
+        raise _OutOfTime(key) from None
 
 
 def _reason(exc: BaseException) -> str:

@@ -120,7 +120,7 @@ def test_alpha_patterns_that_cannot_be_resolved_are_refused_naming_the_key(  # t
     message = details(lambda: hub["attacker"].push(bundle, "bomb", task=SEQ, labels=list(SEQ_LABELS)))
     assert time.monotonic() - started < 5
     assert "alpha_pattern" in message and said in message
-    assert next(iter(pattern))[:20] in message or said == "took over"
+    assert next(iter(pattern))[:20] in message
     assert hub["attacker"].list_adapters() == []
 
 
@@ -211,6 +211,7 @@ def _safetensors(header: bytes, body: bytes = b"") -> bytes:
         ("adapter_config.json", b"[" * 50_000 + b"]" * 50_000),
         ("adapter_config.json", b'{"peft_type": "LORA", "r": 8, "x": ' + b"[" * 5000 + b"]" * 5000 + b"}"),
         ("adapter_config.json", b'{"peft_type": "LORA", "r": 1e999, "lora_alpha": NaN}'),
+        ("adapter_config.json", b'"' + b'\\"' * 400_000),  # an unterminated string of escaped quotes
         ("adapter_model.safetensors", _safetensors(b'{"a": ' + b"[" * 50_000 + b"]" * 50_000 + b"}")),
         ("adapter_model.safetensors", _safetensors(b'{"t": {"dtype": "F32", "shape": [0, 4611686018427387904], '
                                                    b'"data_offsets": [0, 0]}}')),
@@ -222,8 +223,10 @@ def test_hostile_documents_in_an_upload_are_invalid_argument(hub, packaged_adapt
     bundle = tmp_path / "hostile"
     shutil.copytree(packaged_adapters["seq"], bundle)
     (bundle / file).write_bytes(content)
+    started = time.monotonic()
     code = status(lambda: hub["attacker"].push(bundle, "hostile", task=SEQ, labels=list(SEQ_LABELS)))
     assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert time.monotonic() - started < 5
 
 
 # ---- 5. errors say only what the caller may know -----------------------------------------------

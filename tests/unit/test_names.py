@@ -3,7 +3,6 @@ upload-time resolution of PEFT's rank/alpha patterns (adapters_registry/patterns
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -92,6 +91,9 @@ def test_bounded_json_refuses(data: bytes, said: str) -> None:
 
 def test_bounded_json_counts_brackets_outside_strings_only() -> None:
     assert bounded_json.depth(b'{"a": "[[[[{{{{", "b": [1, {"c": "\\"]"}]}') == 3
+    assert bounded_json.depth(b'["\\\\", [[1]]]') == 3  # an escaped backslash ends nothing
+    # an unterminated string of escaped quotes: once quadratic in a regex, now one pass
+    assert bounded_json.depth(b'"' + b'\\"' * 200_000) == 0
     assert bounded_json.loads(b'{"a": "[[[[", "b": [1]}') == {"a": "[[[[", "b": [1]}
 
 
@@ -136,5 +138,4 @@ def test_unresolvable_keys_are_problems_naming_the_key(key: str, said: str) -> N
     problems: list[str] = []
     assert patterns.resolve({key: 4}, MODULES, "alpha_pattern", problems, budget_s=0.2) == {}
     assert len(problems) == 1 and said in problems[0] and "alpha_pattern" in problems[0]
-    if said != "took over":
-        assert re.escape(key[:20]) and key[:20] in problems[0]
+    assert key[:20] in problems[0]  # the key is named
