@@ -16,8 +16,8 @@ def _hypothesis_profiles() -> None:
     from hypothesis import HealthCheck, settings
 
     quiet = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
-    settings.register_profile("ci", max_examples=12, derandomize=True, deadline=None, suppress_health_check=quiet,
-                              print_blob=True)  # fmt: skip
+    settings.register_profile("ci", max_examples=12, derandomize=True, database=None, deadline=None,
+                              suppress_health_check=quiet, print_blob=True)  # fmt: skip
     settings.register_profile("long", max_examples=2000, deadline=None, suppress_health_check=quiet, print_blob=True)
     settings.load_profile(os.environ.get("ADAPTER_HUB_FUZZ_PROFILE", "ci"))
 
