@@ -7,6 +7,7 @@ returns plain results or raises a DomainError subclass that the transport maps t
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -29,12 +30,13 @@ from hub.serving import request_log as rl
 from hub.serving.auth import Caller
 from hub.serving.fairness import LimitsChange, QueueStatus, TenantPolicies, build_scheduler, queue_status
 from hub.serving.info import ServerInfo, describe_server
+from hub.serving.plugin_work import PluginWork
 from hub.serving.scope import CallScope
 from hub.serving.settings import Settings
 from hub.serving.stores import build_residency, tenant_journal
 from hub.serving.telemetry import Telemetry
 from hub.serving.upload import UploadHeader
-from hub.tasks.answers import answers, pieces
+from hub.tasks.answers import pieces
 from hub.tasks.pipeline import Prepared, TaskPipeline
 from hub.tasks.results import Prediction
 from hub.tasks.specs import TaskRegistry, TaskSpec, choose_task
@@ -106,6 +108,9 @@ class HubService:
         self.batcher = build_scheduler(settings, forward)
         self.policies = TenantPolicies(self.tenants, self.batcher)
         self.telemetry.watch(self)
+        # plugin code on tenants' texts: in worker processes under a time budget (plugin_work.py)
+        self.plugin_work = PluginWork(tasks, settings.plugin_workers, settings.plugin_budget_s)
+        weakref.finalize(self, self.plugin_work.close)
 
     # ---- lifecycle ----------------------------------------------------------------------
     def load_backbone(self) -> None:
@@ -202,7 +207,7 @@ class HubService:
         reaches the model (or a log); then every distinct piece tokenized once, by the engine's
         tokenizer. The counts are checked here and the encodings travel with the rows, so the
         engine does not tokenize again."""
-        prepared = [pipeline.prepare(text) for _, pipeline, text in jobs]
+        prepared = self.plugin_work.prepare([(pipeline, text) for _, pipeline, text in jobs])
         distinct = list(dict.fromkeys(piece.text for piece in pieces(prepared)))
         encoded = dict(zip(distinct, self.runtime.encode(distinct), strict=True))
         limit = self.settings.max_tokens_per_text
@@ -242,6 +247,7 @@ class HubService:
         """Stop taking inference rows; finish (``drain``) or fail the queued ones."""
         self.batcher.close(drain=drain, timeout=self.settings.shutdown_grace_s)
         self.cache.close()
+        self.plugin_work.close()
 
     def queue_status(self, caller: Caller) -> QueueStatus:
         """The scheduler's numbers: a tenant sees its own row, the operator every row."""
@@ -254,7 +260,7 @@ class HubService:
         head = record.manifest.task(task)
         assert head is not None
         with span("decode", task=task):
-            predictions = answers(pipeline, head, prepared, scores)
+            predictions = self.plugin_work.answers(pipeline, head, prepared, scores)
         return Served(record.name, record.version, task, head.head_kind, predictions)
 
     def _check_texts(self, texts: Sequence[str]) -> None:

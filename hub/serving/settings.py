@@ -229,6 +229,20 @@ class Settings:
     plugins_deny: str = PLUGINS(
         "", "comma-separated plugin names never to load (not even imported); not generic, which always loads"
     )
+    # Plugin code (preprocessors, segmenters, postprocessors) runs on tenants' texts in worker
+    # processes: a pathological input costs its own call, not the hub (hub/plugins/workers.py).
+    plugin_workers: int = PLUGINS(
+        2,
+        "worker processes for plugin code on request texts, each call within plugin-budget-s; "
+        "0: in the server process, without a time limit",
+        minimum=0,
+    )
+    plugin_budget_s: float = PLUGINS(
+        2.0,
+        "seconds one request's plugin code may run in a worker; past it the worker is killed and "
+        "replaced and the call refused (INVALID_ARGUMENT, naming the plugin); also the longest wait for a worker",
+        minimum=0.01,
+    )
     # --- auth and tenants
     auth: str = AUTH(
         "auto", "auto: on unless loopback + local store; off only allowed there", choices=("auto", "on", "off")
