@@ -133,7 +133,12 @@ class Settings:
         DEFAULT_BACKBONE, "'packaged:all-minilm-l6-v2' or a local HF model directory", check=_not_empty
     )
     device: str = ENGINE("auto", "auto (CUDA if available), cpu, cuda or cuda:N", check=_device, fold_case=True)
-    dtype: str = ENGINE("float32", "backbone dtype", choices=("float32", "float16", "bfloat16"))
+    dtype: str = ENGINE(
+        "auto",
+        "backbone dtype; auto: bfloat16 on a GPU that has it and on a CPU with native bfloat16 "
+        "(AVX512-BF16 or AMX), else float32 (float32 with quantize int8)",
+        choices=("auto", "float32", "float16", "bfloat16"),
+    )
     quantize: str = ENGINE(
         "none", "int8: dynamic int8 frozen backbone Linears (CPU, float32 only)", choices=("none", "int8")
     )
@@ -312,7 +317,7 @@ class Settings:
 def _cross_checks(s: Settings) -> list[str]:
     """Problems that involve more than one setting (each value alone is valid)."""
     problems = _tls_checks(s)
-    if s.quantize == "int8" and (s.dtype != "float32" or s.device.startswith("cuda")):
+    if s.quantize == "int8" and (s.dtype not in ("auto", "float32") or s.device.startswith("cuda")):
         problems.append(
             "ADAPTER_HUB_QUANTIZE (--quantize) int8 runs on CPU with dtype float32 only, "
             f"got device {s.device} and dtype {s.dtype}"
