@@ -269,7 +269,9 @@ class WorkerPool:
         return "plugin code"
 
 
-def _serve(conn: Connection, parent_end: Connection, inherited: Sequence[Connection], pool: WorkerPool, marker: Any) -> None:
+def _serve(
+    conn: Connection, parent_end: Connection, inherited: Sequence[Connection], pool: WorkerPool, marker: Any
+) -> None:
     """A worker's loop: run each job, send its answer (or its error); exit when the server's
     end of the pipe closes."""
     parent_end.close()

@@ -19,10 +19,40 @@ from adapters_registry.manifest import HeadSpec
 from hub.plugins.workers import WorkerPool
 from hub.serving import request_log as rl
 from hub.tasks.answers import answers
-from hub.tasks.pipeline import Prepared, TaskPipeline
+from hub.tasks.pipeline import Piece, Prepared, TaskPipeline
 from hub.tasks.results import Prediction
 from hub.tasks.specs import TaskRegistry
-from hub.tasks.text import Preprocessor, Segmenter
+from hub.tasks.text import OffsetMap, Preprocessor, Run, Segmenter
+
+# A Prepared as it crosses the pipe: plain tuples pickle in a tenth of the time of the frozen
+# dataclasses (measured: 32 medical texts, 460 -> 9 us to load), and the original text, which
+# the server has, is not sent back. (segmented, ((text, start, end, source length, runs), ...))
+Packed = tuple[bool, tuple[tuple[str, int, int, int, tuple[tuple[int, int, int, int, bool], ...]], ...]]
+
+
+def _pack(p: Prepared) -> Packed:
+    return p.segmented, tuple(
+        (
+            q.text,
+            q.start,
+            q.end,
+            q.offsets.source_length,
+            tuple((r.out_start, r.out_end, r.src_start, r.src_end, r.copied) for r in q.offsets.runs),
+        )
+        for q in p.pieces
+    )
+
+
+def _unpack(original: str, packed: Packed) -> Prepared:
+    segmented, pieces = packed
+    return Prepared(
+        original,
+        tuple(
+            Piece(text, OffsetMap(tuple(Run(*r) for r in runs), length), start, end)
+            for text, start, end, length, runs in pieces
+        ),
+        segmented,
+    )
 
 
 def runs_before(pipeline: TaskPipeline) -> bool:
@@ -64,8 +94,8 @@ class PluginWork:
         """Each (pipeline, text) prepared: in one worker call when any pipeline has plugin code."""
         if self.pool is None or not any(runs_before(p) for p, _ in jobs):
             return [pipeline.prepare(text) for pipeline, text in jobs]
-        result: list[Prepared] = self.pool.call(_tenant(), "prepare", [(p.task, text) for p, text in jobs])
-        return result
+        packed = self.pool.call(_tenant(), "prepare", [(p.task, text) for p, text in jobs])
+        return [_unpack(text, p) for (_, text), p in zip(jobs, packed, strict=True)]
 
     def answers(
         self, pipeline: TaskPipeline, head: HeadSpec, prepared: Sequence[Prepared], scores: Sequence[Any]
@@ -73,18 +103,21 @@ class PluginWork:
         """hub.tasks.answers.answers: in a worker when the task has a postprocessor."""
         if self.pool is None or not runs_after(pipeline):
             return answers(pipeline, head, prepared, scores)
-        result: list[Prediction] = self.pool.call(_tenant(), "answers", pipeline.task, head, list(prepared), list(scores))
+        packed = [(p.original, _pack(p)) for p in prepared]
+        result: list[Prediction] = self.pool.call(_tenant(), "answers", pipeline.task, head, packed, list(scores))
         return result
 
     # ---- in a worker ----------------------------------------------------------------------
     def _started(self, marker: Any) -> None:
         self._marker = marker
 
-    def _prepare_here(self, jobs: list[tuple[str, str]]) -> list[Prepared]:
-        return [self._pipeline(task).prepare(text) for task, text in jobs]
+    def _prepare_here(self, jobs: list[tuple[str, str]]) -> list[Packed]:
+        return [_pack(self._pipeline(task).prepare(text)) for task, text in jobs]
 
-    def _answers_here(self, task: str, head: HeadSpec, prepared: list[Prepared], scores: list[Any]) -> list[Prediction]:
-        return answers(self._pipeline(task), head, prepared, scores)
+    def _answers_here(
+        self, task: str, head: HeadSpec, packed: list[tuple[str, Packed]], scores: list[Any]
+    ) -> list[Prediction]:
+        return answers(self._pipeline(task), head, [_unpack(text, p) for text, p in packed], scores)
 
     def _pipeline(self, task: str) -> TaskPipeline:
         """The task's pipeline with each component marking itself while it runs."""
@@ -99,7 +132,9 @@ class PluginWork:
                 segmenter=None
                 if p.segmenter is None
                 else Segmenter(
-                    p.segmenter.name, self._mark(("segmenter", p.segmenter.name), p.segmenter.split), p.segmenter.description
+                    p.segmenter.name,
+                    self._mark(("segmenter", p.segmenter.name), p.segmenter.split),
+                    p.segmenter.description,
                 ),
                 postprocessor=None if p.postprocessor is None else self._mark(("postprocessor", task), p.postprocessor),
             )
@@ -119,12 +154,27 @@ class PluginWork:
         found: list[tuple[tuple[str, str], str]] = []
         if pipeline.segmenter is not None:
             name = pipeline.segmenter.name
-            found.append((("segmenter", name), f"plugin {_owner(name)!r}: segmenter {name!r} ({_where(pipeline.segmenter.split)})"))
+            found.append(
+                (
+                    ("segmenter", name),
+                    f"plugin {_owner(name)!r}: segmenter {name!r} ({_where(pipeline.segmenter.split)})",
+                )
+            )
         for pre in pipeline.preprocessors:
-            found.append((("preprocessor", pre.name), f"plugin {_owner(pre.name)!r}: preprocessor {pre.name!r} ({_where(pre.apply)})"))
+            found.append(
+                (
+                    ("preprocessor", pre.name),
+                    f"plugin {_owner(pre.name)!r}: preprocessor {pre.name!r} ({_where(pre.apply)})",
+                )
+            )
         if pipeline.postprocessor is not None:
             where = _where(pipeline.postprocessor)
-            found.append((("postprocessor", pipeline.task), f"plugin {plugin!r}: the postprocessor of task {pipeline.task!r} ({where})"))
+            found.append(
+                (
+                    ("postprocessor", pipeline.task),
+                    f"plugin {plugin!r}: the postprocessor of task {pipeline.task!r} ({where})",
+                )
+            )
         for key, text in found:
             if key not in self._index:
                 self._index[key] = len(self.components)

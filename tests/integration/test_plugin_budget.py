@@ -60,8 +60,12 @@ def snail_hub(site_packages: SitePackages, start_hub, tiny_runtime, tmp_path: Pa
     server, _ = start_hub(tiny_runtime, auth="on", admin_key=ADMIN, plugin_budget_s=BUDGET_S, plugin_workers=2)
     target = f"127.0.0.1:{server.port}"
     admin = HubClient(target, api_key=ADMIN, timeout=60)
-    clients = {name: HubClient(target, api_key=admin.create_tenant(name).api_key, timeout=60) for name in ("mal", "quiet")}
-    adapter = write(tmp_path / "tone", random_adapter_files(tiny_runtime.spec, [("snail.tone", HeadKind.SEQUENCE, ["a", "b"])]))
+    clients = {
+        name: HubClient(target, api_key=admin.create_tenant(name).api_key, timeout=60) for name in ("mal", "quiet")
+    }
+    adapter = write(
+        tmp_path / "tone", random_adapter_files(tiny_runtime.spec, [("snail.tone", HeadKind.SEQUENCE, ["a", "b"])])
+    )
     for client in clients.values():
         client.push(adapter, "tone")
     yield target, clients

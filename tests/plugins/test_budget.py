@@ -137,7 +137,9 @@ class SlowPlugin:
     @staticmethod
     @hookimpl
     def register_tasks(register: Any) -> None:
-        register(TaskSpec("slow.tone", HeadKind.SEQUENCE, "a test task", labels=("a", "b"), preprocessors=("slow.key",)))
+        register(
+            TaskSpec("slow.tone", HeadKind.SEQUENCE, "a test task", labels=("a", "b"), preprocessors=("slow.key",))
+        )
 
 
 def _served(tiny_runtime: Any, name: str, **settings: Any) -> Any:

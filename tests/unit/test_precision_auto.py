@@ -19,7 +19,15 @@ def cpuinfo(tmp_path: Path, flags: str) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize(("flags", "expected"), [("avx512f avx512_bf16", "bfloat16"), ("amx_tile amx_bf16", "bfloat16"), ("avx512f avx512bw", "float32"), ("", "float32")])
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ("avx512f avx512_bf16", "bfloat16"),
+        ("amx_tile amx_bf16", "bfloat16"),
+        ("avx512f avx512bw", "float32"),
+        ("", "float32"),
+    ],
+)
 def test_auto_on_cpu_follows_native_bf16(tmp_path: Path, flags: str, expected: str) -> None:
     assert resolve_dtype("auto", CPU, cpuinfo(tmp_path, flags)) == expected
 
@@ -45,4 +53,7 @@ def test_a_runtime_loaded_with_auto_serves_what_this_machine_supports(tiny_backb
     runtime = Runtime.load(str(tiny_backbone_dir), device="cpu", dtype="auto")
     expected = "bfloat16" if cpu_has_native_bf16() else "float32"
     assert runtime.describe()["dtype"] == expected
-    assert Runtime.load(str(tiny_backbone_dir), device="cpu", dtype="auto", quantize="int8").describe()["dtype"] == "float32"
+    assert (
+        Runtime.load(str(tiny_backbone_dir), device="cpu", dtype="auto", quantize="int8").describe()["dtype"]
+        == "float32"
+    )

@@ -28,9 +28,7 @@ CLOSERS = "\"'\u201d\u2019)]"
 BULLETS = "\u2022\u00b7-\u2013\u2014*"
 # `(?<![.!?])`: a match starts only at the first mark of a run. Without it a run of n stops not
 # followed by a capital was tried from each of its n marks, each scanning to the run's end.
-STOP = re.compile(
-    rf"(?<![.!?])[.!?]+[{re.escape(CLOSERS)}]*(?=\s+[{re.escape(OPENERS)}]?[A-Z0-9{re.escape(BULLETS)}])"
-)
+STOP = re.compile(rf"(?<![.!?])[.!?]+[{re.escape(CLOSERS)}]*(?=\s+[{re.escape(OPENERS)}]?[A-Z0-9{re.escape(BULLETS)}])")
 LIST_ITEM = re.compile(rf"\s*(?:[{re.escape(BULLETS)}]|\(?[0-9]{{1,3}}[.)]|\(?[a-zA-Z][.)]|\([ivxlc]+\))\s")
 NON_SPACE = re.compile(r"\S")
 HEADING_MAX = 80
