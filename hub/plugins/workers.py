@@ -106,7 +106,14 @@ class _Worker:
             self.start()
         if self.conn is None:
             raise Unavailable("the plugin workers stopped")
-        self.conn.send((job.op, job.args))
+        try:
+            self.conn.send((job.op, job.args))
+        except OSError:  # the worker died idle (killed from outside): a fresh one takes the job
+            self.stop()
+            self.start()
+            if self.conn is None:
+                raise Unavailable("the plugin workers stopped") from None
+            self.conn.send((job.op, job.args))
         if not self.conn.poll(self.pool.budget_s):
             running = self.marker.value
             self.stop()
