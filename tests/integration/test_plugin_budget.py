@@ -22,7 +22,7 @@ from tests.plugins.distributions import SitePackages, site_packages
 __all__ = ["site_packages"]
 pytestmark = pytest.mark.integration
 ADMIN = "operator-secret-key-for-tests"
-BUDGET_S = 1.5
+BUDGET_S = 3.0
 PLUGIN = '''
 """A plugin made for the test: its preprocessor backtracks on a long run of blanks."""
 import re
@@ -55,7 +55,7 @@ def write(directory: Path, files: dict[str, bytes]) -> Path:
 
 
 @pytest.fixture
-def snail_hub(site_packages: SitePackages, start_hub, tiny_runtime, tmp_path: Path) -> Any:  # type: ignore[no-untyped-def]
+def snail_hub(site_packages: SitePackages, start_hub: Any, tiny_runtime: Any, tmp_path: Path) -> Any:
     site_packages.install("hub-snail", "snail", "hub_snail", PLUGIN)
     server, _ = start_hub(tiny_runtime, auth="on", admin_key=ADMIN, plugin_budget_s=BUDGET_S, plugin_workers=2)
     target = f"127.0.0.1:{server.port}"

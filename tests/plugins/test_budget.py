@@ -143,7 +143,8 @@ class SlowPlugin:
 
 
 def _served(tiny_runtime: Any, name: str, **settings: Any) -> Any:
-    service = service_with(load(("slow", SlowPlugin)), tiny_runtime, name, plugin_budget_s=BUDGET_S, **settings)
+    settings.setdefault("plugin_budget_s", BUDGET_S)
+    service = service_with(load(("slow", SlowPlugin)), tiny_runtime, name, **settings)
     files = random_adapter_files(service.runtime.spec, [("slow.tone", HeadKind.SEQUENCE, ["a", "b"])])
     for tenant in ("t", "u"):
         service.upload(Caller(tenant), UploadHeader("slow"), files)
@@ -174,7 +175,7 @@ def test_a_pathological_text_is_refused_naming_the_plugin_and_the_limit(tiny_run
 
 
 def test_while_a_worker_is_stuck_other_calls_are_answered(tiny_runtime: Any) -> None:
-    service = _served(tiny_runtime, "budget-others")
+    service = _served(tiny_runtime, "budget-others", plugin_budget_s=3.0)  # room for calls meanwhile
     refused: list[BaseException] = []
     started = threading.Event()
 
