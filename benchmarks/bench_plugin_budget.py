@@ -25,9 +25,9 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from hub.config.settings import Settings
 from hub.plugins.manager import build_plugins
 from hub.serving.plugin_work import PluginWork
-from hub.serving.settings import Settings
 from hub.tasks.answers import pieces
 from hub.tasks.head_kinds import task_kind
 from hub.tasks.results import HeadScores

@@ -25,6 +25,7 @@ from hub.errors import InvalidArgument
 from hub.plugins.manager import HubPlugins
 from hub.plugins.workers import WorkerPool
 from hub.tasks.head_kinds import task_kind
+from hub.tasks.pipeline import AnsweredSegment, TaskPipeline
 from hub.tasks.specs import TaskSpec
 from hub.testing.fuzz import synthetic_prediction
 
@@ -53,15 +54,19 @@ def components(plugins: HubPlugins, plugin: str) -> list[Component]:
     for name in owned.get("tasks", ()):
         spec = plugins.tasks.get(name)
         if spec.postprocessor is not None:
-            found.append(Component(f"task {name!r}: postprocessor", _postprocess(spec)))
+            found.append(Component(f"task {name!r}: postprocessor", _postprocess(spec, plugins.tasks.pipeline(name))))
     return found
 
 
-def _postprocess(spec: TaskSpec) -> Callable[[str], Any]:
+def _postprocess(spec: TaskSpec, pipeline: TaskPipeline) -> Callable[[str], Any]:
+    """The postprocessor on an answer for the whole text, called as the request path calls it."""
     labels = list(spec.labels) if spec.labels is not None else list(task_kind(spec.head_kind).sample_labels)
-    post = spec.postprocessor
-    assert post is not None
-    return lambda text: post(synthetic_prediction(spec, labels, text), text)
+
+    def run(text: str) -> Any:
+        answer = synthetic_prediction(spec, labels, text, 0, len(text))
+        return pipeline.postprocess(answer, text, AnsweredSegment(0, len(text), text))
+
+    return run
 
 
 def words_of(texts: Iterable[str], limit: int = WORDS) -> list[str]:

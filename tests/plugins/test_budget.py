@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from hub.errors import InvalidArgument, Unavailable
+from hub.observe import request_log as rl
 from hub.plugin_api import HeadKind, Preprocessor, TaskSpec, hookimpl, replace_patterns
 from hub.plugins.workers import PluginTimeout, WorkerPool
-from hub.serving import request_log as rl
 from hub.serving.auth import Caller
 from hub.serving.service import Target
 from hub.serving.upload import UploadHeader

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from hub.config.settings import Settings, SettingsError
 from hub.engine.precision import cpu_has_native_bf16, resolve_dtype
-from hub.serving.settings import Settings, SettingsError
 
 CPU = torch.device("cpu")
 
