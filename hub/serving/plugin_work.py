@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from adapters_registry.manifest import HeadSpec
+from hub.config.settings import Settings
 from hub.observe import request_log as rl
 from hub.plugins.workers import WorkerPool
 from hub.tasks.answers import answers
@@ -87,6 +89,14 @@ class PluginWork:
                 components=self.components,
                 on_start=self._started,
             )
+
+    @classmethod
+    def started(cls, owner: object, tasks: TaskRegistry, settings: Settings) -> PluginWork:
+        """The service's plugin work, by its settings; its workers stop when ``close`` is
+        called or when ``owner`` is garbage collected (a service nobody closed)."""
+        work = cls(tasks, settings.plugin_workers, settings.plugin_budget_s)
+        weakref.finalize(owner, work.close)
+        return work
 
     def close(self) -> None:
         if self.pool is not None:

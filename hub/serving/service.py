@@ -7,7 +7,6 @@ returns plain results or raises a DomainError subclass that the transport maps t
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -110,9 +109,7 @@ class HubService:
         self.batcher = build_scheduler(settings, forward)
         self.policies = TenantPolicies(self.tenants, self.batcher)
         self.telemetry.watch(self.cache, lambda: self.ready, self.batcher)
-        # plugin code on tenants' texts: in worker processes under a time budget (plugin_work.py)
-        self.plugin_work = PluginWork(tasks, settings.plugin_workers, settings.plugin_budget_s)
-        weakref.finalize(self, self.plugin_work.close)
+        self.plugin_work = PluginWork.started(self, tasks, settings)  # plugin code under a time budget
 
     # ---- lifecycle ----------------------------------------------------------------------
     def load_backbone(self) -> None:
