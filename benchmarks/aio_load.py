@@ -140,7 +140,8 @@ class Load:
         """Wait for the calls sent in the window, at most ``linger_s``; what is left counts with
         the time it had waited (a lower bound) and is cancelled."""
         if tasks:
-            await asyncio.wait(set(tasks), timeout=self.spec.get("linger_s", 30.0))
+            left = max(0.0, self.end - time.perf_counter())
+            await asyncio.wait(set(tasks), timeout=left + self.spec.get("linger_s", 30.0))
         cutoff = time.perf_counter()
         self.unfinished = [cutoff - t for t in self.pending.values() if self.measure_from <= t <= self.end]
         for task in tasks:
@@ -191,6 +192,8 @@ class Load:
             self.codes["OK"] += 1
         except grpc.aio.AioRpcError as exc:
             self.codes[exc.code().name] += 1
+        except Exception as exc:  # noqa: BLE001 - counted by kind, the run goes on
+            self.codes[type(exc).__name__] += 1
 
     async def run(self) -> dict[str, Any]:
         count = max(1, -(-int(self.spec.get("clients", 1)) // CLIENTS_PER_CHANNEL))

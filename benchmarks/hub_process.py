@@ -81,7 +81,7 @@ class Served:
 
     def add_tenant(self, tenant: str, adapter_dir: Path, name: str, weight: float = 1.0, **push: Any) -> None:
         with self.client() as admin:
-            self.keys[tenant] = admin.create_tenant(tenant, weight=weight).key
+            self.keys[tenant] = admin.create_tenant(tenant, weight=weight).api_key
         with self.client(tenant) as client:
             client.push(adapter_dir, name, **push)
             self.adapters[tenant] = name
