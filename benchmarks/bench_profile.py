@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="8 s of recording")
     p.add_argument("--seconds", type=int, default=0, help="seconds of recording (default 20; quick 8)")
-    p.add_argument("--rate", type=int, default=100, help="py-spy samples per second, each recording (default 100)")
+    p.add_argument("--rate", type=int, default=50, help="py-spy samples per second, each recording (default 50)")
     p.add_argument("--clients", type=int, default=64, help="closed-loop clients (default 64)")
     p.add_argument("--procs", type=int, default=2, help="load generator processes (default 2)")
     p.add_argument("--dtype", default="float32", help="server dtype (default float32)")
@@ -136,6 +137,16 @@ def record(pid: int, out: Path, seconds: int, rate: int, *flags: str) -> subproc
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
+def finish(spy: subprocess.Popen, seconds: int) -> str:
+    """py-spy's last words; one that falls behind on a loaded machine (it reads every thread's stack
+    at every tick) is stopped with SIGINT, which still writes what it sampled."""
+    try:
+        return spy.communicate(timeout=2 * seconds + 30)[1][-300:]
+    except subprocess.TimeoutExpired:
+        spy.send_signal(signal.SIGINT)
+        return "(stopped late) " + spy.communicate(timeout=60)[1][-300:]
+
+
 def profile(args: argparse.Namespace, seconds: int, tmp: Path) -> dict[str, Any]:
     rng = __import__("random").Random(1)
     texts = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 62))) for _ in range(256)]
@@ -155,26 +166,36 @@ def profile(args: argparse.Namespace, seconds: int, tmp: Path) -> dict[str, Any]
         cpu0 = served.status()["cpu_s"]
         spies = {name: record(served.pid, tmp / f"{name}.txt", seconds, args.rate, *flags)
                  for name, flags in (("all", ["--idle"]), ("running", []), ("gil", ["--gil"]))}  # fmt: skip
-        errors = {name: spy.communicate(timeout=seconds + 60)[1][-300:] for name, spy in spies.items()}
+        errors = {name: finish(spy, seconds) for name, spy in spies.items()}
         server_cores = (served.status()["cpu_s"] - cpu0) / seconds
         runner.join(timeout=seconds + 120)
     result = {name: read_raw(tmp / f"{name}.txt") for name in spies}
     return {"load": load.get("load", {}), "server_cores": server_cores, "samples": result, "errors": errors}
 
 
+def ticks(stderr: str) -> int:
+    m = re.search(r"Samples: (\d+)", stderr)
+    return int(m[1]) if m else 0
+
+
 def summarize(p: dict[str, Any]) -> dict[str, Any]:
     everything, running = engine_counts(p["samples"]["all"]), engine_counts(p["samples"]["running"])
     total = sum(everything.values()) or 1
-    forward_blocked = max(0, everything["forward"] - running["forward"])
+    # each recording's own tick count (py-spy's "Samples: N"): one that fell behind took fewer
+    scale = total / max(ticks(p["errors"]["running"]) or total, 1)
+    run_forward, run_other = running["forward"] * scale, running["other"] * scale
     return {
         "engine_samples": total,
-        "forward_running": running["forward"] / total,
-        "forward_blocked_gil": forward_blocked / total,
-        "other_running": running["other"] / total,
-        "other_blocked": max(0, everything["other"] - running["other"]) / total,
+        "ticks": {name: ticks(err) for name, err in p["errors"].items()},
+        "forward_running": run_forward / total,
+        "forward_blocked_gil": max(0.0, everything["forward"] - run_forward) / total,
+        "other_running": run_other / total,
+        "other_blocked": max(0.0, everything["other"] - run_other) / total,
         "idle": everything["idle"] / total,
         "gil": gil_holders(p["samples"]["gil"]),
         "throughput": p["load"].get("answers_per_s", 0.0),
+        "p50_ms": p["load"].get("p50_ms", 0.0),
+        "codes": p["load"].get("codes", {}),
         "generator_cores": p["load"].get("generator_cores", 0.0),
         "server_cores": p["server_cores"],
     }
@@ -183,7 +204,7 @@ def summarize(p: dict[str, Any]) -> dict[str, Any]:
 def report(s: dict[str, Any], args: argparse.Namespace, seconds: int) -> list[str]:
     g = s["gil"]
     lines = [
-        f"{args.clients} clients, {s['throughput']:.1f} texts/s, server {s['server_cores']:.2f} cores, generator "
+        f"{args.clients} clients, {s['throughput']:.1f} texts/s (p50 {s['p50_ms']:.0f} ms, {s['codes']}), server {s['server_cores']:.2f} cores, generator "
         f"{s['generator_cores']:.2f} cores; {seconds} s at {args.rate}/s per recording\n",
         "| engine thread, share of its samples | |", "|---|---:|",
         f"| in a forward, running | {s['forward_running']:.2f} |",
@@ -191,7 +212,7 @@ def report(s: dict[str, Any], args: argparse.Namespace, seconds: int) -> list[st
         f"| batch planning / heads / results, running | {s['other_running']:.2f} |",
         f"| batch planning / heads / results, not running (GIL) | {s['other_blocked']:.2f} |",
         f"| idle (waiting for work) | {s['idle']:.2f} |",
-        f"| samples | {s['engine_samples']} |",
+        f"| samples (py-spy ticks of each recording: {s['ticks']}) | {s['engine_samples']} |",
         f"\nGIL samples: {g['total']}; by thread: "
         + ", ".join(f"{k} {v / max(g['total'], 1):.2f}" for k, v in Counter(g["threads"]).most_common()),
         "\n| function holding the GIL (inclusive) | share of GIL samples |", "|---|---:|",
