@@ -204,8 +204,8 @@ def summarize(p: dict[str, Any]) -> dict[str, Any]:
 def report(s: dict[str, Any], args: argparse.Namespace, seconds: int) -> list[str]:
     g = s["gil"]
     lines = [
-        f"{args.clients} clients, {s['throughput']:.1f} texts/s (p50 {s['p50_ms']:.0f} ms, {s['codes']}), server {s['server_cores']:.2f} cores, generator "
-        f"{s['generator_cores']:.2f} cores; {seconds} s at {args.rate}/s per recording\n",
+        f"{args.clients} clients, {s['throughput']:.1f} texts/s (p50 {s['p50_ms']:.0f} ms, {s['codes']}), "
+        f"server {s['server_cores']:.2f} cores, generator {s['generator_cores']:.2f} cores; {seconds} s at {args.rate}/s per recording\n",
         "| engine thread, share of its samples | |", "|---|---:|",
         f"| in a forward, running | {s['forward_running']:.2f} |",
         f"| in a forward, runnable but not running (waiting for the GIL) | {s['forward_blocked_gil']:.2f} |",
