@@ -205,7 +205,8 @@ def report(s: dict[str, Any], args: argparse.Namespace, seconds: int) -> list[st
     g = s["gil"]
     lines = [
         f"{args.clients} clients, {s['throughput']:.1f} texts/s (p50 {s['p50_ms']:.0f} ms, {s['codes']}), "
-        f"server {s['server_cores']:.2f} cores, generator {s['generator_cores']:.2f} cores; {seconds} s at {args.rate}/s per recording\n",
+        f"server {s['server_cores']:.2f} cores, generator {s['generator_cores']:.2f} cores; "
+        f"{seconds} s at {args.rate}/s per recording\n",
         "| engine thread, share of its samples | |", "|---|---:|",
         f"| in a forward, running | {s['forward_running']:.2f} |",
         f"| in a forward, runnable but not running (waiting for the GIL) | {s['forward_blocked_gil']:.2f} |",
