@@ -172,7 +172,7 @@ def arm_file(args: argparse.Namespace) -> dict[str, Any]:
         path = Path(tmp) / "lines.txt"
         path.write_text("\n".join(texts) + "\n")
         argv = [sys.executable, "-m", "hub.cli.main", "predict", "--target", served.target,
-                "--adapter", "sentiment", "--file", str(path)]  # fmt: skip
+                "--adapter", "sentiment", "--file", str(path), "--json"]  # fmt: skip
         env = {k: v for k, v in os.environ.items() if not k.startswith("ADAPTER_HUB_")}
         started = time.perf_counter()
         try:
@@ -183,8 +183,9 @@ def arm_file(args: argparse.Namespace) -> dict[str, Any]:
         except subprocess.TimeoutExpired as exc:
             code, out, err = None, _text(exc.stdout), _text(exc.stderr)
         seconds = time.perf_counter() - started
-    printed = len(out.splitlines())
-    return {"lines": lines, "exit_code": code, "printed": printed, "seconds": seconds,
+    numbers = [json.loads(line)["line"] for line in out.splitlines() if line.startswith("{")]
+    in_order = numbers == sorted(numbers)
+    return {"lines": lines, "exit_code": code, "printed": len(numbers), "in_order": in_order, "seconds": seconds,
             "stderr_tail": err.strip().splitlines()[-1:] if err.strip() else []}  # fmt: skip
 
 
@@ -219,8 +220,9 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> list[str]:
         ]
     if "file" in out:
         f = out["file"]
-        lines.append(f"| `predict --file` of {f['lines']:,} lines, fresh hub, defaults: exit code, lines printed, s | "
-                     f"{f['exit_code']}, {f['printed']:,}, {f['seconds']:.0f} | exit 0, all lines |")  # fmt: skip
+        lines.append(f"| `predict --file` of {f['lines']:,} lines, fresh hub, defaults: exit code, lines answered, "
+                     f"in order, s | {f['exit_code']}, {f['printed']:,}, {f['in_order']}, {f['seconds']:.0f} | "
+                     "exit 0, all lines |")  # fmt: skip
         if f["exit_code"] != 0 and f["stderr_tail"]:
             lines.append(f"|   its last error line | {f['stderr_tail'][0][:160]} | |")
     return lines
