@@ -163,6 +163,7 @@ class FrontEnd:
     def __init__(self, tokenizer: Any, threads: int) -> None:
         self.tokenizer, self.count, self.threads = tokenizer, threads, []
         self.stop, self.done = threading.Event(), 0
+        self.error: BaseException | None = None
         self.pool = texts(512, seed=9)
 
     def request(self, rng: random.Random) -> None:
@@ -177,7 +178,7 @@ class FrontEnd:
         spans = [pre.offsets.span(a, b) for a, b in encoded["offset_mapping"][0] if b > a]
         scores = {f"label{i}": float(i) / 3 for i in range(3)}
         answer = inference_pb2.PredictResponse()
-        result = answer.results.add()
+        result = answer.predictions.add()
         for label, score in sorted(scores.items(), key=lambda kv: -kv[1]):
             result.labels.add(label=label, score=score)
         answer.SerializeToString()
@@ -185,9 +186,12 @@ class FrontEnd:
 
     def run(self, seed: int) -> None:
         rng = random.Random(seed)
-        while not self.stop.is_set():
-            self.request(rng)
-            self.done += 1  # one writer per thread would be exact; the GIL makes += near enough
+        try:
+            while not self.stop.is_set():
+                self.request(rng)
+                self.done += 1  # one writer per thread would be exact; the GIL makes += near enough
+        except BaseException as exc:  # noqa: BLE001 - reported by the arm that used it
+            self.error = exc
 
     def __enter__(self) -> FrontEnd:
         for i in range(self.count):
@@ -266,7 +270,10 @@ def _with(front: FrontEnd, measure: Any) -> dict[str, float]:
     front.threads = []
     with front:
         time.sleep(0.5)  # the front end is busy before the engine starts
-        return measure()
+        result = measure()
+    if front.error is not None:
+        raise RuntimeError("the synthetic front end failed") from front.error
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
