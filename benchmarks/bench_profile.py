@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hub_process import PACKAGED, SHIPPED, loadavg, run_groups, serve
+from hub_process import PACKAGED, SHIPPED, free_port, loadavg, run_groups, serve
 
 PY_SPY = Path(sys.executable).with_name("py-spy")
 LINE = re.compile(r"^thread \((?P<tid>\d+)\): (?P<name>[^;]*);?(?P<stack>.*) (?P<count>\d+)$")
@@ -134,7 +135,7 @@ def _short(frame: str) -> str:
 def record(pid: int, out: Path, seconds: int, rate: int, *flags: str) -> subprocess.Popen:
     argv = [str(PY_SPY), "record", "--pid", str(pid), "--format", "raw", "-d", str(seconds), "-r", str(rate),
             "--threads", "--nonblocking", "-o", str(out), *flags]  # fmt: skip
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def finish(spy: subprocess.Popen, seconds: int) -> str:
@@ -147,10 +148,41 @@ def finish(spy: subprocess.Popen, seconds: int) -> str:
         return "(stopped late) " + spy.communicate(timeout=60)[1][-300:]
 
 
+def scrape(port: int) -> dict[str, float]:
+    """The hub's own sums from /metrics: forward seconds, queue seconds, request seconds, rows."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as response:
+        text = response.read().decode()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        m = re.match(r"^(adapter_hub_(forward|queue|request)_seconds_(sum|count)|adapter_hub_batch_rows_sum)"
+                     r"(\{[^}]*\})? ([0-9.e+-]+)$", line)  # fmt: skip
+        if m:
+            out[m[1]] = out.get(m[1], 0.0) + float(m[5])
+    return out
+
+
+def window(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
+    d = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
+    requests = d.get("adapter_hub_request_seconds_count", 0.0)
+    batches = d.get("adapter_hub_forward_seconds_count", 0.0)
+    return {
+        "forward_duty": d.get("adapter_hub_forward_seconds_sum", 0.0) / seconds,
+        "batches_per_s": batches / seconds,
+        "rows_per_batch": d.get("adapter_hub_batch_rows_sum", 0.0) / batches if batches else 0.0,
+        "server_request_s": d.get("adapter_hub_request_seconds_sum", 0.0) / requests if requests else 0.0,
+        "queue_s": d.get("adapter_hub_queue_seconds_sum", 0.0) / max(d.get("adapter_hub_queue_seconds_count", 0), 1),
+        "requests_per_s": requests / seconds,
+    }
+
+
 def profile(args: argparse.Namespace, seconds: int, tmp: Path) -> dict[str, Any]:
+    """The load runs for two windows: the first without py-spy (the hub's metrics only), the
+    second with the three recordings (and the metrics), so py-spy's own cost shows."""
     rng = __import__("random").Random(1)
     texts = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 62))) for _ in range(256)]
-    with serve(PACKAGED, auth=False, env={"ADAPTER_HUB_DTYPE": args.dtype}) as served:
+    mport = free_port()
+    env = {"ADAPTER_HUB_DTYPE": args.dtype, "ADAPTER_HUB_METRICS_PORT": str(mport)}
+    with serve(PACKAGED, auth=False, env=env) as served:
         with served.client() as client:
             client.push(SHIPPED / "finance-tweet-sentiment", "sentiment")
             client.predict("sentiment", texts[:32])
@@ -159,18 +191,23 @@ def profile(args: argparse.Namespace, seconds: int, tmp: Path) -> dict[str, Any]
         load: dict[str, Any] = {}
         warmup = 4.0
         runner = threading.Thread(
-            target=lambda: load.update(run_groups({"load": spec}, warmup, seconds + 2.0, {"load": args.procs}))
+            target=lambda: load.update(run_groups({"load": spec}, warmup, 2 * seconds + 4.0, {"load": args.procs}))
         )
         runner.start()
         time.sleep(3.0 + warmup)  # the generators start 3 s after the call, then warm up
-        cpu0 = served.status()["cpu_s"]
+        m0, cpu0, t0 = scrape(mport), served.status()["cpu_s"], time.perf_counter()
+        time.sleep(seconds)
+        m1, cpu1, t1 = scrape(mport), served.status()["cpu_s"], time.perf_counter()
         spies = {name: record(served.pid, tmp / f"{name}.txt", seconds, args.rate, *flags)
                  for name, flags in (("all", ["--idle"]), ("running", []), ("gil", ["--gil"]))}  # fmt: skip
         errors = {name: finish(spy, seconds) for name, spy in spies.items()}
-        server_cores = (served.status()["cpu_s"] - cpu0) / seconds
-        runner.join(timeout=seconds + 120)
+        m2, cpu2, t2 = scrape(mport), served.status()["cpu_s"], time.perf_counter()
+        runner.join(timeout=2 * seconds + 120)
     result = {name: read_raw(tmp / f"{name}.txt") for name in spies}
-    return {"load": load.get("load", {}), "server_cores": server_cores, "samples": result, "errors": errors}
+    plain = {**window(m0, m1, t1 - t0), "server_cores": (cpu1 - cpu0) / (t1 - t0)}
+    spied = {**window(m1, m2, t2 - t1), "server_cores": (cpu2 - cpu1) / (t2 - t1)}
+    return {"load": load.get("load", {}), "server_cores": spied["server_cores"], "samples": result, "errors": errors,
+            "metrics": {"without_py_spy": plain, "with_py_spy": spied}}  # fmt: skip
 
 
 def ticks(stderr: str) -> int:
@@ -198,7 +235,20 @@ def summarize(p: dict[str, Any]) -> dict[str, Any]:
         "codes": p["load"].get("codes", {}),
         "generator_cores": p["load"].get("generator_cores", 0.0),
         "server_cores": p["server_cores"],
+        "metrics": p["metrics"],
     }
+
+
+def metrics_table(m: dict[str, dict[str, float]]) -> list[str]:
+    """The hub's own account of the same load (its /metrics), without and with py-spy attached."""
+    rows = [("engine duty: forward seconds per second", "forward_duty", ".2f"), ("batches/s", "batches_per_s", ".2f"),
+            ("rows per batch", "rows_per_batch", ".1f"), ("requests/s", "requests_per_s", ".1f"),
+            ("server time per request (s)", "server_request_s", ".2f"),
+            ("queue time per request (s)", "queue_s", ".2f"),
+            ("server process cores", "server_cores", ".2f")]  # fmt: skip
+    a, b = m["without_py_spy"], m["with_py_spy"]
+    out = ["\n| the hub's /metrics over the window | without py-spy | with py-spy |", "|---|---:|---:|"]
+    return out + [f"| {label} | {format(a[k], f)} | {format(b[k], f)} |" for label, k, f in rows]
 
 
 def report(s: dict[str, Any], args: argparse.Namespace, seconds: int) -> list[str]:
@@ -218,6 +268,7 @@ def report(s: dict[str, Any], args: argparse.Namespace, seconds: int) -> list[st
         + ", ".join(f"{k} {v / max(g['total'], 1):.2f}" for k, v in Counter(g["threads"]).most_common()),
         "\n| function holding the GIL (inclusive) | share of GIL samples |", "|---|---:|",
     ]  # fmt: skip
+    lines[1:1] = [*metrics_table(s["metrics"]), ""]
     lines += [f"| `{f}` | {n / max(g['total'], 1):.3f} |" for f, n in g["inclusive"]]
     lines += ["\n| leaf function holding the GIL | share |", "|---|---:|"]
     lines += [f"| `{f}` | {n / max(g['total'], 1):.3f} |" for f, n in g["leaf"]]
