@@ -28,10 +28,12 @@ import argparse
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +188,8 @@ def arm_file(args: argparse.Namespace) -> dict[str, Any]:
     numbers = [json.loads(line)["line"] for line in out.splitlines() if line.startswith("{")]
     in_order = numbers == sorted(numbers)
     return {"lines": lines, "exit_code": code, "printed": len(numbers), "in_order": in_order, "seconds": seconds,
-            "stderr_tail": err.strip().splitlines()[-1:] if err.strip() else []}  # fmt: skip
+            "stderr_tail": err.strip().splitlines()[-1:] if err.strip() else [],
+            "errors": dict(Counter(m[1] for m in re.finditer(r"^error: ([A-Z_]+)", err, re.M)))}  # fmt: skip
 
 
 def _text(raw: bytes | str | None) -> str:
@@ -223,6 +226,8 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> list[str]:
         lines.append(f"| `predict --file` of {f['lines']:,} lines, fresh hub, defaults: exit code, lines answered, "
                      f"in order, s | {f['exit_code']}, {f['printed']:,}, {f['in_order']}, {f['seconds']:.0f} | "
                      "exit 0, all lines |")  # fmt: skip
+        if f.get("errors"):
+            lines.append(f"|   errors on stderr (chunks refused) | {f['errors']} | |")
         if f["exit_code"] != 0 and f["stderr_tail"]:
             lines.append(f"|   its last error line | {f['stderr_tail'][0][:160]} | |")
     return lines
