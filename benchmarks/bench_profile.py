@@ -142,10 +142,10 @@ def finish(spy: subprocess.Popen, seconds: int) -> str:
     """py-spy's last words; one that falls behind on a loaded machine (it reads every thread's stack
     at every tick) is stopped with SIGINT, which still writes what it sampled."""
     try:
-        return spy.communicate(timeout=2 * seconds + 30)[1][-300:]
+        return spy.communicate(timeout=2 * seconds + 30)[0][-300:]
     except subprocess.TimeoutExpired:
         spy.send_signal(signal.SIGINT)
-        return "(stopped late) " + spy.communicate(timeout=60)[1][-300:]
+        return "(stopped late) " + spy.communicate(timeout=60)[0][-300:]
 
 
 def scrape(port: int) -> dict[str, float]:
