@@ -77,6 +77,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="5 s per arm")
     p.add_argument("--duration", type=float, default=0, help="seconds per arm (default 12; quick 5)")
     p.add_argument("--frontend-threads", type=int, default=4, help="front-end threads (default 4)")
+    p.add_argument("--batch", type=int, default=BATCH, help=f"rows per forward (default {BATCH}, the hub's)")
     p.add_argument("--rounds", type=int, default=0, help="rounds of the three arms, order rotated (default 2; quick 1)")
     p.add_argument("--json", help="also write every number to this file")
     return p.parse_args(argv)
@@ -99,12 +100,12 @@ def load_model() -> tuple[Any, Any]:
     return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path, dtype=torch.float32).eval()
 
 
-def batches(tokenizer: Any, count: int) -> list[np.ndarray]:
-    """Padded token-id arrays (int64, BATCH x longest), the engine's input."""
-    pool = texts(BATCH * count, seed=3)
+def batches(tokenizer: Any, count: int, rows: int = BATCH) -> list[np.ndarray]:
+    """Padded token-id arrays (int64, rows x longest), the engine's input."""
+    pool = texts(rows * count, seed=3)
     out = []
     for i in range(count):
-        enc = tokenizer(pool[i * BATCH : (i + 1) * BATCH], padding=True, truncation=True, max_length=SEQ_MAX)
+        enc = tokenizer(pool[i * rows : (i + 1) * rows], padding=True, truncation=True, max_length=SEQ_MAX)
         out.append(np.asarray(enc["input_ids"], dtype=np.int64))
     return out
 
@@ -244,7 +245,7 @@ def ipc_cost(inputs: list[np.ndarray], repeats: int = 200) -> dict[str, float]:
 
 def run_rounds(args: argparse.Namespace, seconds: float) -> dict[str, Any]:
     tokenizer, model = load_model()
-    inputs = batches(tokenizer, 16)
+    inputs = batches(tokenizer, 16, args.batch)
     remote = RemoteEngine()
     front = FrontEnd(tokenizer, args.frontend_threads)
     arms = {
@@ -284,15 +285,15 @@ def main(argv: list[str] | None = None) -> int:
     out = run_rounds(args, seconds)
     a, t, p, ipc = out["alone"], out["thread"], out["process"], out["ipc"]
     print(f"## bench_engine_split\n\nload average {load} at start ({os.cpu_count()} CPUs), "
-          f"{args.frontend_threads} front-end threads, batch {BATCH} x up to {SEQ_MAX} tokens\n")  # fmt: skip
+          f"{args.frontend_threads} front-end threads, batch {args.batch} x up to {SEQ_MAX} tokens\n")  # fmt: skip
     print("| engine | forwards/s | / alone | front-end requests/s alongside |\n|---|---:|---:|---:|")
     print(f"| thread of an idle process (alone) | {a['forwards_per_s']:.2f} | 1.00 | - |")
     for name, r in (("thread of the loaded process (today)", t), ("own process, pipe (engine core)", p)):
         print(f"| {name} | {r['forwards_per_s']:.2f} | {r['forwards_per_s'] / a['forwards_per_s']:.2f} | "
               f"{r['frontend_per_s']:.0f} |")  # fmt: skip
     print(f"\nprocess / thread forwards/s: **{p['forwards_per_s'] / t['forwards_per_s']:.2f}**; pipe round trip per "
-          f"batch (ids {BATCH}x{SEQ_MAX} int64 out, {BATCH}x{HIDDEN} float32 back): p50 {ipc['round_trip_p50_ms']:.3f} "
-          f"ms, p99 {ipc['round_trip_p99_ms']:.3f} ms = {ipc['round_trip_p50_ms'] / 1000 * a['forwards_per_s']:.4f} "
+          f"batch (ids {args.batch}x{SEQ_MAX} int64 out, {args.batch}x{HIDDEN} float32 back): "
+          f"p50 {ipc['round_trip_p50_ms']:.3f} ms, p99 {ipc['round_trip_p99_ms']:.3f} ms = {ipc['round_trip_p50_ms'] / 1000 * a['forwards_per_s']:.4f} "
           f"of a forward")  # fmt: skip
     end = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"\n(total {time.perf_counter() - started:.0f} s; load average {load} at start, {end} at end)")
