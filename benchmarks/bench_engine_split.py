@@ -293,8 +293,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['frontend_per_s']:.0f} |")  # fmt: skip
     print(f"\nprocess / thread forwards/s: **{p['forwards_per_s'] / t['forwards_per_s']:.2f}**; pipe round trip per "
           f"batch (ids {args.batch}x{SEQ_MAX} int64 out, {args.batch}x{HIDDEN} float32 back): "
-          f"p50 {ipc['round_trip_p50_ms']:.3f} ms, p99 {ipc['round_trip_p99_ms']:.3f} ms = {ipc['round_trip_p50_ms'] / 1000 * a['forwards_per_s']:.4f} "
-          f"of a forward")  # fmt: skip
+          f"p50 {ipc['round_trip_p50_ms']:.3f} ms, p99 {ipc['round_trip_p99_ms']:.3f} ms = "
+          f"{ipc['round_trip_p50_ms'] / 1000 * a['forwards_per_s']:.4f} of a forward")  # fmt: skip
     end = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"\n(total {time.perf_counter() - started:.0f} s; load average {load} at start, {end} at end)")
     if args.json:
