@@ -2,16 +2,18 @@
 (packaged backbone, float32, hub defaults) under ``--clients`` closed-loop single-text clients
 (asyncio, in ``--procs`` other processes).
 
-Three py-spy recordings of the same seconds, side by side (``--nonblocking``, so the server is
-never paused):
+The load runs through consecutive windows of ``--seconds``: one without py-spy (the hub's own
+/metrics only: engine duty = forward seconds per second, rows per batch, server time per request),
+then one per py-spy recording, one at a time (``--nonblocking``: the server is never paused; each
+window's metrics show what py-spy cost; three recorders at once starved a loaded server):
 
 - ``all`` (``--idle``): every thread at every tick. The engine thread (the one whose stack holds
-  the scheduler's ``_loop``) is classified per sample: in a forward (a torch module's call on
-  its stack), idle (waiting for work: a Condition wait at the top, no forward), other (batch
+  the batcher's ``_loop``) is classified per sample: in a forward (a torch module's call on its
+  stack), idle (waiting for work: a Condition wait at the top, no forward), other (batch
   planning, heads, results).
-- ``running`` (no ``--idle``): only threads the OS had running. An engine sample in a forward
-  that ``all`` has but ``running`` does not is a forward blocked: with one torch thread, that is
-  the GIL (the engine thread is runnable but waits for Python's lock).
+- ``running`` (no ``--idle``): only threads the OS had runnable, as a share of the window's
+  ticks. A forward share in ``all`` well above the one here is a forward waiting (with one torch
+  thread: for the GIL).
 - ``gil`` (``--gil``): only the thread holding the GIL: which functions hold it (inclusive and
   leaf counts) and how much of it the engine thread gets.
 
@@ -67,9 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="8 s of recording")
     p.add_argument("--seconds", type=int, default=0, help="seconds of recording (default 20; quick 8)")
-    p.add_argument("--rate", type=int, default=50, help="py-spy samples per second, each recording (default 50)")
+    p.add_argument("--rate", type=int, default=20, help="py-spy samples per second (default 20)")
     p.add_argument("--clients", type=int, default=64, help="closed-loop clients (default 64)")
-    p.add_argument("--procs", type=int, default=2, help="load generator processes (default 2)")
     p.add_argument("--dtype", default="float32", help="server dtype (default float32)")
     p.add_argument("--json", help="also write every number to this file")
     p.add_argument("--keep", help="directory to keep the raw py-spy files in")
@@ -176,12 +177,16 @@ def window(before: dict[str, float], after: dict[str, float], seconds: float) ->
 
 
 def profile(args: argparse.Namespace, seconds: int, tmp: Path) -> dict[str, Any]:
-    """The load runs for two windows: the first without py-spy (the hub's metrics only), the
-    second with the three recordings (and the metrics), so py-spy's own cost shows."""
+    """The load runs through consecutive windows of ``seconds``: the first without py-spy (the
+    hub's metrics only), then one per recording, one py-spy at a time (three at once starved a
+    loaded server: 0.06 cores instead of 0.31); each window's metrics show what py-spy cost."""
     rng = __import__("random").Random(1)
     texts = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 62))) for _ in range(256)]
     mport = free_port()
     env = {"ADAPTER_HUB_DTYPE": args.dtype, "ADAPTER_HUB_METRICS_PORT": str(mport)}
+    recordings = (("all", ["--idle"]), ("running", []), ("gil", ["--gil"]))
+    metrics: dict[str, dict[str, float]] = {}
+    errors: dict[str, str] = {}
     with serve(PACKAGED, auth=False, env=env) as served:
         with served.client() as client:
             client.push(SHIPPED / "finance-tweet-sentiment", "sentiment")
@@ -189,25 +194,22 @@ def profile(args: argparse.Namespace, seconds: int, tmp: Path) -> dict[str, Any]
         spec = {"target": served.target, "kind": "closed", "clients": args.clients, "adapter": "sentiment",
                 "texts": texts}  # fmt: skip
         load: dict[str, Any] = {}
-        warmup = 4.0
-        runner = threading.Thread(
-            target=lambda: load.update(run_groups({"load": spec}, warmup, 2 * seconds + 4.0, {"load": args.procs}))
-        )
+        warmup, span = 4.0, (1 + len(recordings)) * (seconds + 3) + 4.0
+        runner = threading.Thread(target=lambda: load.update(run_groups({"load": spec}, warmup, span, {"load": 2})))
         runner.start()
         time.sleep(3.0 + warmup)  # the generators start 3 s after the call, then warm up
-        m0, cpu0, t0 = scrape(mport), served.status()["cpu_s"], time.perf_counter()
-        time.sleep(seconds)
-        m1, cpu1, t1 = scrape(mport), served.status()["cpu_s"], time.perf_counter()
-        spies = {name: record(served.pid, tmp / f"{name}.txt", seconds, args.rate, *flags)
-                 for name, flags in (("all", ["--idle"]), ("running", []), ("gil", ["--gil"]))}  # fmt: skip
-        errors = {name: finish(spy, seconds) for name, spy in spies.items()}
-        m2, cpu2, t2 = scrape(mport), served.status()["cpu_s"], time.perf_counter()
-        runner.join(timeout=2 * seconds + 120)
-    result = {name: read_raw(tmp / f"{name}.txt") for name in spies}
-    plain = {**window(m0, m1, t1 - t0), "server_cores": (cpu1 - cpu0) / (t1 - t0)}
-    spied = {**window(m1, m2, t2 - t1), "server_cores": (cpu2 - cpu1) / (t2 - t1)}
-    return {"load": load.get("load", {}), "server_cores": spied["server_cores"], "samples": result, "errors": errors,
-            "metrics": {"without_py_spy": plain, "with_py_spy": spied}}  # fmt: skip
+        for name, flags in (("without_py_spy", None), *recordings):
+            m0, cpu0, t0 = scrape(mport), served.status()["cpu_s"], time.perf_counter()
+            if flags is None:
+                time.sleep(seconds)
+            else:
+                errors[name] = finish(record(served.pid, tmp / f"{name}.txt", seconds, args.rate, *flags), seconds)
+            m1, cpu1, t1 = scrape(mport), served.status()["cpu_s"], time.perf_counter()
+            metrics[name] = {**window(m0, m1, t1 - t0), "server_cores": (cpu1 - cpu0) / (t1 - t0)}
+        runner.join(timeout=span + 120)
+    result = {name: read_raw(tmp / f"{name}.txt") for name, _ in recordings}
+    return {"load": load.get("load", {}), "server_cores": metrics["without_py_spy"]["server_cores"],
+            "samples": result, "errors": errors, "metrics": metrics}  # fmt: skip
 
 
 def ticks(stderr: str) -> int:
@@ -215,20 +217,20 @@ def ticks(stderr: str) -> int:
     return int(m[1]) if m else 0
 
 
-def summarize(p: dict[str, Any]) -> dict[str, Any]:
+def summarize(p: dict[str, Any], seconds: int, rate: int) -> dict[str, Any]:
+    """Engine shares: ``all`` has the engine at every tick it took; ``running`` (another window)
+    only at ticks where the OS had it running, out of about ``seconds * rate`` ticks."""
     everything, running = engine_counts(p["samples"]["all"]), engine_counts(p["samples"]["running"])
     total = sum(everything.values()) or 1
-    # each recording's own tick count (py-spy's "Samples: N"): one that fell behind took fewer
-    scale = total / max(ticks(p["errors"]["running"]) or total, 1)
-    run_forward, run_other = running["forward"] * scale, running["other"] * scale
+    expected = seconds * rate
     return {
         "engine_samples": total,
-        "ticks": {name: ticks(err) for name, err in p["errors"].items()},
-        "forward_running": run_forward / total,
-        "forward_blocked_gil": max(0.0, everything["forward"] - run_forward) / total,
-        "other_running": run_other / total,
-        "other_blocked": max(0.0, everything["other"] - run_other) / total,
+        "expected_ticks": expected,
+        "forward": everything["forward"] / total,
+        "other": everything["other"] / total,
         "idle": everything["idle"] / total,
+        "forward_running": running["forward"] / expected,
+        "other_running": running["other"] / expected,
         "gil": gil_holders(p["samples"]["gil"]),
         "throughput": p["load"].get("answers_per_s", 0.0),
         "p50_ms": p["load"].get("p50_ms", 0.0),
@@ -240,15 +242,15 @@ def summarize(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def metrics_table(m: dict[str, dict[str, float]]) -> list[str]:
-    """The hub's own account of the same load (its /metrics), without and with py-spy attached."""
+    """The hub's own account of each window (its /metrics): without py-spy, then one per recording."""
     rows = [("engine duty: forward seconds per second", "forward_duty", ".2f"), ("batches/s", "batches_per_s", ".2f"),
             ("rows per batch", "rows_per_batch", ".1f"), ("requests/s", "requests_per_s", ".1f"),
             ("server time per request (s)", "server_request_s", ".2f"),
             ("queue time per request (s)", "queue_s", ".2f"),
             ("server process cores", "server_cores", ".2f")]  # fmt: skip
-    a, b = m["without_py_spy"], m["with_py_spy"]
-    out = ["\n| the hub's /metrics over the window | without py-spy | with py-spy |", "|---|---:|---:|"]
-    return out + [f"| {label} | {format(a[k], f)} | {format(b[k], f)} |" for label, k, f in rows]
+    names = list(m)
+    out = ["\n| the hub's /metrics per window | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    return out + [f"| {label} | " + " | ".join(format(m[n][k], f) for n in names) + " |" for label, k, f in rows]
 
 
 def report(s: dict[str, Any], args: argparse.Namespace, seconds: int) -> list[str]:
@@ -257,13 +259,14 @@ def report(s: dict[str, Any], args: argparse.Namespace, seconds: int) -> list[st
         f"{args.clients} clients, {s['throughput']:.1f} texts/s (p50 {s['p50_ms']:.0f} ms, {s['codes']}), "
         f"server {s['server_cores']:.2f} cores, generator {s['generator_cores']:.2f} cores; "
         f"{seconds} s at {args.rate}/s per recording\n",
-        "| engine thread, share of its samples | |", "|---|---:|",
-        f"| in a forward, running | {s['forward_running']:.2f} |",
-        f"| in a forward, runnable but not running (waiting for the GIL) | {s['forward_blocked_gil']:.2f} |",
-        f"| batch planning / heads / results, running | {s['other_running']:.2f} |",
-        f"| batch planning / heads / results, not running (GIL) | {s['other_blocked']:.2f} |",
-        f"| idle (waiting for work) | {s['idle']:.2f} |",
-        f"| samples (py-spy ticks of each recording: {s['ticks']}) | {s['engine_samples']} |",
+        "| engine thread (py-spy) | share |", "|---|---:|",
+        f"| `all` window: in a forward | {s['forward']:.2f} |",
+        f"| `all` window: batch planning / heads / results | {s['other']:.2f} |",
+        f"| `all` window: idle (waiting for work) | {s['idle']:.2f} |",
+        f"| `running` window: in a forward and running, of about {s['expected_ticks']} ticks | "
+        f"{s['forward_running']:.2f} |",
+        f"| `running` window: planning / heads / results and running | {s['other_running']:.2f} |",
+        f"| engine samples in `all` | {s['engine_samples']} |",
         f"\nGIL samples: {g['total']}; by thread: "
         + ", ".join(f"{k} {v / max(g['total'], 1):.2f}" for k, v in Counter(g["threads"]).most_common()),
         "\n| function holding the GIL (inclusive) | share of GIL samples |", "|---|---:|",
@@ -283,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         keep = Path(args.keep) if args.keep else Path(tmp)
         keep.mkdir(parents=True, exist_ok=True)
         p = profile(args, seconds, keep)
-    s = summarize(p)
+    s = summarize(p, seconds, args.rate)
     print(f"## bench_profile\n\nload average {start_load} at start, {loadavg()} at end ({os.cpu_count()} CPUs)\n")
     print("\n".join(report(s, args, seconds)))
     for name, err in p["errors"].items():
