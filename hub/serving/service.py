@@ -15,6 +15,7 @@ from adapters_registry.artifact import ArtifactLimits, UploadInfo, build_artifac
 from adapters_registry.manifest import HeadKind
 from adapters_registry.registry import AdapterListing, AdapterRegistry, VersionRecord, check_name
 from adapters_registry.tenants import TenantDirectory, TenantRecord
+from hub.config.settings import Settings
 from hub.errors import (
     InvalidArgument,
     InvalidArtifact,
@@ -23,22 +24,22 @@ from hub.errors import (
     ResourceExhausted,
     Unavailable,
 )
+from hub.observe import request_log as rl
+from hub.observe.telemetry import Telemetry
+from hub.observe.tracing import span
 from hub.plugins.manager import CacheEvents, HubPlugins, PluginInfo
 from hub.residency import prefetch
-from hub.serving import request_log as rl
+from hub.scheduling.scope import CallScope
 from hub.serving.auth import Caller
 from hub.serving.fairness import LimitsChange, QueueStatus, TenantPolicies, build_scheduler, queue_status
 from hub.serving.info import ServerInfo, describe_server
-from hub.serving.scope import CallScope
-from hub.serving.settings import Settings
+from hub.serving.label_drift import LabelDrift
 from hub.serving.stores import build_residency, tenant_journal
-from hub.serving.telemetry import Telemetry
 from hub.serving.upload import UploadHeader
 from hub.tasks.answers import answers, pieces
 from hub.tasks.pipeline import Prepared, TaskPipeline
 from hub.tasks.results import Prediction
 from hub.tasks.specs import TaskRegistry, TaskSpec, choose_task
-from hub.tracing import span
 
 if TYPE_CHECKING:
     from hub.engine.packing import PackedAdapter
@@ -95,17 +96,18 @@ class HubService:
         self.tasks = tasks
         self.tenants = tenants or TenantDirectory(registry.store, journal=tenant_journal(settings))
         self.plugins = plugins  # None: no plugin hooks run (validate_adapter, adapter events)
+        self.label_drift: tuple[LabelDrift, ...] = ()  # found at start-up (hub.serving.app)
         observer = CacheEvents(plugins) if plugins is not None else None
         self.cache = build_residency(settings, registry, observer)  # tiers, single-flight, hot swap
         self._runtime: Runtime | None = None
         self._ready = threading.Event()
-        self.telemetry = Telemetry.from_settings(settings)  # this service's metrics (hub/serving/telemetry.py)
+        self.telemetry = Telemetry.from_settings(settings)  # this service's metrics (hub/observe/telemetry.py)
         # Rows of concurrent requests share engine forwards, in fair order across tenants
-        # (hub/serving/scheduler.py; ADAPTER_HUB_SCHEDULER=fifo: today's batcher).
+        # (hub/scheduling/scheduler.py; ADAPTER_HUB_SCHEDULER=fifo: today's batcher).
         forward = self.telemetry.timed_forward(lambda rows: self.runtime.run(rows))  # noqa: PLW0108 - attached later
         self.batcher = build_scheduler(settings, forward)
         self.policies = TenantPolicies(self.tenants, self.batcher)
-        self.telemetry.watch(self)
+        self.telemetry.watch(self.cache, lambda: self.ready, self.batcher)
 
     # ---- lifecycle ----------------------------------------------------------------------
     def load_backbone(self) -> None:
@@ -204,7 +206,8 @@ class HubService:
         engine does not tokenize again."""
         prepared = [pipeline.prepare(text) for _, pipeline, text in jobs]
         distinct = list(dict.fromkeys(piece.text for piece in pieces(prepared)))
-        encoded = dict(zip(distinct, self.runtime.encode(distinct), strict=True))
+        # a text of context segments only (a chat of agent turns) has no piece to encode
+        encoded = dict(zip(distinct, self.runtime.encode(distinct), strict=True)) if distinct else {}
         limit = self.settings.max_tokens_per_text
         if self.runtime.spec.max_tokens:  # the backbone's positions bound any setting
             limit = min(limit, self.runtime.spec.max_tokens)

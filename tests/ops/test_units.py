@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from adapter_hub_client import ClientConfig
 
+from hub.config.settings import Settings
 from hub.errors import NotFound, PermissionDenied, ResourceExhausted, Unauthenticated
+from hub.observe import request_log as rl
+from hub.observe.collectors import Accumulated, refusal_label
 from hub.residency.tier import LatencyWindow, TierFull
-from hub.serving import request_log as rl
-from hub.serving.collectors import Accumulated, refusal_label
-from hub.serving.settings import Settings
 from hub.transport.tls import server_options
 
 
