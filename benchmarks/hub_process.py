@@ -175,7 +175,7 @@ def run_groups(groups: dict[str, dict[str, Any]], warmup: float, duration: float
                 )  # fmt: skip
             running[name].append(proc)
     out = {}
-    limit = warmup + duration + spec.get("linger_s", 30.0) + 60
+    limit = warmup + duration + max(g.get("linger_s", 30.0) for g in groups.values()) + 60
     for name, procs in running.items():
         parts = []
         for proc in procs:
