@@ -92,11 +92,11 @@ class Load:
         code = grpc.StatusCode.OK
         try:
             if method == "predict":
-                stub = inference_pb2_grpc.InferenceServiceStub(channel)
-                await stub.Predict(self.request(client), timeout=timeout, metadata=self.metadata)
+                inference = inference_pb2_grpc.InferenceServiceStub(channel)
+                await inference.Predict(self.request(client), timeout=timeout, metadata=self.metadata)
             elif method == "info":
-                stub = admin_pb2_grpc.AdminServiceStub(channel)
-                await stub.ServerInfo(admin_pb2.ServerInfoRequest(), timeout=timeout, metadata=self.metadata)
+                admin = admin_pb2_grpc.AdminServiceStub(channel)
+                await admin.ServerInfo(admin_pb2.ServerInfoRequest(), timeout=timeout, metadata=self.metadata)
             else:
                 request, answer = health.HealthCheckRequest, health.HealthCheckResponse
                 check = channel.unary_unary(

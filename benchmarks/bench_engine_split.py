@@ -162,7 +162,8 @@ class FrontEnd:
     """Threads doing a request handler's Python work back to back; counts requests done."""
 
     def __init__(self, tokenizer: Any, threads: int) -> None:
-        self.tokenizer, self.count, self.threads = tokenizer, threads, []
+        self.tokenizer, self.count = tokenizer, threads
+        self.threads: list[threading.Thread] = []
         self.stop, self.done = threading.Event(), 0
         self.error: BaseException | None = None
         self.pool = texts(512, seed=9)

@@ -184,7 +184,7 @@ def profile(args: argparse.Namespace, seconds: int, tmp: Path) -> dict[str, Any]
     texts = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 62))) for _ in range(256)]
     mport = free_port()
     env = {"ADAPTER_HUB_DTYPE": args.dtype, "ADAPTER_HUB_METRICS_PORT": str(mport)}
-    recordings = (("all", ["--idle"]), ("running", []), ("gil", ["--gil"]))
+    recordings: tuple[tuple[str, list[str]], ...] = (("all", ["--idle"]), ("running", []), ("gil", ["--gil"]))
     metrics: dict[str, dict[str, float]] = {}
     errors: dict[str, str] = {}
     with serve(PACKAGED, auth=False, env=env) as served:
