@@ -18,7 +18,15 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.errors import PermissionDenied, ResourceExhausted, Unauthenticated
+from hub.errors import (
+    Cancelled,
+    DeadlineExceeded,
+    Draining,
+    Overloaded,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+)
 from hub.residency.tier import TierFull
 
 _current: ContextVar[RequestRecord | None] = ContextVar("hub_request", default=None)
@@ -138,14 +146,22 @@ def note_queue(seconds: float) -> None:
 
 
 def refusal_reason(error: BaseException) -> str:
-    """Why the hub refused a request, for the refusals the scheduler does not count itself
-    (it counts rate, queue, deadline and draining refusals per tenant); "" for other errors."""
+    """Why the hub refused a request, as adapter_hub_rejected_total counts it (the log line's
+    ``refused``); "" for errors that are no refusal (not found, invalid, internal)."""
     if isinstance(error, Unauthenticated | PermissionDenied):
         return AUTH
     if isinstance(error, TierFull):
         return CAPACITY
-    if isinstance(error, ResourceExhausted) and getattr(error, "reason", None) is None:
+    if isinstance(error, Overloaded):  # the scheduler's reason: rate_* or *_queued_*
+        return RATE if error.reason.startswith("rate") else QUEUE
+    if isinstance(error, ResourceExhausted):
         return QUOTA  # storage quota, adapter count, pin limit
+    if isinstance(error, Draining):
+        return DRAINING
+    if isinstance(error, DeadlineExceeded):
+        return DEADLINE
+    if isinstance(error, Cancelled):
+        return CANCELLED
     return ""
 
 

@@ -28,11 +28,13 @@ from hub.residency import prefetch
 from hub.serving import request_log as rl
 from hub.serving.auth import Caller
 from hub.serving.fairness import LimitsChange, QueueStatus, TenantPolicies, build_scheduler, queue_status
+from hub.serving.health import HealthState
 from hub.serving.info import ServerInfo, describe_server
 from hub.serving.scope import CallScope
 from hub.serving.settings import Settings
 from hub.serving.stores import build_residency, tenant_journal
 from hub.serving.telemetry import Telemetry
+from hub.serving.tickets import Headroom
 from hub.serving.upload import UploadHeader
 from hub.tasks.answers import answers, pieces
 from hub.tasks.pipeline import Prepared, TaskPipeline
@@ -99,9 +101,9 @@ class HubService:
         self.cache = build_residency(settings, registry, observer)  # tiers, single-flight, hot swap
         self._runtime: Runtime | None = None
         self._ready = threading.Event()
+        self.health = HealthState()  # gRPC health, /livez, /readyz, adapter_hub_ready all read it
         self.telemetry = Telemetry.from_settings(settings)  # this service's metrics (hub/serving/telemetry.py)
-        # Rows of concurrent requests share engine forwards, in fair order across tenants
-        # (hub/serving/scheduler.py; ADAPTER_HUB_SCHEDULER=fifo: today's batcher).
+        # Rows share forwards, in fair order across tenants (hub/serving/scheduler.py; or fifo)
         forward = self.telemetry.timed_forward(lambda rows: self.runtime.run(rows))  # noqa: PLW0108 - attached later
         self.batcher = build_scheduler(settings, forward)
         self.policies = TenantPolicies(self.tenants, self.batcher)
@@ -122,11 +124,13 @@ class HubService:
         )
         self._warm_up()
         self._ready.set()
+        self.health.loaded()
 
     def attach_runtime(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._warm_up()
         self._ready.set()
+        self.health.loaded()
 
     def _warm_up(self) -> None:
         """Load the adapters settings name (pinned ones first) before reporting ready; problems are logged."""
@@ -217,9 +221,7 @@ class HubService:
         return prepared, [encoded[piece.text] for piece in pieces(prepared)]
 
     def _admissible(self, caller: Caller, scope: CallScope | None, texts: Sequence[str]) -> None:
-        """Refuse before any work what the scheduler would refuse at the request's least
-        possible size: every blank-separated word is at least one token, plus two special
-        tokens per text."""
+        """Refuse early what the scheduler would refuse at the least possible size (a token a word, 2 per text)."""
         tenant = caller.namespace()
         self.policies.refresh(tenant)
         self.batcher.precheck(tenant, sum(len(t.split()) + 2 for t in texts), scope)
@@ -235,13 +237,18 @@ class HubService:
 
     def drain(self, timeout: float | None = None) -> bool:
         """Stop admitting inference (UNAVAILABLE) and wait for what was admitted; False if
-        ``timeout`` passed first."""
+        ``timeout`` passed first. Not ready from the start (hub/serving/health.py)."""
+        self.health.draining()
         return self.batcher.drain(self.settings.shutdown_grace_s if timeout is None else timeout)
 
     def close(self, drain: bool = True) -> None:
         """Stop taking inference rows; finish (``drain``) or fail the queued ones."""
         self.batcher.close(drain=drain, timeout=self.settings.shutdown_grace_s)
         self.cache.close()
+
+    def headroom(self, caller: Caller) -> Headroom | None:
+        """The caller's rate-limit headroom now (None: nothing to report: fifo, the operator)."""
+        return self.batcher.headroom(caller.tenant) if caller.tenant else None
 
     def queue_status(self, caller: Caller) -> QueueStatus:
         """The scheduler's numbers: a tenant sees its own row, the operator every row."""
