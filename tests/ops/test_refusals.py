@@ -61,9 +61,9 @@ def test_refusals_logged_counted_and_headroom_sent(start_hub, tiny_runtime, adap
             answer = client.predict("sent", ["fine words"], metadata=[("x-request-id", "mine-1")])
             with pytest.raises(ResourceExhausted) as refused:
                 client.predict("sent", ["more words"])
-        with HubClient(target, api_key="ahk_0123456789abcdef_wrong", retries=0) as stranger:
-            with pytest.raises(Unauthenticated) as unknown:
-                stranger.predict("sent", ["x"])
+        stranger = HubClient(target, api_key="ahk_0123456789abcdef_wrong", retries=0)
+        with stranger, pytest.raises(Unauthenticated) as unknown:
+            stranger.predict("sent", ["x"])
         after = scrape(endpoint.port)
     finally:
         endpoint.stop()
