@@ -74,6 +74,7 @@ class RequestRecord:
     status: str = "OK"
     refusal: str = ""  # one of the reasons above when the request was refused
     requests: int = 0  # a PredictStream call: how many requests it carried
+    operator: bool = False  # the operator's admin key (no tenant of its own)
     parent: RequestRecord | None = None  # a PredictStream request: its call
 
     def fields(self) -> dict[str, Any]:
@@ -123,6 +124,7 @@ def note_caller(tenant: str, admin: bool) -> None:
     record = _current.get()
     if record is not None:
         record.tenant = tenant or ("admin" if admin else "")
+        record.operator = admin and not tenant
 
 
 def note_target(name: str, version: int, task: str) -> None:

@@ -50,6 +50,7 @@ REASONS = (rl.RATE, rl.QUEUE, rl.DEADLINE, rl.QUOTA, rl.AUTH, rl.CAPACITY, rl.DR
 # The fair scheduler counts its own refusals per tenant (read at scrape time); these it never sees.
 COUNTED_HERE = frozenset({rl.QUOTA, rl.AUTH, rl.CAPACITY})
 UNAUTHENTICATED = "-"  # the tenant label of calls refused before a caller was known
+OPERATOR = "admin"  # the tenant label of the operator's calls (the admin key)
 _MAX_PENDING = 1 << 16  # dispatch records kept for requests still waiting (a safety bound)
 
 
@@ -165,7 +166,10 @@ class Telemetry:
         self._tenant_done(record)
 
     def _tenant_done(self, record: rl.RequestRecord) -> None:
-        tenant = self.tenants.label(record.tenant) if record.tenant else UNAUTHENTICATED
+        if record.operator or not record.tenant:  # labels of their own, never taking a tenant's
+            tenant = OPERATOR if record.operator else UNAUTHENTICATED
+        else:
+            tenant = self.tenants.label(record.tenant)
         self.tenant_seconds.labels(tenant).observe(record.total_s)
         if record.status != "OK":
             self.tenant_errors.labels(tenant, record.status).inc()

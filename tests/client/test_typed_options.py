@@ -32,7 +32,8 @@ TYPOS = {
 def mypy(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
     snippet = tmp_path / "snippet.py"
     snippet.write_text(source)
-    command = [sys.executable, "-m", "mypy", "--no-incremental", "--follow-imports=silent", "--ignore-missing-imports", str(snippet)]
+    options = ["--no-incremental", "--follow-imports=silent", "--ignore-missing-imports"]
+    command = [sys.executable, "-m", "mypy", *options, str(snippet)]
     env = {"MYPYPATH": str(ROOT / "clients/python"), "PATH": ""}
     return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
 
