@@ -93,7 +93,7 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         server = HubServer(service, auth, tracer_provider=tracer_provider)
         server.start()  # the metrics endpoint first, then gRPC
-    except (OSError, DomainError) as exc:  # a port taken, TLS files that cannot be used
+    except (OSError, RuntimeError, DomainError) as exc:  # a port taken (grpc: RuntimeError), bad TLS files
         print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
     server.stop_on_signals()  # SIGTERM/SIGINT drain and stop; SIGHUP reloads limits and certificates

@@ -10,7 +10,8 @@ With ``--log-format json`` the process's stderr carries JSON lines only: gRPC's 
 logging) writes its own plain-text lines to file descriptor 2 (a failed TLS handshake, for
 one), which no Python handler sees. ``route_native_stderr`` points descriptor 2 at a pipe,
 writes the handler's lines to the real stderr, and turns each line that arrives on the pipe
-into a record of the ``grpc.native`` logger (its level from absl's E/W/I/F prefix).
+into a record: of the ``grpc.native`` logger (its level from absl's E/W/I/F prefix), or of the
+``stderr`` logger for any other line (an uncaught traceback, one record per line).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import time
 from typing import IO, Any
 
 REQUEST_LOGGER = "hub.requests"
-NATIVE_LOGGER = "grpc.native"
+NATIVE_LOGGER = "grpc.native"  # gRPC's C core (absl's line format)
+STDERR_LOGGER = "stderr"  # anything else written to descriptor 2 (an uncaught traceback, a library's print)
 _NATIVE_LINE = re.compile(r"^([EWIF])\d{4} [\d:.]+\s+\d+ ([^\]\s]+)\] ?(.*)$")  # absl: E1207 20:25:40.1 42 x.cc:7] text
 _NATIVE_LEVELS = {"E": logging.ERROR, "W": logging.WARNING, "I": logging.INFO, "F": logging.CRITICAL}
 MAX_NATIVE_LINE = 16384  # bytes of one native line kept (the rest of it is dropped)
@@ -134,7 +136,7 @@ def route_native_stderr() -> IO[str]:
 
 
 def _pump(read_fd: int) -> None:
-    logger = logging.getLogger(NATIVE_LOGGER)
+    native, other = logging.getLogger(NATIVE_LOGGER), logging.getLogger(STDERR_LOGGER)
     with os.fdopen(read_fd, "rb") as pipe:
         while raw := pipe.readline(MAX_NATIVE_LINE):
             if not raw.endswith(b"\n"):
@@ -143,7 +145,7 @@ def _pump(read_fd: int) -> None:
             line = raw.decode("utf-8", "replace").rstrip()
             if line:
                 level, fields, message = native_record(line)
-                logger.log(level, "%s", message, extra={FIELDS_KEY: fields})
+                (native if fields else other).log(level, "%s", message, extra={FIELDS_KEY: fields})
 
 
 def native_record(line: str) -> tuple[int, dict[str, Any], str]:

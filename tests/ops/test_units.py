@@ -92,3 +92,17 @@ def test_connection_settings_become_grpc_options(tmp_path: Path) -> None:
     assert options["grpc.max_concurrent_streams"] == 64
     defaults = dict(server_options(Settings.from_env(environ={}, store=str(tmp_path))))
     assert "grpc.max_connection_age_ms" not in defaults and "grpc.max_concurrent_streams" not in defaults
+
+
+def test_native_stderr_lines_become_records() -> None:
+    from hub.serving.logs import native_record
+
+    level, fields, message = native_record(
+        "E1207 20:53:49.008123   4242 ssl_transport_security.cc:1665] Handshake failed with error SSL_ERROR_SSL"
+    )
+    assert (level, fields["source"], message) == (
+        40,
+        "ssl_transport_security.cc:1665",
+        "Handshake failed with error SSL_ERROR_SSL",
+    )
+    assert native_record("Traceback (most recent call last):") == (30, {}, "Traceback (most recent call last):")
