@@ -24,12 +24,15 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
+from hub.serving import request_log as rl
 from hub.serving.auth import Caller
 from hub.serving.service import HubService
 from hub.serving.tickets import Headroom
 
 Pairs = tuple[tuple[str, str], ...]
-_pending: ContextVar[Pairs] = ContextVar("hub_headroom", default=())
+# The headroom of the call whose RequestRecord is the key: a servicer run without the call
+# observer's per-call context (a thread reused across calls) never sends another call's numbers.
+_pending: ContextVar[tuple[object, Pairs]] = ContextVar("hub_headroom", default=(None, ()))
 
 
 def _ms(seconds: float) -> str:
@@ -61,8 +64,10 @@ def trailers(room: Headroom | None) -> Pairs:
 
 
 def pending() -> Pairs:
-    """The headroom of the current call, for a refusal's trailing metadata."""
-    return _pending.get()
+    """The headroom of the current call, for a refusal's trailing metadata (none outside a
+    recorded call)."""
+    owner, pairs = _pending.get()
+    return pairs if owner is not None and owner is rl.current() else ()
 
 
 @contextlib.contextmanager
@@ -77,6 +82,6 @@ def reported(context: Any, service: HubService, caller: Caller) -> Iterator[None
         raise
     finally:
         pairs = trailers(service.headroom(caller))
-        _pending.set(pairs)
+        _pending.set((rl.current(), pairs))
         if pairs and not failed:
             context.set_trailing_metadata(pairs)

@@ -91,3 +91,30 @@ def test_refusals_logged_counted_and_headroom_sent(start_hub, tiny_runtime, adap
     assert value(after, "adapter_hub_tenant_request_seconds_count", tenant="acme") == 3  # push, predict, refused
     assert value(after, "adapter_hub_tenant_errors_total", tenant="acme", code="RESOURCE_EXHAUSTED") == 1
     assert value(after, "adapter_hub_tenant_errors_total", tenant="-", code="UNAUTHENTICATED") == 1
+
+
+def test_headroom_is_sent_only_for_its_own_call() -> None:
+    """A servicer thread reused across calls without the observer's per-call context (as the
+    cluster's replicas run them) never attaches one call's numbers to another's refusal."""
+    from hub.serving.auth import Caller
+    from hub.transport import headroom
+
+    class Service:
+        def headroom(self, caller: Caller) -> object:
+            return FairQueue().headroom(caller.tenant, now=0.0)
+
+    class Context:
+        def __init__(self) -> None:
+            self.trailing: tuple[tuple[str, str], ...] = ()
+
+        def set_trailing_metadata(self, pairs: tuple[tuple[str, str], ...]) -> None:
+            self.trailing = pairs
+
+    first = Context()
+    with rl.recording(rl.RequestRecord("r1", "Predict")):
+        with headroom.reported(first, Service(), Caller("acme")):  # type: ignore[arg-type]
+            pass
+        assert headroom.pending() == first.trailing != ()
+    assert headroom.pending() == ()  # no call now: nothing pending
+    with rl.recording(rl.RequestRecord("r2", "Predict")):
+        assert headroom.pending() == ()  # another call's record: not its numbers
