@@ -9,30 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from adapter_hub_client import Adapter, HubClient, ServerInfo
+from adapter_hub_client import Adapter, ServerInfo
 
 from hub.cli.bulk import cmd_predict_file
+from hub.cli.connection import connect
 from hub.cli.fairness_commands import limit_args, policy_text
 from hub.cli.render import emit_json, fields_json, prediction_json, prediction_lines, show, version_json
 from hub.residency.tier import human_bytes
 
 NO_LABELS = "(labels from each adapter)"
-
-
-def connect(args: argparse.Namespace) -> HubClient:
-    """The client library's client for the common options: --target, --api-key, --timeout,
-    --retries (calls that may be repeated: predictions and reads), --tls-ca/--tls-cert/--tls-key/
-    --tls-server-name."""
-    return HubClient(
-        args.target,
-        api_key=args.api_key,
-        timeout=args.timeout,
-        retries=max(0, args.retries),
-        tls_ca=args.tls_ca,
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        tls_server_name=args.tls_server_name or None,
-    )
 
 
 def cmd_push(args: argparse.Namespace) -> int:

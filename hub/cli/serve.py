@@ -1,5 +1,5 @@
 """`adapter-hub serve`: one flag per setting, generated from the settings table
-(hub/serving/settings.py); each also reads ADAPTER_HUB_<SETTING>, and a flag wins over it."""
+(hub/config/settings.py); each also reads ADAPTER_HUB_<SETTING>, and a flag wins over it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import argparse
 import sys
 from typing import Any
 
-from hub.serving.settings import GROUPS, Settings, default_store
-from hub.serving.settings_schema import default_text, env_name, flag_name, settings_fields
+from hub.config.settings import GROUPS, Settings, default_store
+from hub.config.settings_schema import default_text, env_name, flag_name, settings_fields
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -59,7 +59,7 @@ def _metavar(name: str, default: object, choices: tuple[str, ...]) -> str:
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Defaults < ``--config`` file < environment < the flags given. Raises SettingsError
     listing every problem."""
-    from hub.serving.settings_file import read_settings_file
+    from hub.config.settings_file import read_settings_file
 
     config = getattr(args, "config", None)
     file = read_settings_file(config) if config else None
@@ -68,10 +68,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 def run_serve(args: argparse.Namespace) -> int:
     from hub.errors import DomainError
+    from hub.observe.logs import configure_logging
+    from hub.observe.tracing import build_tracer_provider
     from hub.plugins.catalog import PluginError
     from hub.serving.app import build_authenticator, build_service
-    from hub.serving.logs import configure_logging
-    from hub.tracing import build_tracer_provider
     from hub.transport.server import HubServer
 
     try:

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters_registry.manifest import Pooling
+from hub.config.settings import Settings
 from hub.engine.train.types import EvalRecord, Mode, Observer, TrainOptions, parse_head_layers
 from hub.errors import DomainError
-from hub.serving.settings import Settings
 from hub.tasks.datasets import ReaderOptions
 from hub.training.data import TaskInput
 

@@ -31,12 +31,12 @@ from adapters_registry.manifest import MANIFEST_FILE, Manifest
 from adapters_registry.registry import AdapterRegistry, VersionRecord
 from adapters_registry.storage.base import StoreUnavailable
 from hub.errors import ResourceExhausted, Unavailable
+from hub.observe.tracing import span
 from hub.residency.breaker import BreakerState, GuardedStore
 from hub.residency.disk import DiskCache
 from hub.residency.names import NameJournal
 from hub.residency.resolver import CachedResolver
 from hub.residency.tier import LatencyWindow, MemoryTier, TierFull, TierStats
-from hub.tracing import span
 
 log = logging.getLogger("hub.residency")
 

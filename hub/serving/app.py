@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from adapters_registry.registry import AdapterRegistry
+from hub.config.settings import Settings, is_loopback
 from hub.errors import InvalidArgument
 from hub.plugins.manager import HubPlugins, build_plugins
 from hub.serving.auth import Authenticator, KeyAuthenticator, LocalAuthenticator
 from hub.serving.service import HubService
-from hub.serving.settings import Settings, is_loopback
 from hub.serving.stores import guard_store, open_configured_store
 
 

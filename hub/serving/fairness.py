@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters_registry.tenants import TenantDirectory, TenantRecord
+from hub.config.settings import Settings
 from hub.errors import DomainError, InvalidArgument
-from hub.serving.admission import DEFAULT_POLICY, QueueLimits, TenantPolicy
+from hub.scheduling.admission import DEFAULT_POLICY, QueueLimits, TenantPolicy
+from hub.scheduling.fair import TenantStats
+from hub.scheduling.scheduler import FairBatcher, FifoScheduler, Scheduler
 from hub.serving.auth import Caller
-from hub.serving.fair import TenantStats
-from hub.serving.scheduler import FairBatcher, FifoScheduler, Scheduler
-from hub.serving.settings import Settings
 
 log = logging.getLogger("hub.serving.fairness")
 

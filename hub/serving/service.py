@@ -15,6 +15,7 @@ from adapters_registry.artifact import ArtifactLimits, UploadInfo, build_artifac
 from adapters_registry.manifest import HeadKind
 from adapters_registry.registry import AdapterListing, AdapterRegistry, VersionRecord, check_name
 from adapters_registry.tenants import TenantDirectory, TenantRecord
+from hub.config.settings import Settings
 from hub.errors import (
     InvalidArgument,
     InvalidArtifact,
@@ -23,24 +24,23 @@ from hub.errors import (
     ResourceExhausted,
     Unavailable,
 )
+from hub.observe import request_log as rl
+from hub.observe.health import HealthState
+from hub.observe.telemetry import Telemetry
+from hub.observe.tracing import span
 from hub.plugins.manager import CacheEvents, HubPlugins, PluginInfo
 from hub.residency import prefetch
-from hub.serving import request_log as rl
+from hub.scheduling.scope import CallScope
+from hub.scheduling.tickets import Headroom
 from hub.serving.auth import Caller
 from hub.serving.fairness import LimitsChange, QueueStatus, TenantPolicies, build_scheduler, queue_status
-from hub.serving.health import HealthState
 from hub.serving.info import ServerInfo, describe_server
-from hub.serving.scope import CallScope
-from hub.serving.settings import Settings
 from hub.serving.stores import build_residency, tenant_journal
-from hub.serving.telemetry import Telemetry
-from hub.serving.tickets import Headroom
 from hub.serving.upload import UploadHeader
 from hub.tasks.answers import answers, pieces
 from hub.tasks.pipeline import Prepared, TaskPipeline
 from hub.tasks.results import Prediction
 from hub.tasks.specs import TaskRegistry, TaskSpec, choose_task
-from hub.tracing import span
 
 if TYPE_CHECKING:
     from hub.engine.packing import PackedAdapter
@@ -102,12 +102,12 @@ class HubService:
         self._runtime: Runtime | None = None
         self._ready = threading.Event()
         self.health = HealthState()  # gRPC health, /livez, /readyz, adapter_hub_ready all read it
-        self.telemetry = Telemetry.from_settings(settings)  # this service's metrics (hub/serving/telemetry.py)
-        # Rows share forwards, in fair order across tenants (hub/serving/scheduler.py; or fifo)
+        self.telemetry = Telemetry.from_settings(settings)  # this service's metrics (hub/observe/telemetry.py)
+        # Rows share forwards, in fair order across tenants (hub/scheduling/scheduler.py; or fifo)
         forward = self.telemetry.timed_forward(lambda rows: self.runtime.run(rows))  # noqa: PLW0108 - attached later
         self.batcher = build_scheduler(settings, forward)
         self.policies = TenantPolicies(self.tenants, self.batcher)
-        self.telemetry.watch(self)
+        self.telemetry.watch(self.cache, self.health, self.batcher, scheduler_counts=settings.scheduler == "fair")
 
     # ---- lifecycle ----------------------------------------------------------------------
     def load_backbone(self) -> None:
@@ -237,7 +237,7 @@ class HubService:
 
     def drain(self, timeout: float | None = None) -> bool:
         """Stop admitting inference (UNAVAILABLE) and wait for what was admitted; False if
-        ``timeout`` passed first. Not ready from the start (hub/serving/health.py)."""
+        ``timeout`` passed first. Not ready from the start (hub/observe/health.py)."""
         self.health.draining()
         return self.batcher.drain(self.settings.shutdown_grace_s if timeout is None else timeout)
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 
+from hub.config.settings import Settings
 from hub.errors import DomainError
 from hub.plugins.catalog import PluginError
 from hub.plugins.hookspecs import ENTRY_POINT_GROUP
@@ -38,7 +39,6 @@ from hub.plugins.manager import HubPlugins, build_plugins
 from hub.serving.app import build_service
 from hub.serving.auth import Caller
 from hub.serving.service import HubService, Target
-from hub.serving.settings import Settings
 from hub.serving.upload import UploadHeader
 from hub.tasks.head_kinds import check_example, gold, task_kind
 from hub.tasks.metrics import check_scores

@@ -24,10 +24,10 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
-from hub.serving import request_log as rl
+from hub.observe import request_log as rl
+from hub.scheduling.tickets import Headroom
 from hub.serving.auth import Caller
 from hub.serving.service import HubService
-from hub.serving.tickets import Headroom
 
 Pairs = tuple[tuple[str, str], ...]
 # The headroom of the call whose RequestRecord is the key: a servicer run without the call

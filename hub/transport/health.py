@@ -1,4 +1,4 @@
-"""grpc.health.v1 from the service's HealthState (hub/serving/health.py), one name per question:
+"""grpc.health.v1 from the service's HealthState (hub/observe/health.py), one name per question:
 
 - ``liveness``: SERVING while the process works (through a drain); NOT_SERVING once the backbone
   failed to load or the server stopped. For a liveness probe: restart on NOT_SERVING.
@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from grpc_health.v1 import health, health_pb2
 
-from hub.serving.health import HealthState, HealthView
+from hub.observe.health import HealthState, HealthView
 
 LIVENESS = "liveness"
 READINESS = "readiness"

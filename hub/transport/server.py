@@ -26,10 +26,10 @@ from hub.api.v1 import (
     tenants_pb2,
     tenants_pb2_grpc,
 )
+from hub.observe.telemetry import MetricsServer
+from hub.observe.tracing import tracer_of
 from hub.serving.auth import Authenticator
 from hub.serving.service import HubService
-from hub.serving.telemetry import MetricsServer
-from hub.tracing import tracer_of
 from hub.transport import health as probes
 from hub.transport.observe import CallObserver
 from hub.transport.residency_servicer import ResidencyServicer
@@ -75,7 +75,7 @@ class HubServer:
 
     def __init__(self, service: HubService, auth: Authenticator, tracer_provider: Any = None) -> None:
         """``tracer_provider``: an OpenTelemetry TracerProvider for the calls' spans (None: off;
-        ``hub.tracing.build_tracer_provider`` makes one from OTEL_* variables)."""
+        ``hub.observe.tracing.build_tracer_provider`` makes one from OTEL_* variables)."""
         self.service = service
         settings = service.settings
         self.server = grpc.server(

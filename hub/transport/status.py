@@ -11,7 +11,7 @@ from typing import Any, NoReturn, TypeVar
 import grpc
 
 from hub import errors
-from hub.serving.request_log import note_error
+from hub.observe.request_log import note_error
 from hub.transport import headroom
 
 log = logging.getLogger("hub.transport")

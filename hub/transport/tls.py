@@ -21,8 +21,8 @@ from pathlib import Path
 
 import grpc
 
+from hub.config.settings import Settings, is_loopback
 from hub.errors import InvalidArgument
-from hub.serving.settings import Settings, is_loopback
 
 log = logging.getLogger("hub.transport.tls")
 

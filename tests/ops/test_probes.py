@@ -12,9 +12,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from hub.config.settings import Settings
+from hub.observe.health import HealthState, HealthView
 from hub.serving.app import build_authenticator, build_service
-from hub.serving.health import HealthState, HealthView
-from hub.serving.settings import Settings
 from hub.transport.health import LIVENESS, READINESS
 from hub.transport.server import HubServer
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from adapter_hub_client import HubClient, ResourceExhausted, Unauthenticated
 
-from hub.serving import request_log as rl
-from hub.serving.admission import RateLimiter, TenantPolicy
-from hub.serving.fair import FairQueue
-from hub.serving.logs import REQUEST_LOGGER
+from hub.observe import request_log as rl
+from hub.observe.logs import REQUEST_LOGGER
+from hub.scheduling.admission import RateLimiter, TenantPolicy
+from hub.scheduling.fair import FairQueue
 from hub.transport.headroom import trailers
 from tests.ops.conftest import ADMIN
 from tests.ops.test_logs import json_log, lines  # noqa: F401 - the fixture

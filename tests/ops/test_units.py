@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from adapter_hub_client import ClientConfig
 
+from hub.config.settings import Settings
 from hub.errors import NotFound, PermissionDenied, ResourceExhausted, Unauthenticated
+from hub.observe import request_log as rl
+from hub.observe.collectors import Accumulated, refusal_label
 from hub.residency.tier import LatencyWindow, TierFull
-from hub.serving import request_log as rl
-from hub.serving.collectors import Accumulated, refusal_label
-from hub.serving.settings import Settings
 from hub.transport.tls import server_options
 
 
@@ -95,7 +95,7 @@ def test_connection_settings_become_grpc_options(tmp_path: Path) -> None:
 
 
 def test_native_stderr_lines_become_records() -> None:
-    from hub.serving.logs import native_record
+    from hub.observe.logs import native_record
 
     level, fields, message = native_record(
         "E1207 20:53:49.008123   4242 ssl_transport_security.cc:1665] Handshake failed with error SSL_ERROR_SSL"
@@ -111,8 +111,8 @@ def test_native_stderr_lines_become_records() -> None:
 def test_config_file_is_the_lowest_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from hub.cli.main import build_parser
     from hub.cli.serve import settings_from_args
-    from hub.serving.settings import Settings, SettingsError
-    from hub.serving.settings_file import read_settings_file
+    from hub.config.settings import Settings, SettingsError
+    from hub.config.settings_file import read_settings_file
 
     config = tmp_path / "hub.toml"
     config.write_text('max_batch_size = 8\nstore = "memory://f"\n[observe]\nmetrics_port = 9100\nlog_format = "json"\n')

@@ -7,9 +7,9 @@ from types import MappingProxyType
 
 import pytest
 
+from hub.config.settings import Settings
 from hub.plugins.catalog import PluginError
 from hub.plugins.manager import build_plugins
-from hub.serving.settings import Settings
 from tests.plugins.distributions import SitePackages
 
 TASK_PLUGIN = """

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from hub.cli.main import main
+from hub.config.settings import Settings
 from hub.engine.train.types import TrainOptions
 from hub.plugins.manager import HubPlugins
-from hub.serving.settings import Settings
 from hub.training.data import TaskInput
 from hub.training.inprocess import EVAL_NAME, adapter_files, local_service
 from hub.training.run import TrainRequest, train

@@ -22,8 +22,8 @@ from ray.serve._private.build_app import build_app  # noqa: E402
 
 from hub.cluster.app import APPLICATION, DEPLOYMENT, SERVICER_FUNCTIONS, app_builder  # noqa: E402
 from hub.cluster.proxy import HOST_VARIABLE, adjust_serve_proxy  # noqa: E402
-from hub.serving.settings import Settings  # noqa: E402
-from hub.serving.settings_schema import env_name, settings_fields  # noqa: E402
+from hub.config.settings import Settings  # noqa: E402
+from hub.config.settings_schema import env_name, settings_fields  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVE_YAML = ROOT / "deploy/ray/serve.yaml"

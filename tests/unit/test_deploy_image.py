@@ -250,8 +250,8 @@ def test_the_hub_probes_livez_and_readyz_on_the_metrics_port() -> None:
 
 
 def test_hub_config_file_is_valid_settings() -> None:
-    from hub.serving.settings import Settings
-    from hub.serving.settings_file import read_settings_file
+    from hub.config.settings import Settings
+    from hub.config.settings_file import read_settings_file
 
     config = next(doc for _, doc in documents() if doc["kind"] == "ConfigMap")
     path = Path(__import__("tempfile").mkdtemp()) / "hub.toml"

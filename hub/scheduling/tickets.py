@@ -1,4 +1,4 @@
-"""What the fair queue holds and reports (hub/serving/fair.py): a request's ticket, a tenant's numbers."""
+"""What the fair queue holds and reports (hub/scheduling/fair.py): a request's ticket, a tenant's numbers."""
 
 from __future__ import annotations
 

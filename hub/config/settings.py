@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters_registry.storage.uri import StoreURI, parse_store_uri
-from hub.errors import InvalidArgument
-from hub.serving.settings_schema import (
+from hub.config.settings_schema import (
     Group,
     SettingsError,
     collect_problems,
@@ -29,6 +28,7 @@ from hub.serving.settings_schema import (
     from_sources,
     markdown_tables,
 )
+from hub.errors import InvalidArgument
 
 __all__ = [
     "DEFAULT_BACKBONE",
@@ -143,7 +143,7 @@ class Settings:
     # --- batching
     max_batch_size: int = BATCHING(32, "rows per engine forward, gathered across requests and tenants", minimum=1)
     max_batch_wait_ms: float = BATCHING(2.0, "ms the oldest queued row may wait for its batch to fill", minimum=0)
-    # --- fair serving (hub/serving/fair.py, admission.py; BENCHMARKS.md "Fairness under overload")
+    # --- fair serving (hub/scheduling/fair.py, admission.py; BENCHMARKS.md "Fairness under overload")
     scheduler: str = FAIRNESS(
         "fair",
         "fair: batches filled across tenants by weighted input tokens, with deadlines and bounded queues; "
@@ -258,7 +258,7 @@ class Settings:
         30.0, "seconds calls may still take on a connection closed for its age", minimum=0
     )
     max_concurrent_streams: int = TLS(0, "calls at once on one connection; 0: gRPC's default (no limit)", minimum=0)
-    # --- metrics and logs (hub/serving/telemetry.py, hub/serving/logs.py)
+    # --- metrics and logs (hub/observe/telemetry.py, hub/observe/logs.py)
     metrics_port: int = OBSERVE(
         0, "port of the Prometheus /metrics endpoint, on the serve host; 0: off", minimum=0, maximum=65535
     )
@@ -279,7 +279,7 @@ class Settings:
     def from_env(
         cls, environ: Mapping[str, str] | None = None, file: Mapping[str, object] | None = None, **overrides: object
     ) -> Settings:
-        """Defaults < ``file`` (``serve --config``, hub/serving/settings_file.py) < ``environ``
+        """Defaults < ``file`` (``serve --config``, hub/config/settings_file.py) < ``environ``
         (os.environ when None) < ``overrides`` (None values skipped); strings are parsed as
         from the environment. Raises SettingsError listing every problem."""
         return from_sources(cls, os.environ if environ is None else environ, overrides, file)

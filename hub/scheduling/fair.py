@@ -27,9 +27,9 @@ interval, with ``W`` the tokens served to each in it:
 i.e. at most two rows' worth of tokens apart (the paper's bound is 2 x the largest batch
 contribution; serving row by row makes it tighter).
 
-Around the policy: admission (hub/serving/admission.py: rate limits, queue bounds, deadline
+Around the policy: admission (hub/scheduling/admission.py: rate limits, queue bounds, deadline
 feasibility) and deadline expiry. Every method takes ``now`` (seconds, monotonic), so the
-tests drive it with a fake clock; the threaded worker is hub/serving/scheduler.py.
+tests drive it with a fake clock; the threaded worker is hub/scheduling/scheduler.py.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from hub.errors import Cancelled, DeadlineExceeded, DomainError, Draining, Overloaded
-from hub.serving.admission import (
+from hub.scheduling.admission import (
     CANCELLED,
     DEADLINE,
     DEFAULT_POLICY,
@@ -54,7 +54,7 @@ from hub.serving.admission import (
     Throughput,
     queue_refusal,
 )
-from hub.serving.tickets import Headroom, TenantStats, Ticket
+from hub.scheduling.tickets import Headroom, TenantStats, Ticket
 
 EXPIRED = "expired"  # withdrawn from the queue at its deadline (DEADLINE: refused on arrival)
 # Deadlines are planned against this fraction of the time left: an answer still has to be

@@ -1,6 +1,6 @@
 """``adapter-hub serve --config FILE``: the settings table as a TOML file.
 
-Keys are the settings' names as in the table (hub/serving/settings.py): ``port = 50051``,
+Keys are the settings' names as in the table (hub/config/settings.py): ``port = 50051``,
 ``metrics_port = 9090``, ``log_format = "json"``; top-level keys, or the same keys under a
 table named for their group (``[observe]``, the README's sections) for readability. Values
 are TOML's own types (a string is parsed as the environment would be). The file is the lowest
@@ -16,7 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from hub.serving.settings import GROUPS, Settings, SettingsError
+from hub.config.settings import GROUPS, Settings, SettingsError
 
 MAX_CONFIG_BYTES = 1 << 20
 

@@ -1,7 +1,7 @@
 """The server's logs: text or JSON lines, one line per request, no library chatter.
 
 ``configure_logging`` is called once by ``adapter-hub serve``. Each request's line goes to the
-``hub.requests`` logger with its fields (hub/serving/request_log.py) as ``extra``: in text
+``hub.requests`` logger with its fields (hub/observe/request_log.py) as ``extra``: in text
 they follow the message as key=value pairs, in JSON they are the object's keys. Libraries'
 progress bars and info chatter (the model loader's bars, HTTP client debug lines) are turned
 off: they are not requests, and a bar rewritten with carriage returns breaks line-based logs.

@@ -5,8 +5,8 @@ status and duration (the transport's observer), each request's wait in the queue
 forward's duration, rows and distinct adapters (around the batcher's call of the runtime), and
 refusals the scheduler never sees (auth, storage quota, tier capacity). Everything the hub
 keeps anyway (tier counters, load latencies, breaker, queue) is read at scrape time by the
-collectors in hub/serving/collectors.py. ``serve_http`` exposes /metrics, /livez and /readyz
-(``--metrics-port``, hub/serving/probes.py).
+collectors in hub/observe/collectors.py. ``serve_http`` exposes /metrics, /livez and /readyz
+(``--metrics-port``, hub/observe/probes.py).
 
 Per tenant (under the bounded labels of TenantLabels, ``--metrics-max-tenants``): each call's
 or stream request's latency, and its errors by status code, so an operator sees one tenant's
@@ -30,17 +30,18 @@ from prometheus_client.core import Metric
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from hub import tracing
-from hub.serving import request_log as rl
-from hub.serving.collectors import ResidencyCollector, SchedulerCollector, ServingCollector, TenantLabels, counter
-from hub.serving.health import HealthState
-from hub.serving.probes import ProbeServer
+from hub.observe import request_log as rl
+from hub.observe import tracing
+from hub.observe.collectors import ResidencyCollector, SchedulerCollector, ServingCollector, TenantLabels, counter
+from hub.observe.health import HealthState
+from hub.observe.probes import ProbeServer
 
 if TYPE_CHECKING:
-    from hub.serving.service import HubService
-    from hub.serving.settings import Settings
+    from hub.config.settings import Settings
+    from hub.residency import Residency
+    from hub.scheduling.scheduler import Scheduler
 
-log = logging.getLogger("hub.serving.telemetry")
+log = logging.getLogger("hub.observe.telemetry")
 
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 QUEUE_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -128,16 +129,17 @@ class Telemetry:
     def from_settings(cls, settings: Settings) -> Telemetry:
         return cls(settings.max_batch_size, settings.metrics_max_tenants)
 
-    def watch(self, service: HubService) -> None:
-        """Read the service's own numbers at scrape time: residency, readiness and queue, and the
-        scheduler's per-tenant rows (served work, queued work, refusals)."""
-        self.registry.register(ResidencyCollector(service.cache))
-        self.health = service.health
-        self.registry.register(ServingCollector(lambda: service.health.ready, lambda: service.batcher.queued))
-        scheduler = SchedulerCollector(service.batcher.tenant_stats, self.tenants)  # none with fifo
+    def watch(self, cache: Residency, health: HealthState, batcher: Scheduler, scheduler_counts: bool) -> None:
+        """Read the service's own numbers at scrape time: residency, readiness (``health``, also
+        the probes') and queue, and the scheduler's per-tenant rows (served work, queued work,
+        refusals; ``scheduler_counts``: it counts its own refusals, as the fair one does)."""
+        self.registry.register(ResidencyCollector(cache))
+        self.health = health
+        self.registry.register(ServingCollector(lambda: health.ready, lambda: batcher.queued))
+        scheduler = SchedulerCollector(batcher.tenant_stats, self.tenants)  # none with fifo
         self.registry.register(scheduler)
         self._scheduler_refusals = scheduler.refusals
-        self._scheduler_counts = service.settings.scheduler == "fair"
+        self._scheduler_counts = scheduler_counts
 
     def add_collector(self, collector: Collector) -> None:
         self.registry.register(collector)

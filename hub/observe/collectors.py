@@ -1,6 +1,6 @@
 """Prometheus collectors that read, at scrape time, the numbers the hub keeps anyway: residency
 tier counters and load latencies, the store's circuit breaker, the batcher's queue, readiness.
-Nothing is counted twice and nothing costs a request anything (hub/serving/telemetry.py).
+Nothing is counted twice and nothing costs a request anything (hub/observe/telemetry.py).
 """
 
 from __future__ import annotations

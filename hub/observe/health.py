@@ -1,6 +1,6 @@
 """Liveness and readiness, kept apart, transport-free: one HealthState per service, read by the
 gRPC health service (hub/transport/health.py), the HTTP probes /livez and /readyz
-(hub/serving/probes.py) and the ``adapter_hub_ready`` gauge, so all three always agree.
+(hub/observe/probes.py) and the ``adapter_hub_ready`` gauge, so all three always agree.
 
 - **live**: the process works and should keep running. False once the backbone failed to load
   (it never will: restart it) and once the server has stopped. A drain keeps it live: a probe

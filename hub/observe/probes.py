@@ -1,6 +1,6 @@
 """The metrics port's HTTP endpoints (``--metrics-port``): ``/metrics`` for Prometheus,
 ``/livez`` and ``/readyz`` for Kubernetes' probes (200 or 503 with a one-line body from the
-service's HealthState, hub/serving/health.py), and 404 for every other path, so a probe
+service's HealthState, hub/observe/health.py), and 404 for every other path, so a probe
 pointed at a wrong path fails instead of passing on the metrics body.
 
 A small ThreadingHTTPServer: each request gets its own thread, so a slow scrape does not hold
@@ -16,9 +16,9 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from hub.serving.health import HealthState, HealthView
+from hub.observe.health import HealthState, HealthView
 
-log = logging.getLogger("hub.serving.probes")
+log = logging.getLogger("hub.observe.probes")
 
 LIVEZ, READYZ, METRICS = "/livez", "/readyz", "/metrics"
 _PROBE_TIMEOUT_S = 10.0  # a client that opens a connection and sends nothing is dropped after this

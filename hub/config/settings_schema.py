@@ -1,4 +1,4 @@
-"""The machinery behind hub.serving.settings: one field entry per setting carries its group,
+"""The machinery behind hub.config.settings: one field entry per setting carries its group,
 help text and allowed values; environment names, flags, coercion, checks and documentation
 are all derived from it here. Nothing in this module names a particular setting.
 """

@@ -1,5 +1,5 @@
 """The scheduler between request handlers and the engine (torch-free): one worker thread turns
-the fair queue (hub/serving/fair.py) into engine batches.
+the fair queue (hub/scheduling/fair.py) into engine batches.
 
 - Callers on any thread ``run`` one request's rows with their tenant, per-row costs (input
   tokens) and CallScope (deadline, cancellation) and block until its results come back, in
@@ -14,7 +14,7 @@ the fair queue (hub/serving/fair.py) into engine batches.
 - ``drain`` stops intake (new requests: UNAVAILABLE) and waits for the admitted work;
   ``close`` drains (or fails what is queued) and stops the worker.
 
-``FifoScheduler`` puts today's first-in first-out batcher (hub/serving/batching.py) behind the
+``FifoScheduler`` puts today's first-in first-out batcher (hub/scheduling/batching.py) behind the
 same interface: ADAPTER_HUB_SCHEDULER=fifo, and the before/after baseline of the benchmark.
 """
 
@@ -28,13 +28,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from hub.errors import Cancelled, DeadlineExceeded, Draining
-from hub.serving.admission import CANCELLED, DRAINING, QueueLimits, TenantPolicy
-from hub.serving.batching import BatchStats, DynamicBatcher
-from hub.serving.fair import EXPIRED, FairQueue, TenantStats, Ticket
-from hub.serving.scope import CallScope
-from hub.serving.tickets import Headroom
+from hub.scheduling.admission import CANCELLED, DRAINING, QueueLimits, TenantPolicy
+from hub.scheduling.batching import BatchStats, DynamicBatcher
+from hub.scheduling.fair import EXPIRED, FairQueue, TenantStats, Ticket
+from hub.scheduling.scope import CallScope
+from hub.scheduling.tickets import Headroom
 
-log = logging.getLogger("hub.serving.scheduler")
+log = logging.getLogger("hub.scheduling.scheduler")
 
 DEFAULT_TENANT = "local"
 
