@@ -36,17 +36,25 @@ def cmd_push(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     if bool(args.file) == bool(args.texts):
         raise ValueError("give the texts as arguments or --file, not both or neither")
+    if args.file and args.json_array:
+        raise ValueError("--json-array is for texts given as arguments; --file --json prints JSON Lines")
     if args.file:
         with connect(args) as client:
             return cmd_predict_file(args, client)
     with connect(args) as client:
         predictions = client.predict(args.adapter, list(args.texts), task=args.task)
     data = [prediction_json(p) for p in predictions]
+    if args.json_array:
+        return show(True, data, [])
+    if args.json:  # JSON Lines: one object per text, one line each, as with --file
+        for item in data:
+            print(json.dumps(item))
+        return 0
     first = predictions[0]
     lines = [f"# {first.served_by}  task {first.task} ({first.head_kind})"]
     for text, p in zip(args.texts, predictions, strict=True):
         lines += prediction_lines(text, p)
-    return show(args.json, data, lines)
+    return show(False, data, lines)
 
 
 def cmd_fanout(args: argparse.Namespace) -> int:

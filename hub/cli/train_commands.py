@@ -309,7 +309,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         "seconds": round(o.seconds, 1),
         "trainable_parameters": o.trainable_parameters,
         "dev": [e.to_json() for e in report.evaluations],
+        "warnings": report.warnings,
     }
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -35,6 +35,7 @@ from hub.scheduling.tickets import Headroom
 from hub.serving.auth import Caller
 from hub.serving.fairness import LimitsChange, QueueStatus, TenantPolicies, build_scheduler, queue_status
 from hub.serving.info import ServerInfo, describe_server
+from hub.serving.label_drift import LabelDrift
 from hub.serving.stores import build_residency, tenant_journal
 from hub.serving.upload import UploadHeader
 from hub.tasks.answers import answers, pieces
@@ -97,6 +98,7 @@ class HubService:
         self.tasks = tasks
         self.tenants = tenants or TenantDirectory(registry.store, journal=tenant_journal(settings))
         self.plugins = plugins  # None: no plugin hooks run (validate_adapter, adapter events)
+        self.label_drift: tuple[LabelDrift, ...] = ()  # found at start-up (hub.serving.app)
         observer = CacheEvents(plugins) if plugins is not None else None
         self.cache = build_residency(settings, registry, observer)  # tiers, single-flight, hot swap
         self._runtime: Runtime | None = None
@@ -208,7 +210,8 @@ class HubService:
         engine does not tokenize again."""
         prepared = [pipeline.prepare(text) for _, pipeline, text in jobs]
         distinct = list(dict.fromkeys(piece.text for piece in pieces(prepared)))
-        encoded = dict(zip(distinct, self.runtime.encode(distinct), strict=True))
+        # a text of context segments only (a chat of agent turns) has no piece to encode
+        encoded = dict(zip(distinct, self.runtime.encode(distinct), strict=True)) if distinct else {}
         limit = self.settings.max_tokens_per_text
         if self.runtime.spec.max_tokens:  # the backbone's positions bound any setting
             limit = min(limit, self.runtime.spec.max_tokens)

@@ -30,7 +30,8 @@ class Entity:
 
 @dataclass(frozen=True)
 class Segment:
-    """One piece of a long text (a plugin's segmenter), with its own answer and offsets."""
+    """One answered piece of a long text (a plugin's segmenter), with its own answer and
+    offsets; ``kind`` is what the segmenter says it is ("" for none)."""
 
     start: int
     end: int
@@ -38,6 +39,7 @@ class Segment:
     labels: list[LabelScore] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
     predicted: list[str] = field(default_factory=list)
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,7 @@ class ResidencyStatus:
     draining: int
     alias_ttl_s: float
     stale_served: int
+    label_drift: list[str]  # stored adapters whose labels differ from their task's, one line each
 
 
 @dataclass(frozen=True)
