@@ -59,6 +59,12 @@ class HealthState:
     def ready(self) -> bool:
         return self.view().ready
 
+    @property
+    def backbone_loaded(self) -> bool:
+        """Loaded once (stays True through a drain): what ``HubService.ready`` reports."""
+        with self._lock:
+            return self._loaded
+
     def listen(self, listener: Listener) -> None:
         """Call ``listener`` now and on every change (in the changing thread)."""
         with self._lock:

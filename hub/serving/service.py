@@ -6,7 +6,6 @@ returns plain results or raises a DomainError subclass that the transport maps t
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -102,7 +101,6 @@ class HubService:
         observer = CacheEvents(plugins) if plugins is not None else None
         self.cache = build_residency(settings, registry, observer)  # tiers, single-flight, hot swap
         self._runtime: Runtime | None = None
-        self._ready = threading.Event()
         self.health = HealthState()  # gRPC health, /livez, /readyz, adapter_hub_ready all read it
         self.telemetry = Telemetry.from_settings(settings)  # this service's metrics (hub/observe/telemetry.py)
         # Rows share forwards, in fair order across tenants (hub/scheduling/scheduler.py; or fifo)
@@ -125,13 +123,11 @@ class HubService:
             bank_bytes=s.device_cache_bytes,  # one budget: the device tier and the engine's LoRA slots
         )
         self._warm_up()
-        self._ready.set()
         self.health.loaded()
 
     def attach_runtime(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._warm_up()
-        self._ready.set()
         self.health.loaded()
 
     def _warm_up(self) -> None:
@@ -141,7 +137,7 @@ class HubService:
 
     @property
     def ready(self) -> bool:
-        return self._ready.is_set()
+        return self.health.backbone_loaded  # (ready for calls, not draining: health.ready)
 
     @property
     def runtime(self) -> Runtime:
