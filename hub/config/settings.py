@@ -295,10 +295,13 @@ class Settings:
             raise SettingsError(problems)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Defaults < ``environ`` (os.environ when None) < ``overrides`` (None values skipped);
-        strings are parsed as from the environment. Raises SettingsError listing every problem."""
-        return from_sources(cls, os.environ if environ is None else environ, overrides)
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, file: Mapping[str, object] | None = None, **overrides: object
+    ) -> Settings:
+        """Defaults < ``file`` (``serve --config``, hub/config/settings_file.py) < ``environ``
+        (os.environ when None) < ``overrides`` (None values skipped); strings are parsed as
+        from the environment. Raises SettingsError listing every problem."""
+        return from_sources(cls, os.environ if environ is None else environ, overrides, file)
 
     @property
     def store_uri(self) -> StoreURI:
