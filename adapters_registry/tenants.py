@@ -127,6 +127,11 @@ class TenantDirectory:
             self._cache[name] = (time.monotonic(), updated)
         return updated
 
+    def forget_cached(self) -> None:
+        """Drop the cached records: the next look-up of each reads the store (a reload)."""
+        with self._lock:
+            self._cache.clear()
+
     def cached(self, name: str) -> TenantRecord | None:
         """The tenant's record as last read (re-read every few seconds); None if no such
         tenant (auth off: the local tenant has no record)."""

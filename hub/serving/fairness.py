@@ -89,6 +89,17 @@ class TenantPolicies:
             return
         self.scheduler.set_policy(tenant, policy_of(record))
 
+    def reload(self) -> int:
+        """Re-read every known tenant's policy from the store now (SIGHUP), not within the
+        TTL; the number of tenants re-read."""
+        with self._lock:
+            known = list(self._read)
+            self._read.clear()
+        self.tenants.forget_cached()
+        for tenant in known:
+            self.refresh(tenant)
+        return len(known)
+
     def changed(self, record: TenantRecord) -> None:
         """The operator changed ``record`` through this server: apply it at once."""
         self.scheduler.set_policy(record.name, policy_of(record))

@@ -45,7 +45,7 @@ from hub.serving.upload import UploadHeader
 from hub.tasks.head_kinds import check_example, gold, task_kind
 from hub.tasks.metrics import check_scores
 from hub.tasks.specs import TaskSpec
-from hub.testing import differential, fuzz
+from hub.testing import differential, fuzz, growth
 from hub.testing.artifacts import random_adapter_files
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -224,6 +224,9 @@ class PluginConformance:
             spec = plugins.tasks.get(name)
             problems += fuzz.postprocessor_problems(spec, plugins.tasks.pipeline(name), _labels(spec), self.texts())
         fail_on(problems, "postprocessors")
+
+    def test_text_code_runs_in_linear_time(self, plugins: HubPlugins) -> None:
+        fail_on(growth.growth_problems(plugins, self.plugin_name, self.texts()), "running time (hub/testing/growth.py)")
 
     def test_heads_build_on_a_tiny_backbone(self, plugins: HubPlugins, service: HubService) -> None:
         """Every task through the real upload and request path, on every text a request may hold."""

@@ -141,6 +141,6 @@ def stream_request(telemetry: Telemetry, item_id: str) -> Iterator[rl.RequestRec
             raise
         finally:
             record.total_s = time.perf_counter() - started
-            telemetry.request_refused(record)
+            telemetry.stream_request_done(record)
             record.add_to_call()
             log_request(record.fields())

@@ -291,6 +291,6 @@ def test_kit_fixtures_survive_pytest_10(tmp_path: Path) -> None:
     done = subprocess.run(
         [*command, "test_tiny.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
-    assert "1 failed, 10 passed" in done.stdout, done.stdout + done.stderr
+    assert "1 failed, 11 passed" in done.stdout, done.stdout + done.stderr
     assert "FAILED test_tiny.py::TestTinyConformance::test_entry_point_is_declared" in done.stdout
     assert "entry point: 1 problem(s)" in done.stdout and "warning" not in done.stdout.lower()

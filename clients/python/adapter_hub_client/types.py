@@ -342,3 +342,14 @@ class QueueStatus:
     tenant_max_tokens: int
     tokens_per_s: float
     batch_ms: float
+
+
+class Predictions(list[Prediction]):
+    """``predict`` and ``fan_out``'s answer: a list of Prediction (one per text or target),
+    with the call's ``request_id`` (the server's ``x-request-id``, in its log line) and
+    ``ratelimit``: the tenant's headroom the server sent (``x-ratelimit-*``, ``x-queue-*``)."""
+
+    def __init__(self, items: list[Prediction], request_id: str | None = None, ratelimit: dict[str, str] | None = None):
+        super().__init__(items)
+        self.request_id = request_id
+        self.ratelimit = dict(ratelimit or {})
