@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
@@ -25,6 +26,9 @@ from hub.errors import Conflict, NotFound, Unauthenticated, Unavailable
 KEY_PREFIX = "ahk_"
 _ROOT = "_system"
 _CACHE_SECONDS = 5.0
+# ahk_<16 hex digits>_<token_urlsafe(32): 43 characters of the URL-safe base64 alphabet>; a
+# little slack on the secret's length, none on the key id (it becomes part of a storage key)
+_KEY_SHAPE = re.compile(r"ahk_([0-9a-f]{16})_([A-Za-z0-9_-]{32,64})")
 
 
 @dataclass
@@ -42,7 +46,7 @@ class TenantRecord:
     max_bytes: int = 0  # 0: the server's default quota
     max_adapters: int = 0
     keys: list[KeyRecord] = field(default_factory=list)
-    # serving share and rate limits (hub/serving/fair.py); 0: no limit. Records written before
+    # serving share and rate limits (hub/scheduling/fair.py); 0: no limit. Records written before
     # these fields existed read as weight 1, unlimited.
     weight: float = 1.0
     rps: float = 0.0
@@ -123,6 +127,11 @@ class TenantDirectory:
             self._cache[name] = (time.monotonic(), updated)
         return updated
 
+    def forget_cached(self) -> None:
+        """Drop the cached records: the next look-up of each reads the store (a reload)."""
+        with self._lock:
+            self._cache.clear()
+
     def cached(self, name: str) -> TenantRecord | None:
         """The tenant's record as last read (re-read every few seconds); None if no such
         tenant (auth off: the local tenant has no record)."""
@@ -173,10 +182,10 @@ class TenantDirectory:
     def authenticate(self, api_key: str) -> str:
         """Return the tenant owning this key; Unauthenticated for anything else."""
         refused = Unauthenticated("invalid or revoked API key")
-        body = api_key.removeprefix(KEY_PREFIX)
-        key_id, _, secret = body.partition("_")
-        if body == api_key or len(key_id) != 16 or not secret:
+        shape = _KEY_SHAPE.fullmatch(api_key)
+        if shape is None:  # only the shape create_key makes reaches the store as a key id
             raise refused
+        key_id, secret = shape.groups()
         tenant = self._key_owner.get(key_id) or self._read_owner(key_id)
         if tenant is None:
             raise refused

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from hub.cli.client_commands import connect
+from hub.cli.connection import connect
 from hub.cli.render import show
 from hub.residency.tier import human_bytes
 

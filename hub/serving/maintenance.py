@@ -17,6 +17,7 @@ from adapters_registry.gc import GcReport, collect
 from adapters_registry.registry import AdapterRegistry
 from adapters_registry.tenants import TenantRecord
 from adapters_registry.verify import VerifyReport, verify
+from hub.config.settings import Settings
 from hub.errors import ResourceExhausted, Unavailable
 
 log = logging.getLogger("hub.serving.maintenance")
@@ -59,6 +60,13 @@ class Maintenance:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._recovered = self.recover(0.0)
+
+    @classmethod
+    def started(cls, registry: AdapterRegistry, settings: Settings) -> Maintenance:
+        """Recovery done, background collection running (every ``gc_interval_s``)."""
+        maintenance = cls(registry, settings.gc_grace_s, settings.gc_interval_s)
+        maintenance.start()
+        return maintenance
 
     def recover(self, older_than_s: float) -> bool:
         """Finish interrupted operations; False when the store could not be reached."""

@@ -18,7 +18,7 @@ from hub.api.v1 import (
     inference_pb2_grpc,
 )
 from hub.serving.upload import UploadAssembler
-from hub.transport import convert
+from hub.transport import convert, headroom
 from hub.transport.base import ServicerBase
 from hub.transport.deadlines import call_scope, request_scope
 from hub.transport.observe import in_this_context, stream_request
@@ -31,7 +31,8 @@ class InferenceServicer(ServicerBase, inference_pb2_grpc.InferenceServiceService
     def Predict(self, request: inference_pb2.PredictRequest, context: grpc.ServicerContext):
         caller = self.caller(context)
         target = convert.target(request.adapter, request.task)
-        served = self.service.predict(caller, target, list(request.texts), call_scope(context))
+        with headroom.reported(context, self.service, caller):
+            served = self.service.predict(caller, target, list(request.texts), call_scope(context))
         return convert.predict_response(served)
 
     def PredictStream(self, requests: Iterator[inference_pb2.PredictStreamRequest], context: grpc.ServicerContext):
@@ -58,7 +59,9 @@ class InferenceServicer(ServicerBase, inference_pb2_grpc.InferenceServiceService
     def FanOut(self, request: inference_pb2.FanOutRequest, context: grpc.ServicerContext):
         caller = self.caller(context)
         targets = [convert.target(t.adapter, t.task) for t in request.targets]
-        return convert.fanout_response(self.service.fan_out(caller, request.text, targets, call_scope(context)))
+        with headroom.reported(context, self.service, caller):
+            served = self.service.fan_out(caller, request.text, targets, call_scope(context))
+        return convert.fanout_response(served)
 
 
 class AdapterServicer(ServicerBase, adapters_pb2_grpc.AdapterServiceServicer):
@@ -86,27 +89,30 @@ class AdapterServicer(ServicerBase, adapters_pb2_grpc.AdapterServiceServicer):
 
     @guarded
     def GetAdapter(self, request: adapters_pb2.GetAdapterRequest, context: grpc.ServicerContext):
+        caller = self.caller(context)  # first: a caller without a valid key learns nothing
         target = convert.target(request.adapter)
-        record, aliases = self.service.get_adapter(self.caller(context), target.name, target.ref)
+        record, aliases = self.service.get_adapter(caller, target.name, target.ref)
         return convert.version_info(record, aliases)
 
     @guarded
     def DeleteAdapter(self, request: adapters_pb2.DeleteAdapterRequest, context: grpc.ServicerContext):
+        caller = self.caller(context)
         target = convert.target(request.adapter)
-        return convert.delete_response(self.service.delete_adapter(self.caller(context), target.name, target.ref))
+        return convert.delete_response(self.service.delete_adapter(caller, target.name, target.ref))
 
     @guarded
     def SetAlias(self, request: adapters_pb2.SetAliasRequest, context: grpc.ServicerContext):
         caller = self.caller(context)
-        previous, version = self.service.set_alias(caller, request.name, request.version, request.alias)
-        return convert.alias_response(request.name, request.alias, previous, version)
+        name, ref, alias = convert.alias_request(request)
+        previous, version = self.service.set_alias(caller, name, ref, alias)
+        return convert.alias_response(name, alias, previous, version)
 
 
 class AdminServicer(ServicerBase, admin_pb2_grpc.AdminServiceServicer):
     @guarded
     def ServerInfo(self, request: admin_pb2.ServerInfoRequest, context: grpc.ServicerContext):
-        self.caller(context)
-        return convert.server_info(self.service.server_info(), auth_enabled=self.auth.enabled)
+        info = self.service.server_info(self.caller(context))
+        return convert.server_info(info, auth_enabled=self.auth.enabled)
 
     @guarded
     def ListTasks(self, request: admin_pb2.ListTasksRequest, context: grpc.ServicerContext):

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from hub.config.settings import Settings
 from hub.errors import IntegrityError
+from hub.scheduling.scope import CallScope
 from hub.serving.app import build_service
 from hub.serving.auth import Caller
-from hub.serving.scope import CallScope
 from hub.serving.service import HubService, Target
-from hub.serving.settings import Settings
 from hub.serving.upload import UploadHeader
 from tests.residency.conftest import adapter_files
 

@@ -19,11 +19,19 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.errors import PermissionDenied, ResourceExhausted, Unauthenticated
+from hub.errors import (
+    Cancelled,
+    DeadlineExceeded,
+    Draining,
+    Overloaded,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+)
 from hub.residency.tier import TierFull
 
 _current: ContextVar[RequestRecord | None] = ContextVar("hub_request", default=None)
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/-]{1,128}")  # fullmatch: "$" would let a trailing newline in
 
 # Why a request was refused, as the metrics count it (adapter_hub_rejected_total's reason).
 RATE, QUEUE, DEADLINE, QUOTA, AUTH, CAPACITY, DRAINING, CANCELLED = (
@@ -40,7 +48,7 @@ RATE, QUEUE, DEADLINE, QUOTA, AUTH, CAPACITY, DRAINING, CANCELLED = (
 
 def request_id(given: str | None = None) -> str:
     """The caller's ``x-request-id`` when it is a sane token, else a new one."""
-    if given and _REQUEST_ID.match(given):
+    if given and _REQUEST_ID.fullmatch(given):
         return given
     return uuid.uuid4().hex[:16]
 
@@ -48,7 +56,7 @@ def request_id(given: str | None = None) -> str:
 def safe_id(given: str) -> str:
     """A client-chosen id as it may appear in a log line: itself when it is a sane token, else a
     digest of it (no newline or control character from a client reaches the log)."""
-    if _REQUEST_ID.match(given):
+    if _REQUEST_ID.fullmatch(given):
         return given
     return "~" + hashlib.sha256(given.encode("utf-8", "replace")).hexdigest()[:12] if given else "-"
 
@@ -67,6 +75,7 @@ class RequestRecord:
     status: str = "OK"
     refusal: str = ""  # one of the reasons above when the request was refused
     requests: int = 0  # a PredictStream call: how many requests it carried
+    operator: bool = False  # the operator's admin key (no tenant of its own)
     parent: RequestRecord | None = None  # a PredictStream request: its call
 
     def fields(self) -> dict[str, Any]:
@@ -116,6 +125,7 @@ def note_caller(tenant: str, admin: bool) -> None:
     record = _current.get()
     if record is not None:
         record.tenant = tenant or ("admin" if admin else "")
+        record.operator = admin and not tenant
 
 
 def note_target(name: str, version: int, task: str) -> None:
@@ -139,14 +149,22 @@ def note_queue(seconds: float) -> None:
 
 
 def refusal_reason(error: BaseException) -> str:
-    """Why the hub refused a request, for the refusals the scheduler does not count itself
-    (it counts rate, queue, deadline and draining refusals per tenant); "" for other errors."""
+    """Why the hub refused a request, as adapter_hub_rejected_total counts it (the log line's
+    ``refused``); "" for errors that are no refusal (not found, invalid, internal)."""
     if isinstance(error, Unauthenticated | PermissionDenied):
         return AUTH
     if isinstance(error, TierFull):
         return CAPACITY
-    if isinstance(error, ResourceExhausted) and getattr(error, "reason", None) is None:
+    if isinstance(error, Overloaded):  # the scheduler's reason: rate_* or *_queued_*
+        return RATE if error.reason.startswith("rate") else QUEUE
+    if isinstance(error, ResourceExhausted):
         return QUOTA  # storage quota, adapter count, pin limit
+    if isinstance(error, Draining):
+        return DRAINING
+    if isinstance(error, DeadlineExceeded):
+        return DEADLINE
+    if isinstance(error, Cancelled):
+        return CANCELLED
     return ""
 
 
