@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from adapters_registry.artifact import ArtifactLimits, UploadInfo, build_artifact
-from adapters_registry.manifest import HeadKind
+from adapters_registry.domains import DomainDirectory, reference_name
+from adapters_registry.manifest import Manifest
 from adapters_registry.registry import AdapterListing, AdapterRegistry, VersionRecord, check_name
 from adapters_registry.tenants import TenantDirectory, TenantRecord
 from hub.errors import (
@@ -27,16 +27,17 @@ from hub.plugins.manager import CacheEvents, HubPlugins, PluginInfo
 from hub.residency import prefetch
 from hub.serving import request_log as rl
 from hub.serving.auth import Caller
+from hub.serving.domains import DomainGate, offered_domains
 from hub.serving.fairness import LimitsChange, QueueStatus, TenantPolicies, build_scheduler, queue_status
 from hub.serving.info import ServerInfo, describe_server
 from hub.serving.scope import CallScope
 from hub.serving.settings import Settings
 from hub.serving.stores import build_residency, tenant_journal
 from hub.serving.telemetry import Telemetry
+from hub.serving.types import Served, Target, TenantUsage
 from hub.serving.upload import UploadHeader
 from hub.tasks.answers import answers, pieces
 from hub.tasks.pipeline import Prepared, TaskPipeline
-from hub.tasks.results import Prediction
 from hub.tasks.specs import TaskRegistry, TaskSpec, choose_task
 from hub.tracing import span
 
@@ -44,41 +45,6 @@ if TYPE_CHECKING:
     from hub.engine.packing import PackedAdapter
     from hub.engine.runtime import RowRequest, Runtime
     from hub.engine.tokens import Encoded
-
-
-@dataclass(frozen=True)
-class Served:
-    """The answer for one (adapter version, task) pair."""
-
-    adapter: str
-    version: int
-    task: str
-    head_kind: HeadKind
-    predictions: list[Prediction]
-
-
-@dataclass(frozen=True)
-class TenantUsage:
-    record: TenantRecord
-    used_bytes: int
-    adapters: int
-    max_bytes: int
-    max_adapters: int
-
-    @property
-    def active_keys(self) -> int:
-        return sum(1 for k in self.record.keys if not k.revoked)
-
-    @property
-    def revoked_keys(self) -> int:
-        return len(self.record.keys) - self.active_keys
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    ref: str = ""
-    task: str = ""
 
 
 class HubService:
@@ -97,6 +63,7 @@ class HubService:
         self.plugins = plugins  # None: no plugin hooks run (validate_adapter, adapter events)
         observer = CacheEvents(plugins) if plugins is not None else None
         self.cache = build_residency(settings, registry, observer)  # tiers, single-flight, hot swap
+        self.domains = DomainGate(DomainDirectory(registry.store), self.cache, lambda: offered_domains(plugins, tasks))
         self._runtime: Runtime | None = None
         self._ready = threading.Event()
         self.telemetry = Telemetry.from_settings(settings)  # this service's metrics (hub/serving/telemetry.py)
@@ -130,8 +97,8 @@ class HubService:
 
     def _warm_up(self) -> None:
         """Load the adapters settings name (pinned ones first) before reporting ready; problems are logged."""
-        prefetch(self.cache, self.settings.pin, self.runtime.pack, pin=True)
-        prefetch(self.cache, self.settings.prefetch, self.runtime.pack)
+        prefetch(self.cache, self.settings.pin, self.pack, pin=True)
+        prefetch(self.cache, self.settings.prefetch, self.pack)
 
     @property
     def ready(self) -> bool:
@@ -152,7 +119,7 @@ class HubService:
         record, task = self._resolve(caller, target)
         pipeline = self.tasks.pipeline(task)  # once per request
         prepared, encoded = self._prepare([(f"texts[{i}]", pipeline, text) for i, text in enumerate(texts)])
-        packed = self._packed(record)
+        packed = self._packed(caller, record)
         from hub.engine.runtime import RowRequest
 
         rows = [RowRequest(piece.text, packed, task, e) for piece, e in zip(pieces(prepared), encoded, strict=True)]
@@ -176,7 +143,7 @@ class HubService:
 
         rows: list[RowRequest] = []
         for (record, task), p in zip(resolved, prepared, strict=True):
-            packed = self._packed(record)
+            packed = self._packed(caller, record)
             rows += [RowRequest(piece.text, packed, task, encoded[len(rows) + j]) for j, piece in enumerate(p.pieces)]
         scores = self._run(caller, rows, scope)
         served, used = [], 0
@@ -186,16 +153,31 @@ class HubService:
         return served
 
     def _resolve(self, caller: Caller, target: Target) -> tuple[VersionRecord, str]:
-        check_name("adapter name", target.name)
+        owner, name = self.domains.owner(caller, target.name)  # DOMAIN:NAME, or the caller's own
         with span("resolve", adapter=target.name):
-            record = self.cache.resolve(caller.namespace(), target.name, target.ref)  # once per request
+            record = self.cache.resolve(owner, name, target.ref)  # once per request
             available = [t.task for t in record.manifest.tasks]
             task = choose_task(target.task, available, f"{target.name}@{record.version}")
         rl.note_target(record.name, record.version, task)
         return record, task
 
-    def _packed(self, record: VersionRecord) -> PackedAdapter:
-        return self.cache.get(record, self.runtime.pack)
+    def _packed(self, caller: Caller, record: VersionRecord) -> PackedAdapter:
+        self.domains.note_use(caller.namespace(), record)
+        if record.manifest.base is not None:  # stacked: its base still there, unchanged, readable
+            self.domains.note_use(
+                caller.namespace(), self.domains.base_record(caller, record.manifest.base, record.name)
+            )
+        return self.cache.get(record, self.pack)
+
+    def pack(self, key: str, files: dict[str, bytes], manifest: Manifest) -> PackedAdapter:
+        """The engine's tensors for a version; a stacked one carries its base's updates too."""
+        packed = self.runtime.pack(key, files, manifest)
+        if manifest.base is None:
+            return packed
+        from hub.engine.packing import stack_adapters
+
+        base = self.domains.base_record(Caller("", admin=True), manifest.base, key)
+        return stack_adapters(packed, self.cache.get(base, self.runtime.pack))
 
     def _prepare(self, jobs: Sequence[tuple[str, TaskPipeline, str]]) -> tuple[list[Prepared], list[Encoded]]:
         """Each (name, pipeline, text): the task's segmenter and preprocessors, before any text
@@ -255,7 +237,7 @@ class HubService:
         assert head is not None
         with span("decode", task=task):
             predictions = answers(pipeline, head, prepared, scores)
-        return Served(record.name, record.version, task, head.head_kind, predictions)
+        return Served(reference_name(record.tenant, record.name), record.version, task, head.head_kind, predictions)
 
     def _check_texts(self, texts: Sequence[str]) -> None:
         s = self.settings
@@ -271,24 +253,25 @@ class HubService:
 
     # ---- adapters -----------------------------------------------------------------------
     def upload(self, caller: Caller, header: UploadHeader, files: dict[str, bytes]) -> VersionRecord:
-        check_name("adapter name", header.name)
+        tenant, name = self.domains.owner(caller, header.name, write=True)  # DOMAIN:NAME: the operator's
         limits = ArtifactLimits(max_total_bytes=self.settings.max_upload_bytes, max_rank=self.settings.max_adapter_rank)
         info = UploadInfo(header.task, header.labels, header.description)
         artifact = build_artifact(files, info, self.runtime.spec, self.tasks.contract, limits)
         if self.plugins is not None and (problems := self.plugins.validate_adapter(artifact.manifest)):
             raise InvalidArtifact(problems)
-        tenant = caller.namespace()
-        self._check_quota(tenant, header.name, artifact.size_bytes)
-        record = self.registry.publish(tenant, header.name, artifact)
-        self.cache.expire(tenant, header.name)  # `latest` moved: re-read on next use
+        self.domains.check_upload(caller, tenant, artifact.manifest, header.name)
+        self._check_quota(tenant, name, artifact.size_bytes)
+        record = self.registry.publish(tenant, name, artifact)
+        self.cache.expire(tenant, name)  # `latest` moved: re-read on next use
         self._recheck_quota(tenant, record)
         return record
 
     def quota(self, tenant: str) -> tuple[int, int]:
-        """(max bytes, max adapters) for the tenant: its own quota, else the server's default."""
+        """(max bytes, max adapters) for the tenant: its own quota, else the server's default
+        (a domain's too)."""
         try:
             record = self.tenants.get(tenant)
-        except NotFound:
+        except (NotFound, InvalidArgument):
             return self.settings.quota_bytes, self.settings.quota_adapters
         return (
             record.max_bytes or self.settings.quota_bytes,
@@ -323,22 +306,31 @@ class HubService:
                 f"{exc.message} (uploads arriving at the same time); {record.name} was not stored: try again"
             ) from None
 
-    def list_adapters(self, caller: Caller) -> list[AdapterListing]:
-        return self.registry.listings(caller.namespace())
+    def list_adapters(self, caller: Caller, domain: str = "") -> list[AdapterListing]:
+        """The caller's adapters, or (``domain``) a domain's."""
+        return self.registry.listings(self.domains.domain_owner(caller, domain) if domain else caller.namespace())
 
     def get_adapter(self, caller: Caller, name: str, ref: str) -> tuple[VersionRecord, list[str]]:
-        record = self.registry.resolve(caller.namespace(), check_name("adapter name", name), ref)
-        aliases = self.registry.aliases(caller.namespace(), name)
+        owner, name = self.domains.owner(caller, name)
+        record = self.registry.resolve(owner, name, ref)
+        aliases = self.registry.aliases(owner, name)
         return record, sorted(a for a, v in aliases.items() if v == record.version)
 
+    def adapter_files(self, caller: Caller, name: str, ref: str) -> dict[str, bytes]:
+        """Every file of one version (hub_adapter.json too), to a caller who may read it."""
+        owner, name = self.domains.owner(caller, name)
+        return self.registry.read_files(self.registry.resolve(owner, name, ref))
+
     def delete_adapter(self, caller: Caller, name: str, ref: str) -> list[int]:
-        deleted = self.registry.delete(caller.namespace(), check_name("adapter name", name), ref)
-        self.cache.drop(caller.namespace(), name, deleted)
+        owner, name = self.domains.owner(caller, name, write=True)
+        deleted = self.registry.delete(owner, name, ref)
+        self.cache.drop(owner, name, deleted)
         return deleted
 
     def set_alias(self, caller: Caller, name: str, ref: str, alias: str) -> tuple[int | None, int]:
-        moved = self.registry.set_alias(caller.namespace(), check_name("adapter name", name), alias, ref)
-        self.cache.expire(caller.namespace(), name)  # this server sees the move at once, others within alias_ttl_s
+        owner, name = self.domains.owner(caller, name, write=True)
+        moved = self.registry.set_alias(owner, name, alias, ref)
+        self.cache.expire(owner, name)  # this server sees the move at once, others within alias_ttl_s
         return moved
 
     # ---- tenants (operator only) --------------------------------------------------------

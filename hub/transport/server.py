@@ -19,6 +19,8 @@ from hub.api.v1 import (
     adapters_pb2_grpc,
     admin_pb2,
     admin_pb2_grpc,
+    domains_pb2,
+    domains_pb2_grpc,
     inference_pb2,
     inference_pb2_grpc,
     residency_pb2,
@@ -30,6 +32,7 @@ from hub.serving.auth import Authenticator
 from hub.serving.service import HubService
 from hub.serving.telemetry import MetricsServer
 from hub.tracing import tracer_of
+from hub.transport.domain_servicer import DomainServicer
 from hub.transport.observe import CallObserver
 from hub.transport.residency_servicer import ResidencyServicer
 from hub.transport.servicer import AdapterServicer, AdminServicer, InferenceServicer
@@ -38,12 +41,13 @@ from hub.transport.tls import add_listener, server_options
 
 log = logging.getLogger("hub.server")
 
-SERVICES = (  # the hub's five gRPC services: their descriptors list every RPC
+SERVICES = (  # the hub's six gRPC services: their descriptors list every RPC
     inference_pb2.DESCRIPTOR.services_by_name["InferenceService"],
     adapters_pb2.DESCRIPTOR.services_by_name["AdapterService"],
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"],
     tenants_pb2.DESCRIPTOR.services_by_name["TenantService"],
     residency_pb2.DESCRIPTOR.services_by_name["ResidencyService"],
+    domains_pb2.DESCRIPTOR.services_by_name["DomainService"],
 )
 SERVICE_NAMES = tuple(s.full_name for s in SERVICES)
 ADD_SERVICERS = (
@@ -52,6 +56,7 @@ ADD_SERVICERS = (
     admin_pb2_grpc.add_AdminServiceServicer_to_server,
     tenants_pb2_grpc.add_TenantServiceServicer_to_server,
     residency_pb2_grpc.add_ResidencyServiceServicer_to_server,
+    domains_pb2_grpc.add_DomainServiceServicer_to_server,
 )
 GIL_SWITCH_S = 0.001
 MAX_MESSAGE_BYTES = 8 << 20  # upload chunks are 1 MiB; responses for 256 texts fit easily
@@ -66,6 +71,7 @@ def hub_servicers(service: HubService, auth: Authenticator) -> list[Any]:
         AdminServicer(service, auth),
         TenantServicer(service, auth),
         ResidencyServicer(service, auth),
+        DomainServicer(service, auth),
     ]
 
 

@@ -82,13 +82,21 @@ class AdapterServicer(ServicerBase, adapters_pb2_grpc.AdapterServiceServicer):
 
     @guarded
     def ListAdapters(self, request: adapters_pb2.ListAdaptersRequest, context: grpc.ServicerContext):
-        return convert.list_adapters_response(self.service.list_adapters(self.caller(context)))
+        return convert.list_adapters_response(self.service.list_adapters(self.caller(context), request.domain))
 
     @guarded
     def GetAdapter(self, request: adapters_pb2.GetAdapterRequest, context: grpc.ServicerContext):
         target = convert.target(request.adapter)
         record, aliases = self.service.get_adapter(self.caller(context), target.name, target.ref)
         return convert.version_info(record, aliases)
+
+    def DownloadAdapter(self, request: adapters_pb2.GetAdapterRequest, context: grpc.ServicerContext):
+        try:
+            target = convert.target(request.adapter)
+            files = self.service.adapter_files(self.caller(context), target.name, target.ref)
+        except Exception as exc:  # noqa: BLE001 - reported, not swallowed
+            abort(context, exc)
+        yield from convert.file_chunks(files)
 
     @guarded
     def DeleteAdapter(self, request: adapters_pb2.DeleteAdapterRequest, context: grpc.ServicerContext):

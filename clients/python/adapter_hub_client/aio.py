@@ -140,6 +140,13 @@ class AsyncHubClient:
         async def attempt() -> Any:
             request = call.request() if call.streaming else call.request
             try:
+                if call.answers_stream:
+                    return [
+                        m
+                        async for m in method(
+                            request, timeout=wait, metadata=self.config.call_metadata(call.route, wait)
+                        )
+                    ]
                 return await method(request, timeout=wait, metadata=self.config.call_metadata(call.route, wait))
             except grpc.RpcError as exc:
                 raise from_rpc_error(exc) from None
@@ -249,8 +256,33 @@ class AsyncHubClient:
     ) -> t.AdapterVersion:
         return await self.run(calls.push(directory, name, task, labels, description), timeout, retries)
 
-    async def list_adapters(self, *, timeout: float | None = None, retries: int | None = None) -> list[t.Adapter]:
-        return await self.run(calls.list_adapters(), timeout, retries)
+    async def list_adapters(
+        self, domain: str = "", *, timeout: float | None = None, retries: int | None = None
+    ) -> list[t.Adapter]:
+        """Your adapters, or (``domain``) that domain's."""
+        return await self.run(calls.list_adapters(domain), timeout, retries)
+
+    async def download_adapter(
+        self, adapter: str, *, timeout: float | None = None, retries: int | None = None
+    ) -> dict[str, bytes]:
+        """Every file of ``name[@version]`` or ``DOMAIN:NAME[@VERSION]``: path -> bytes."""
+        return await self.run(calls.download_adapter(adapter), timeout, retries)
+
+    async def grant_domain(
+        self, domain: str, tenant: str = "", *, timeout: float | None = None, retries: int | None = None
+    ) -> t.DomainAccess:
+        """Operator: ``tenant`` may read ``domain`` (no tenant: every tenant may)."""
+        return await self.run(calls.grant_domain(domain, tenant), timeout, retries)
+
+    async def revoke_domain(
+        self, domain: str, tenant: str = "", *, timeout: float | None = None, retries: int | None = None
+    ) -> t.DomainAccess:
+        """Operator: ``tenant`` may no longer read ``domain`` (no tenant: nobody may)."""
+        return await self.run(calls.revoke_domain(domain, tenant), timeout, retries)
+
+    async def list_domains(self, *, timeout: float | None = None, retries: int | None = None) -> list[t.DomainInfo]:
+        """Every domain's access, and the adapters (with user counts) of those you may read."""
+        return await self.run(calls.list_domains(), timeout, retries)
 
     async def get_adapter(
         self, adapter: str, *, timeout: float | None = None, retries: int | None = None

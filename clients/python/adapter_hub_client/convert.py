@@ -44,6 +44,9 @@ MIRRORS: dict[str, type] = {
     "hub.api.v1.RevokeTenantResponse": t.RevokedTenant,
     "hub.api.v1.TenantQueue": t.TenantQueue,
     "hub.api.v1.QueueStatusResponse": t.QueueStatus,
+    "hub.api.v1.DomainAccess": t.DomainAccess,
+    "hub.api.v1.DomainAdapterUsers": t.DomainAdapterUsers,
+    "hub.api.v1.DomainInfo": t.DomainInfo,
 }
 
 

@@ -14,6 +14,7 @@ from adapter_hub_client import types as t
 from adapter_hub_client.api.v1 import (
     adapters_pb2_grpc,
     admin_pb2_grpc,
+    domains_pb2_grpc,
     inference_pb2_grpc,
     residency_pb2_grpc,
     tenants_pb2_grpc,
@@ -32,6 +33,7 @@ STUBS = {
     "admin": admin_pb2_grpc.AdminServiceStub,
     "residency": residency_pb2_grpc.ResidencyServiceStub,
     "tenants": tenants_pb2_grpc.TenantServiceStub,
+    "domains": domains_pb2_grpc.DomainServiceStub,
 }
 
 
@@ -75,7 +77,8 @@ class HubClient:
         def attempt() -> Any:
             request = call.request() if call.streaming else call.request
             try:
-                return method(request, timeout=wait, metadata=self.config.call_metadata(call.route, wait))
+                answer = method(request, timeout=wait, metadata=self.config.call_metadata(call.route, wait))
+                return list(answer) if call.answers_stream else answer
             except grpc.RpcError as exc:
                 raise from_rpc_error(exc) from None
 
@@ -194,8 +197,34 @@ class HubClient:
         ``name``, streamed in chunks. Not retried unless ``retries`` says so (each try stores)."""
         return self.run(calls.push(directory, name, task, labels, description), timeout, retries)
 
-    def list_adapters(self, *, timeout: float | None = None, retries: int | None = None) -> list[t.Adapter]:
-        return self.run(calls.list_adapters(), timeout, retries)
+    def list_adapters(
+        self, domain: str = "", *, timeout: float | None = None, retries: int | None = None
+    ) -> list[t.Adapter]:
+        """Your adapters, or (``domain``) that domain's."""
+        return self.run(calls.list_adapters(domain), timeout, retries)
+
+    def download_adapter(
+        self, adapter: str, *, timeout: float | None = None, retries: int | None = None
+    ) -> dict[str, bytes]:
+        """Every file of ``name[@version]`` or ``DOMAIN:NAME[@VERSION]``: path -> bytes."""
+        return self.run(calls.download_adapter(adapter), timeout, retries)
+
+    # ---- domains -------------------------------------------------------------------------
+    def grant_domain(
+        self, domain: str, tenant: str = "", *, timeout: float | None = None, retries: int | None = None
+    ) -> t.DomainAccess:
+        """Operator: ``tenant`` may read ``domain`` (no tenant: every tenant may)."""
+        return self.run(calls.grant_domain(domain, tenant), timeout, retries)
+
+    def revoke_domain(
+        self, domain: str, tenant: str = "", *, timeout: float | None = None, retries: int | None = None
+    ) -> t.DomainAccess:
+        """Operator: ``tenant`` may no longer read ``domain`` (no tenant: nobody may)."""
+        return self.run(calls.revoke_domain(domain, tenant), timeout, retries)
+
+    def list_domains(self, *, timeout: float | None = None, retries: int | None = None) -> list[t.DomainInfo]:
+        """Every domain's access, and the adapters (with user counts) of those you may read."""
+        return self.run(calls.list_domains(), timeout, retries)
 
     def get_adapter(
         self, adapter: str, *, timeout: float | None = None, retries: int | None = None
