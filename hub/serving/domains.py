@@ -18,7 +18,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from adapters_registry.domains import DomainAccess, DomainDirectory, content_digest, domain_owner, split_reference
+from adapters_registry.domains import (
+    DomainAccess,
+    DomainDirectory,
+    content_digest,
+    domain_owner,
+    owner_domain,
+    split_reference,
+)
 from adapters_registry.manifest import BaseAdapter, Manifest
 from adapters_registry.registry import AdapterListing, VersionRecord, check_name
 from hub.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -110,23 +117,14 @@ class DomainGate:
     def check_upload(self, caller: Caller, owner: str, manifest: Manifest, what: str) -> None:
         if manifest.base is None:
             return
-        if owner.startswith("domain:"):
+        if owner_domain(owner) is not None:
             raise InvalidArgument(f"{what}: a domain adapter cannot be stacked on another (its manifest names a base)")
         self.base_record(caller, manifest.base, what)
 
-    def base_digest(self, caller: Caller, reference: str) -> BaseAdapter:
-        """``DOMAIN:NAME[@VERSION]`` -> the exact base a new stacked adapter records."""
-        name, _, ref = reference.partition("@")
-        if not split_reference(name)[0]:
-            raise InvalidArgument(f"a base is a domain adapter, DOMAIN:NAME[@VERSION]; got {reference!r}")
-        owner, plain = self.owner(caller, name)
-        record = self.cache.resolve(owner, plain, ref)
-        return BaseAdapter(owner.removeprefix("domain:"), plain, record.version, content_digest(record.manifest))
-
     # ---- use counts --------------------------------------------------------------------
     def note_use(self, tenant: str, record: VersionRecord) -> None:
-        domain = record.tenant.removeprefix("domain:")
-        if domain != record.tenant:
+        domain = owner_domain(record.tenant)
+        if domain is not None:
             with self._lock:
                 self._users[(domain, record.name, record.version)].add(tenant)
 

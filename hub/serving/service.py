@@ -158,7 +158,7 @@ class HubService:
             record = self.cache.resolve(owner, name, target.ref)  # once per request
             available = [t.task for t in record.manifest.tasks]
             task = choose_task(target.task, available, f"{target.name}@{record.version}")
-        rl.note_target(record.name, record.version, task)
+        rl.note_target(reference_name(record.tenant, record.name), record.version, task)
         return record, task
 
     def _packed(self, caller: Caller, record: VersionRecord) -> PackedAdapter:

@@ -40,10 +40,24 @@ def message(call: Callable[[], object]) -> str:
 def peft_dirs(tiny_backbone_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("domain-adapters")
     return {
-        "base": make_peft_adapter(tiny_backbone_dir, root / "base", task_type="SEQ_CLS", num_labels=3, rank=8,
-                                  seed=5, target_modules=["query", "value"]),  # fmt: skip
-        "own": make_peft_adapter(tiny_backbone_dir, root / "own", task_type="SEQ_CLS", num_labels=3, rank=4,
-                                 seed=6, target_modules=["key", "dense"]),  # fmt: skip
+        "base": make_peft_adapter(
+            tiny_backbone_dir,
+            root / "base",
+            task_type="SEQ_CLS",
+            num_labels=3,
+            rank=8,
+            seed=5,
+            target_modules=["query", "value"],
+        ),
+        "own": make_peft_adapter(
+            tiny_backbone_dir,
+            root / "own",
+            task_type="SEQ_CLS",
+            num_labels=3,
+            rank=4,
+            seed=6,
+            target_modules=["key", "dense"],
+        ),
     }
 
 
@@ -165,7 +179,9 @@ def test_stacked_adapter_serves_and_is_refused_without_its_base(hub, peft_dirs) 
     stacked = alice.predict("stacked", ["good news"])[0]
     plain = alice.predict("own", ["good news"])[0]
     assert [x.score for x in stacked.labels] != pytest.approx([x.score for x in plain.labels], abs=1e-4)
-    wrong = stacked_dir(peft_dirs["own"], hub["dir"] / "wrong", hub["runtime"], {**base, "digest": "sha256:" + "0" * 64})
+    wrong = stacked_dir(
+        peft_dirs["own"], hub["dir"] / "wrong", hub["runtime"], {**base, "digest": "sha256:" + "0" * 64}
+    )
     assert "medical:base@1" in message(lambda: alice.push(wrong, "wrong"))
     assert status(lambda: alice.push(wrong, "wrong")) == PRECONDITION
     gone = stacked_dir(peft_dirs["own"], hub["dir"] / "gone", hub["runtime"], {**base, "version": 7})

@@ -23,8 +23,9 @@ ADMIN = "operator-key-for-stacked-training"
 
 
 def _train_args(tiny_backbone_dir: Path, corpora: dict[str, Path], out: Path) -> list[str]:
-    return ["train", "--backbone", str(tiny_backbone_dir), "--task", "medical.ner", "--train", str(corpora["ner_train"]),
-            "--max-steps", "4", "--batch-size", "8", "--rank", "4", "--no-progress", "--output", str(out)]  # fmt: skip
+    data = ["--task", "medical.ner", "--train", str(corpora["ner_train"])]
+    small = ["--max-steps", "4", "--batch-size", "8", "--rank", "4", "--no-progress"]
+    return ["train", "--backbone", str(tiny_backbone_dir), *data, *small, "--output", str(out)]
 
 
 def test_train_on_a_domain_adapter_from_the_hub_then_serve_it_stacked(
