@@ -59,7 +59,7 @@ def main() -> int:
     domain = pack(7)
     half = args.adapters // 2
     stacked = [stack_adapters(pack(100 + i), domain) if i < half else tenants[i] for i in range(args.adapters)]
-    vocab = int(runtime.backbone.model.config.vocab_size)
+    vocab = int(getattr(runtime.backbone.model, "config").vocab_size)  # noqa: B009
     ids = torch.randint(1000, vocab - 1, (args.batch, args.seq), generator=torch.Generator().manual_seed(0))
     ids[:, 0], ids[:, -1] = 101, 102
     inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids)}

@@ -29,7 +29,7 @@ def merge_base(backbone: Backbone, files: dict[str, bytes]) -> int:
     packed = pack_adapter("base", files, manifest, backbone)
     with torch.no_grad():
         for module, pair in packed.layers.items():
-            linear = backbone.model.get_submodule(module)
-            delta = pair.b.t().to(torch.float32) @ pair.a.to(torch.float32)
-            linear.weight.add_(delta.to(linear.weight.dtype))  # type: ignore[operator]
+            weight = backbone.model.get_submodule(module).weight
+            assert isinstance(weight, torch.Tensor)
+            weight.add_((pair.b.t().to(torch.float32) @ pair.a.to(torch.float32)).to(weight.dtype))
     return len(packed.layers)
