@@ -85,11 +85,11 @@ def fan_out(text: str, targets: list[str] | list[tuple[str, str]]) -> Call[list[
 
 
 def split_target(text: str) -> tuple[str, str]:
-    """``ADAPTER[@VERSION][:TASK]`` -> (adapter, task); ADAPTER may be ``DOMAIN:NAME``. A task
-    name always has a dot (``medical.ner``), so the part after the last ``:`` is the task when it
-    has one and no ``@`` (a domain adapter whose name has a dot: give its @VERSION or the task)."""
+    """``ADAPTER[@VERSION][:TASK]`` -> (adapter, task); ADAPTER may be ``DOMAIN:NAME``. The part
+    after the last ``:`` is the task when a version comes before it, or when it has a dot (task
+    names are ``<namespace>.<name>``); otherwise the ``:`` is a domain's (``medical:ncbi``)."""
     head, sep, tail = text.rpartition(":")
-    if sep and head and (not tail or ("." in tail and "@" not in tail)):
+    if sep and head and (not tail or "@" in head or ("." in tail and "@" not in tail)):
         return head, tail
     return text, ""
 
