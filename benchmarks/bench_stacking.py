@@ -46,6 +46,9 @@ def main() -> int:
     p.add_argument("--adapters", type=int, default=8, help="distinct tenant adapters in the batch")
     p.add_argument("--repeats", type=int, default=30)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
+                   help="cpu: this thread's CPU time (with --threads 1 the forward runs on it: other "
+                   "processes on a shared machine do not count); wall: elapsed time")  # fmt: skip
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     runtime = Runtime.load(args.backbone, device="cpu")
@@ -78,16 +81,17 @@ def main() -> int:
     names = list(arms)
     for fn in arms.values():  # warm-up: allocator, bank loads
         fn()
+    clock = time.thread_time if args.clock == "cpu" else time.perf_counter
     for r in range(args.repeats):  # each round starts at another arm
         for name in names[r % len(names) :] + names[: r % len(names)]:
-            start = time.perf_counter()
+            start = clock()
             arms[name]()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     median = {name: statistics.median(t) for name, t in times.items()}
     stacked_rows = sum(1 for i in range(args.batch) if i % args.adapters < half)
     print(f"batch {args.batch} x {args.seq} tokens, {args.adapters} tenant adapters (rank 8, every Linear), "
           f"{stacked_rows} rows stacked on a rank-8 domain adapter; {args.threads} thread(s), "
-          f"{args.repeats} interleaved rounds, median per forward")  # fmt: skip
+          f"{args.repeats} interleaved rounds, median {args.clock} time per forward")  # fmt: skip
     for name, value in median.items():
         print(f"  {name:<10} {1000 * value:8.2f} ms")
     print(f"stacked / unstacked: {median['stacked'] / median['unstacked']:.3f}x")
