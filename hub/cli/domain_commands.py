@@ -11,7 +11,7 @@ from typing import Any
 
 from adapter_hub_client import DomainAccess, DomainInfo
 
-from hub.cli.client_commands import connect
+from hub.cli.connection import connect
 from hub.cli.render import fields_json, show, version_json
 
 # the repository's shipped example adapters (a source checkout or an editable install)

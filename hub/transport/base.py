@@ -6,10 +6,10 @@ from collections.abc import Iterable
 
 import grpc
 
+from hub.observe.request_log import note_caller
+from hub.observe.tracing import span
 from hub.serving.auth import Authenticator, Caller
-from hub.serving.request_log import note_caller
 from hub.serving.service import HubService
-from hub.tracing import span
 
 
 def bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:

@@ -11,7 +11,7 @@ from concurrent import futures
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from hub.api.v1 import (
@@ -28,10 +28,11 @@ from hub.api.v1 import (
     tenants_pb2,
     tenants_pb2_grpc,
 )
+from hub.observe.telemetry import MetricsServer
+from hub.observe.tracing import tracer_of
 from hub.serving.auth import Authenticator
 from hub.serving.service import HubService
-from hub.serving.telemetry import MetricsServer
-from hub.tracing import tracer_of
+from hub.transport import health as probes
 from hub.transport.domain_servicer import DomainServicer
 from hub.transport.observe import CallObserver
 from hub.transport.residency_servicer import ResidencyServicer
@@ -80,7 +81,7 @@ class HubServer:
 
     def __init__(self, service: HubService, auth: Authenticator, tracer_provider: Any = None) -> None:
         """``tracer_provider``: an OpenTelemetry TracerProvider for the calls' spans (None: off;
-        ``hub.tracing.build_tracer_provider`` makes one from OTEL_* variables)."""
+        ``hub.observe.tracing.build_tracer_provider`` makes one from OTEL_* variables)."""
         self.service = service
         settings = service.settings
         self.server = grpc.server(
@@ -97,16 +98,11 @@ class HubServer:
         self.health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
-        self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        probes.follow(self.health, service.health, SERVICE_NAMES)  # liveness, readiness (hub/transport/health.py)
         self.port, self.certificates = add_listener(self.server, settings)  # TLS, or plaintext where allowed
         if self.port == 0:
             raise OSError(f"cannot listen on {settings.address}")
         self.metrics: MetricsServer | None = None
-        self._stopped = threading.Event()
-
-    def _set_health(self, status: int) -> None:
-        for name in ("", *SERVICE_NAMES):
-            self.health.set(name, status)
 
     def start(self, load_backbone: bool = True) -> None:
         """Listen now; load the backbone in the background and then report SERVING."""
@@ -120,9 +116,7 @@ class HubServer:
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
         self.server.start()
         log.info("listening on %s:%d (%s)", settings.host, self.port, "TLS" if self.certificates else "plaintext")
-        if self.service.ready:
-            self._set_health(health_pb2.HealthCheckResponse.SERVING)
-        elif load_backbone:
+        if not self.service.ready and load_backbone:
             self.load_in_background()
 
     def load_in_background(self) -> threading.Thread:
@@ -134,34 +128,45 @@ class HubServer:
         try:
             self.service.load_backbone()
         except Exception:
-            log.exception("loading the backbone failed; the server stays NOT_SERVING")
+            log.exception("loading the backbone failed; the server stays NOT_SERVING (liveness too)")
+            self.service.health.failed()
             return
-        if not self._stopped.is_set():
-            self._set_health(health_pb2.HealthCheckResponse.SERVING)
-            log.info("backbone loaded: SERVING")
+        log.info("backbone loaded: SERVING")
 
     def stop(self, grace: float | None = None) -> None:
-        """Drain: health NOT_SERVING, inference admits nothing new (UNAVAILABLE, with a retry
-        hint), what was admitted finishes (within ``grace`` seconds, shutdown_grace_s by
-        default); then the server stops, giving calls still being answered the time left."""
-        self._stopped.set()
-        self.health.enter_graceful_shutdown()  # NOT_SERVING, for load balancers and probes
+        """Drain: readiness NOT_SERVING (liveness stays SERVING), inference admits nothing new
+        (UNAVAILABLE, with a retry hint), what was admitted finishes (within ``grace`` seconds,
+        shutdown_grace_s by default); then the server stops, giving calls still being answered
+        the time left, and liveness goes NOT_SERVING too."""
+        self.service.health.draining()  # before anything else: probes and balancers look away
         grace = self.service.settings.shutdown_grace_s if grace is None else grace
         end = time.monotonic() + grace
         if not self.service.drain(grace):
             log.warning("shutdown grace of %.1f s passed with inference still queued: failing it", grace)
         self.server.stop(max(end - time.monotonic(), 0.5)).wait()
         self.service.close(drain=False)  # anything left fails with UNAVAILABLE; release the worker
+        self.service.health.stopped()
+        self.health.enter_graceful_shutdown()
         if self.metrics is not None:
             self.metrics.stop()
 
     def wait(self) -> None:
         self.server.wait_for_termination()
 
+    def reload(self) -> None:
+        """SIGHUP: every known tenant's limits re-read from the store now (not within the
+        policy TTL) and the TLS certificate files re-read (changed or not)."""
+        tenants = self.service.policies.reload()
+        tls = "" if self.certificates is None else ("; TLS certificate re-read" if self.certificates.reload() else "")
+        log.info("reloaded on SIGHUP: limits of %d tenant(s) re-read%s", tenants, tls)
+
     def stop_on_signals(self) -> None:
+        """SIGTERM, SIGINT: drain and stop. SIGHUP: ``reload``."""
+
         def handler(signum: int, _frame: object) -> None:
             log.info("signal %d: draining in-flight calls", signum)
             threading.Thread(target=self.stop, name="shutdown").start()
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, handler)
+        signal.signal(signal.SIGHUP, lambda _s, _f: threading.Thread(target=self.reload, name="reload").start())

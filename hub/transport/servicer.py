@@ -18,7 +18,7 @@ from hub.api.v1 import (
     inference_pb2_grpc,
 )
 from hub.serving.upload import UploadAssembler
-from hub.transport import convert
+from hub.transport import convert, headroom
 from hub.transport.base import ServicerBase
 from hub.transport.deadlines import call_scope, request_scope
 from hub.transport.observe import in_this_context, stream_request
@@ -31,7 +31,8 @@ class InferenceServicer(ServicerBase, inference_pb2_grpc.InferenceServiceService
     def Predict(self, request: inference_pb2.PredictRequest, context: grpc.ServicerContext):
         caller = self.caller(context)
         target = convert.target(request.adapter, request.task)
-        served = self.service.predict(caller, target, list(request.texts), call_scope(context))
+        with headroom.reported(context, self.service, caller):
+            served = self.service.predict(caller, target, list(request.texts), call_scope(context))
         return convert.predict_response(served)
 
     def PredictStream(self, requests: Iterator[inference_pb2.PredictStreamRequest], context: grpc.ServicerContext):
@@ -58,7 +59,9 @@ class InferenceServicer(ServicerBase, inference_pb2_grpc.InferenceServiceService
     def FanOut(self, request: inference_pb2.FanOutRequest, context: grpc.ServicerContext):
         caller = self.caller(context)
         targets = [convert.target(t.adapter, t.task) for t in request.targets]
-        return convert.fanout_response(self.service.fan_out(caller, request.text, targets, call_scope(context)))
+        with headroom.reported(context, self.service, caller):
+            served = self.service.fan_out(caller, request.text, targets, call_scope(context))
+        return convert.fanout_response(served)
 
 
 class AdapterServicer(ServicerBase, adapters_pb2_grpc.AdapterServiceServicer):

@@ -11,7 +11,8 @@ from typing import Any, NoReturn, TypeVar
 import grpc
 
 from hub import errors
-from hub.serving.request_log import note_error
+from hub.observe.request_log import note_error
+from hub.transport import headroom
 
 log = logging.getLogger("hub.transport")
 
@@ -54,11 +55,13 @@ RETRY_AFTER_KEY = "retry-after-ms"
 
 def abort(context: grpc.ServicerContext, error: BaseException) -> NoReturn:
     """Abort the call with the mapped status; unknown errors become a bare INTERNAL. A refusal
-    that may succeed later carries its hint as the `retry-after-ms` trailing metadata."""
+    that may succeed later carries its hint as the `retry-after-ms` trailing metadata, with
+    the tenant's rate-limit headroom where the call reported one (hub/transport/headroom.py)."""
     note_error(error)  # the call's record: a refusal is counted by reason
     hint = error.retry_after_ms if isinstance(error, errors.DomainError) else None
-    if hint is not None:
-        context.set_trailing_metadata(((RETRY_AFTER_KEY, str(hint)),))
+    trailing = headroom.pending() + (((RETRY_AFTER_KEY, str(hint)),) if hint is not None else ())
+    if trailing:
+        context.set_trailing_metadata(trailing)
     context.abort(*status_of(error))
     raise AssertionError("context.abort returned")  # grpc's abort always raises
 
