@@ -61,14 +61,14 @@ def peft_dirs(tiny_backbone_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     }
 
 
-def stacked_dir(own: Path, out: Path, runtime, base: dict[str, object]) -> Path:  # type: ignore[no-untyped-def]
-    """``own`` as a hub artifact whose manifest names ``base``."""
+def stacked_dir(own: Path, out: Path, runtime, base: dict[str, object] | None) -> Path:  # type: ignore[no-untyped-def]
+    """``own`` as a hub artifact whose manifest names ``base`` (None: none)."""
     artifact = artifact_from_dir(own, runtime.spec, SEQ, tuple(LABELS))
     out.mkdir(parents=True, exist_ok=True)
     for name, data in artifact.files.items():
         (out / name).write_bytes(data)
     manifest = json.loads((out / "hub_adapter.json").read_text())
-    (out / "hub_adapter.json").write_text(json.dumps({**manifest, "base": base}))
+    (out / "hub_adapter.json").write_text(json.dumps({**manifest, "base": base} if base else manifest))
     return out
 
 
@@ -207,3 +207,32 @@ def test_stacked_adapter_refused_when_its_base_changed(hub, peft_dirs) -> None: 
     with HubClient(f"127.0.0.1:{server.port}", api_key=key, timeout=60, retries=0) as alice:
         assert status(lambda: alice.predict("stacked", ["x"])) == PRECONDITION
         assert "medical:base@1" in message(lambda: alice.predict("stacked", ["x"]))
+
+
+def test_cli_domain_commands(hub, peft_dirs, capsys) -> None:  # type: ignore[no-untyped-def]
+    from hub.cli.main import main
+
+    examples = hub["dir"] / "examples"
+    stacked_dir(peft_dirs["own"], examples / "tiny-seq", hub["runtime"], None)  # a hub-format adapter
+    target = ["--target", hub["admin"].config.target]
+    admin, alice = [*target, "--api-key", ADMIN], [*target, "--api-key", hub["alice"].config.api_key]
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, _ = run("domain", "publish-examples", "--dir", str(examples), "--json", *admin)
+    assert code == 0 and json.loads(out)[0]["adapter"] == "generic:tiny-seq"
+    assert run("domain", "grant", "medical", "alice", *admin)[1].strip() == "domain medical: readable by alice"
+    listed = {d["domain"]: d for d in json.loads(run("domain", "list", "--json", *admin)[1])}
+    assert listed["medical"]["tenants"] == ["alice"] and listed["generic"]["everyone"]
+    code, out, _ = run("adapters", "--domain", "generic", "--json", *alice)
+    assert code == 0 and [a["name"] for a in json.loads(out)] == ["tiny-seq"]
+    assert run("predict", "--adapter", "generic:tiny-seq@1", "good", *alice)[0] == 0
+    status_json = json.loads(run("status", "--json", *alice)[1])
+    users = {(u["name"], u["version"]): u["users"] for d in status_json["domains"] for u in d["users"]}
+    assert users[("tiny-seq", "1")] == 1
+    assert all(d["tenants"] == [] for d in status_json["domains"])  # no tenant names to a tenant
+    code, _, err = run("push", str(examples / "tiny-seq"), "--domain", "generic", "--name", "mine", *alice)
+    assert code == 1 and "PERMISSION_DENIED" in err
