@@ -100,3 +100,20 @@ def test_domain_access_open_by_default_then_a_list(tmp_path: Path) -> None:
     closed = directory.revoke("medical", None)
     assert (closed.everyone, closed.tenants, closed.readable_by("bob")) == (False, [], False)
     assert directory.get("finance").everyone  # each domain its own
+
+
+def test_domain_resolutions_are_journaled_apart_from_a_tenants(tmp_path: Path, artifact) -> None:  # type: ignore[no-untyped-def]
+    """The name journal (a restart during a store outage) keeps a domain's answers too, never
+    mixed with those of a tenant named like the domain."""
+    from hub.residency.names import NameJournal
+
+    registry = AdapterRegistry(LocalStore(tmp_path / "store"))
+    domain_record = registry.publish(domain_owner("medical"), "ner", artifact)
+    tenant_record = registry.publish("medical", "ner", artifact)
+    journal = NameJournal(tmp_path / "disk")
+    journal.remember("latest", domain_record)
+    assert journal.recall("medical", "ner", "latest") is None
+    journal.remember("latest", tenant_record)
+    recalled = journal.recall(domain_owner("medical"), "ner", "latest")
+    assert recalled is not None and recalled.tenant == "domain:medical"
+    assert journal.recall("medical", "ner", "latest").tenant == "medical"  # type: ignore[union-attr]
