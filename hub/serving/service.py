@@ -340,6 +340,7 @@ class HubService:
         self, caller: Caller, name: str, max_bytes: int = 0, max_adapters: int = 0, limits: LimitsChange | None = None
     ) -> tuple[str, str]:
         self._operator(caller)
+        caller.check_keys_are_checked()
         if max_bytes < 0 or max_adapters < 0:
             raise InvalidArgument("quotas must not be negative")
         if limits is not None:
@@ -377,8 +378,10 @@ class HubService:
             raise PermissionDenied("this call needs the operator's admin key")
 
     # ---- admin --------------------------------------------------------------------------
-    def server_info(self) -> ServerInfo:
-        return describe_server(self.runtime.describe(), self.settings, self.registry.store.uri)
+    def server_info(self, caller: Caller | None = None) -> ServerInfo:
+        """The store's location only for the operator (None: an in-process caller, who is)."""
+        store = self.registry.store.uri if caller is None or caller.admin else ""
+        return describe_server(self.runtime.describe(), self.settings, store)
 
     def list_tasks(self) -> list[TaskSpec]:
         return self.tasks.all()

@@ -89,8 +89,9 @@ class AdapterServicer(ServicerBase, adapters_pb2_grpc.AdapterServiceServicer):
 
     @guarded
     def GetAdapter(self, request: adapters_pb2.GetAdapterRequest, context: grpc.ServicerContext):
+        caller = self.caller(context)  # first: a caller without a valid key learns nothing
         target = convert.target(request.adapter)
-        record, aliases = self.service.get_adapter(self.caller(context), target.name, target.ref)
+        record, aliases = self.service.get_adapter(caller, target.name, target.ref)
         return convert.version_info(record, aliases)
 
     def DownloadAdapter(self, request: adapters_pb2.GetAdapterRequest, context: grpc.ServicerContext):
@@ -103,21 +104,23 @@ class AdapterServicer(ServicerBase, adapters_pb2_grpc.AdapterServiceServicer):
 
     @guarded
     def DeleteAdapter(self, request: adapters_pb2.DeleteAdapterRequest, context: grpc.ServicerContext):
+        caller = self.caller(context)
         target = convert.target(request.adapter)
-        return convert.delete_response(self.service.delete_adapter(self.caller(context), target.name, target.ref))
+        return convert.delete_response(self.service.delete_adapter(caller, target.name, target.ref))
 
     @guarded
     def SetAlias(self, request: adapters_pb2.SetAliasRequest, context: grpc.ServicerContext):
         caller = self.caller(context)
-        previous, version = self.service.set_alias(caller, request.name, request.version, request.alias)
-        return convert.alias_response(request.name, request.alias, previous, version)
+        name, ref, alias = convert.alias_request(request)
+        previous, version = self.service.set_alias(caller, name, ref, alias)
+        return convert.alias_response(name, alias, previous, version)
 
 
 class AdminServicer(ServicerBase, admin_pb2_grpc.AdminServiceServicer):
     @guarded
     def ServerInfo(self, request: admin_pb2.ServerInfoRequest, context: grpc.ServicerContext):
-        self.caller(context)
-        return convert.server_info(self.service.server_info(), auth_enabled=self.auth.enabled)
+        info = self.service.server_info(self.caller(context))
+        return convert.server_info(info, auth_enabled=self.auth.enabled)
 
     @guarded
     def ListTasks(self, request: admin_pb2.ListTasksRequest, context: grpc.ServicerContext):

@@ -14,9 +14,10 @@ class TenantServicer(ServicerBase, tenants_pb2_grpc.TenantServiceServicer):
     @guarded
     def CreateTenant(self, request: tenants_pb2.CreateTenantRequest, context: grpc.ServicerContext):
         caller = self.caller(context)
-        quota, limits = request.quota, convert.limits_change(request.limits)
-        key, key_id = self.service.create_tenant(caller, request.tenant, quota.max_bytes, quota.max_adapters, limits)
-        return convert.tenant_created(request.tenant, key, key_id)
+        name, limits = convert.tenant_name(request.tenant, new=True), convert.limits_change(request.limits)
+        quota = request.quota
+        key, key_id = self.service.create_tenant(caller, name, quota.max_bytes, quota.max_adapters, limits)
+        return convert.tenant_created(name, key, key_id)
 
     @guarded
     def ListTenants(self, request: tenants_pb2.ListTenantsRequest, context: grpc.ServicerContext):
@@ -24,11 +25,12 @@ class TenantServicer(ServicerBase, tenants_pb2_grpc.TenantServiceServicer):
 
     @guarded
     def RevokeTenant(self, request: tenants_pb2.RevokeTenantRequest, context: grpc.ServicerContext):
-        revoked = self.service.revoke_tenant(self.caller(context), request.tenant)
+        revoked = self.service.revoke_tenant(self.caller(context), convert.tenant_name(request.tenant))
         return convert.tenant_revoked(request.tenant, revoked)
 
     @guarded
     def SetTenantLimits(self, request: tenants_pb2.SetTenantLimitsRequest, context: grpc.ServicerContext):
         caller = self.caller(context)
-        usage = self.service.set_tenant_limits(caller, request.tenant, convert.limits_change(request.limits))
+        name, limits = convert.tenant_name(request.tenant), convert.limits_change(request.limits)
+        usage = self.service.set_tenant_limits(caller, name, limits)
         return convert.tenant_info(usage)
