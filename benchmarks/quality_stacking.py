@@ -56,18 +56,18 @@ def subset(n: int) -> Path:
     return path
 
 
-def domain_adapter(domain: Path) -> None:
+def domain_adapter(domain: Path, steps: int) -> None:
     """150 steps of 32 BC5CDR sentences (about one epoch): what the shared 2-core machine allowed."""
     train([*COMMON, "--train", str(DATA / "bc5cdr" / "train.tsv"), "--output", str(domain), "--rank", "8",
-           "--lr", "2e-3", "--max-steps", "150", "--title", "BC5CDR medical domain adapter",
+           "--lr", "2e-3", "--max-steps", str(steps), "--title", "BC5CDR medical domain adapter",
            "--description", "Chemical and disease mentions, BioCreative V CDR (Li et al. 2016)"])  # fmt: skip
 
 
-def tenant(arm: str, n: int, domain: Path) -> None:
+def tenant(arm: str, n: int, domain: Path, suffix: str = "") -> None:
     extra = [x.format(domain=domain) for x in ARMS[arm][1]]
     lr = [] if "--head-only" in extra else ["--lr", "2e-3"]
     train([*COMMON, "--train", str(subset(n)), "--dev", str(DATA / "ncbi-disease" / "devel.tsv"),
-           "--output", str(OUT / f"{arm}-{n}"), "--rank", "8", *lr, "--batch-size", "16",
+           "--output", str(OUT / f"{arm}-{n}{suffix}"), "--rank", "8", *lr, "--batch-size", "16",
            "--epochs", str(EPOCHS[n]), "--eval-every", "100000", *extra])  # fmt: skip
 
 
@@ -94,19 +94,23 @@ def main() -> int:
     p.add_argument("--sizes", default=",".join(map(str, SIZES)))
     p.add_argument("--domain", type=Path, default=OUT / "medical-bc5cdr", help="the domain adapter's directory")
     p.add_argument("--domain-only", action="store_true")
+    p.add_argument("--domain-steps", type=int, default=150, help="the domain adapter's training steps (batch 32)")
+    p.add_argument("--seed", type=int, default=0, help="the tenant runs' seed (shuffling, dropout, head init)")
+    p.add_argument("--out-suffix", default="", help="tenant runs go to <arm>-<size><suffix> (another domain adapter)")
     p.add_argument("--table", action="store_true")
     args = p.parse_args()
+    COMMON[COMMON.index("--seed") + 1] = str(args.seed)
     if args.table:
         table()
         return 0
     needs_domain = any(arm in args.arms for arm in "bc")
     if args.domain_only or (needs_domain and not (args.domain / "hub_adapter.json").exists()):
-        domain_adapter(args.domain)
+        domain_adapter(args.domain, args.domain_steps)
         if args.domain_only:
             return 0
     for n in (int(x) for x in args.sizes.split(",")):
         for arm in args.arms.split(","):
-            tenant(arm, n, args.domain)
+            tenant(arm, n, args.domain, args.out_suffix)
     table()
     return 0
 
