@@ -1,34 +1,39 @@
-"""TenantService: the operator's tenant and key management (admin key only)."""
+"""TenantService: the operator's tenant and key management (admin key only). Each operation
+reads or writes the store, so it runs on the front end's worker pool."""
 
 from __future__ import annotations
 
-import grpc
+from typing import Any
 
 from hub.api.v1 import tenants_pb2, tenants_pb2_grpc
+from hub.serving.auth import Caller
 from hub.transport import convert
-from hub.transport.base import ServicerBase
-from hub.transport.status import guarded
+from hub.transport.base import ServicerBase, unary
 
 
 class TenantServicer(ServicerBase, tenants_pb2_grpc.TenantServiceServicer):
-    @guarded
-    def CreateTenant(self, request: tenants_pb2.CreateTenantRequest, context: grpc.ServicerContext):
-        caller = self.caller(context)
+    @unary()
+    async def CreateTenant(self, request: tenants_pb2.CreateTenantRequest, context: Any, caller: Caller):
         quota, limits = request.quota, convert.limits_change(request.limits)
-        key, key_id = self.service.create_tenant(caller, request.tenant, quota.max_bytes, quota.max_adapters, limits)
+        create = self.service.create_tenant
+        key, key_id = await self.front.blocking(
+            caller.tenant, create, caller, request.tenant, quota.max_bytes, quota.max_adapters, limits
+        )
         return convert.tenant_created(request.tenant, key, key_id)
 
-    @guarded
-    def ListTenants(self, request: tenants_pb2.ListTenantsRequest, context: grpc.ServicerContext):
-        return convert.list_tenants_response(self.service.list_tenants(self.caller(context)))
+    @unary()
+    async def ListTenants(self, request: tenants_pb2.ListTenantsRequest, context: Any, caller: Caller):
+        return convert.list_tenants_response(
+            await self.front.blocking(caller.tenant, self.service.list_tenants, caller)
+        )
 
-    @guarded
-    def RevokeTenant(self, request: tenants_pb2.RevokeTenantRequest, context: grpc.ServicerContext):
-        revoked = self.service.revoke_tenant(self.caller(context), request.tenant)
+    @unary()
+    async def RevokeTenant(self, request: tenants_pb2.RevokeTenantRequest, context: Any, caller: Caller):
+        revoked = await self.front.blocking(caller.tenant, self.service.revoke_tenant, caller, request.tenant)
         return convert.tenant_revoked(request.tenant, revoked)
 
-    @guarded
-    def SetTenantLimits(self, request: tenants_pb2.SetTenantLimitsRequest, context: grpc.ServicerContext):
-        caller = self.caller(context)
-        usage = self.service.set_tenant_limits(caller, request.tenant, convert.limits_change(request.limits))
+    @unary()
+    async def SetTenantLimits(self, request: tenants_pb2.SetTenantLimitsRequest, context: Any, caller: Caller):
+        change = convert.limits_change(request.limits)
+        usage = await self.front.blocking(caller.tenant, self.service.set_tenant_limits, caller, request.tenant, change)
         return convert.tenant_info(usage)
