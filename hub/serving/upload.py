@@ -8,6 +8,7 @@ stalls after its first chunks holds a file descriptor and disk space up to
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass, field
 from typing import IO
@@ -23,6 +24,14 @@ class UploadHeader:
     task: str = ""
     labels: tuple[str, ...] = ()
     description: str = ""
+
+
+def _anonymous_file(directory: str | None) -> IO[bytes]:
+    """A temporary file already unlinked: nothing to remove on any exit path (its descriptor
+    still names it, as ``adapter-hub-upload-* (deleted)``, for whoever inspects the process)."""
+    fd, path = tempfile.mkstemp(prefix="adapter-hub-upload-", dir=directory)
+    os.unlink(path)
+    return os.fdopen(fd, "w+b")
 
 
 @dataclass
@@ -57,7 +66,7 @@ class UploadAssembler:
         """Check and spill one chunk (blocking file I/O: the front end runs it off its loop)."""
         self.check_chunk(path, len(data))
         if self._spill is None:
-            self._spill = tempfile.TemporaryFile(prefix="adapter-hub-upload-", dir=self.spill_dir)  # noqa: SIM115 - closed by close()
+            self._spill = _anonymous_file(self.spill_dir)
         self._spill.seek(self._total)
         self._spill.write(data)
         self.files.setdefault(path, []).append((self._total, len(data)))

@@ -115,6 +115,7 @@ class FrontEnd:
             if flow is not None:
                 flow.admitted.set()
             future = asyncio.wrap_future(ticket.future)
+            future.add_done_callback(_retrieved)  # a call that went away never awaits its failure
             left = scope.remaining()
             if left is None:
                 return await future
@@ -126,6 +127,11 @@ class FrontEnd:
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class Flow:
