@@ -121,6 +121,16 @@ class _Window:
         with self.lock:
             return self.total is not None and self.done >= self.total
 
+    def deliver(self, early: dict[int, StreamItem]) -> Iterator[Batch]:
+        """The answers that are next in input order, each freeing a slot of the window."""
+        while self.done in early:
+            answer = early.pop(self.done)
+            with self.lock:
+                batch = Batch(self.done, self.sent.pop(self.done), answer.predictions, answer.error)
+                self.done += 1
+            self.work.put((_SLOT, -1, 0.0))  # also wakes the sender to see it is finished
+            yield batch
+
 
 def ordered_batches(
     open_stream: Callable[[Iterator[Request]], StreamCall],
@@ -172,13 +182,7 @@ def ordered_batches(
                 window.work.put((_RESEND, index, delay))
                 continue
             early[index] = item
-            while window.done in early:
-                answer = early.pop(window.done)
-                with window.lock:
-                    batch = Batch(window.done, window.sent.pop(window.done), answer.predictions, answer.error)
-                    window.done += 1
-                window.work.put((_SLOT, -1, 0.0))  # also wakes the sender to see it is finished
-                yield batch
+            yield from window.deliver(early)
     finally:
         window.work.put((_STOP, -1, 0.0))
         stream.cancel()
