@@ -32,6 +32,7 @@ import grpc
 from adapter_hub_client import AsyncHubClient, HubClient
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.residency.conftest: the adapter files
 ADMIN = "measure-admin-key"
 
 
@@ -67,18 +68,22 @@ async def flood(target: str, key: str, seconds: float, clients: int) -> dict[str
 
 
 async def closed_loop(target: str, key: str, seconds: float, clients: int) -> dict[str, float]:
-    answered = 0
+    answered = refused = 0
     end = time.monotonic() + seconds
     async with AsyncHubClient(target, api_key=key, retries=0, timeout=30) as hub:
 
         async def one() -> None:
-            nonlocal answered
+            nonlocal answered, refused
             while time.monotonic() < end:
-                await hub.predict("a", ["a single short text"])
-                answered += 1
+                try:
+                    await hub.predict("a", ["a single short text"])
+                    answered += 1
+                except Exception:  # noqa: BLE001 - refused (a queue bound): counted
+                    refused += 1
+                    await asyncio.sleep(0.05)
 
         await asyncio.gather(*(one() for _ in range(clients)))
-    return {"answers_per_s": answered / seconds}
+    return {"answers_per_s": answered / seconds, "refusals_per_s": refused / seconds}
 
 
 async def quiet(target: str, key: str, seconds: float) -> list[float]:
@@ -169,7 +174,9 @@ def main() -> None:
         beside = asyncio.run(quiet(target, keys["quiet"], s))
         flood_result = json.loads(flooder.communicate()[0])
         loads = [spawn("load", target, keys["flood"], s, 64) for _ in range(2)]
-        rate = sum(json.loads(p.communicate()[0])["answers_per_s"] for p in loads)
+        rates = [json.loads(p.communicate()[0]) for p in loads]
+        rate = sum(r["answers_per_s"] for r in rates)
+        load_refused = sum(r["refusals_per_s"] for r in rates)
         idle = threads(server.pid)
         with_streams = asyncio.run(idle_streams(target, keys["flood"], 100, server.pid))
         print(json.dumps({
@@ -177,7 +184,8 @@ def main() -> None:
             "quiet_p50_ms": round(statistics.median(beside), 1),
             "flood_answers_per_s": round(flood_result["answers_per_s"], 1),
             "flood_refusals_per_s": round(flood_result["refusals_per_s"], 1),
-            "predict_per_s": round(rate, 1), "threads_idle": idle, "threads_100_streams": with_streams,
+            "predict_per_s": round(rate, 1), "predict_refusals_per_s": round(load_refused, 1),
+            "threads_idle": idle, "threads_100_streams": with_streams,
         }))  # fmt: skip
     finally:
         server.terminate()
