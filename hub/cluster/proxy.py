@@ -24,12 +24,13 @@ REPLICA_GONE = "the replica answering this call stopped; retry the call (another
 
 
 def adjust_serve_proxy() -> None:
+    from ray.serve._private import default_impl, proxy
+
     # The generated messages name ``hub.api.v1.<name>_pb2`` as their module, which importing
     # hub.api.v1 registers; without it the proxy (which imports only the client's modules)
     # pickled a client stream's messages by value for the replica and failed on their
-    # descriptor: "cannot pickle 'google._upb._message.Descriptor' object" on every upload.
+    # descriptor: "cannot pickle 'google._upb._message.Descriptor' object" on uploads.
     import hub.api.v1  # noqa: F401
-    from ray.serve._private import default_impl, proxy
 
     host = os.environ.get(HOST_VARIABLE, "")
     if host:

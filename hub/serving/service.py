@@ -66,6 +66,7 @@ class Plan:
 
     rows: list[RowRequest]
     finish: Callable[[list], Any]
+    light: bool = False  # finish runs no plugin code (no pre/postprocessor, no segmenter): only decoding
 
     @property
     def costs(self) -> list[int]:
@@ -186,7 +187,8 @@ class HubService(TenantOperations):
         from hub.engine.runtime import RowRequest
 
         rows = [RowRequest(piece.text, packed, task, e) for piece, e in zip(pieces(prepared), encoded, strict=True)]
-        return Plan(rows, lambda scores: self._served(record, task, pipeline, prepared, scores))
+        light = not (pipeline.preprocessors or pipeline.segmenter or pipeline.postprocessor)
+        return Plan(rows, lambda scores: self._served(record, task, pipeline, prepared, scores), light)
 
     def plan_fan_out(self, caller: Caller, text: str, targets: Sequence[Target]) -> Plan:
         resolved = [self._resolve(caller, t) for t in targets]

@@ -93,6 +93,8 @@ class FrontEnd:
         await _with_room(lambda: service.admit_predict(caller, texts, scope), scope, flow)
         plan = await self.blocking(caller.namespace(), service.plan_predict, caller, target, texts)
         scores = await self.scheduled(caller, plan, scope, flow)
+        if plan.light:  # decoding scores only (no tenant-text processing): a hop to the pool costs more
+            return plan.finish(scores)
         return await self.blocking(caller.namespace(), plan.finish, scores)
 
     async def fan_out(self, caller: Caller, text: str, targets: Sequence[Target], scope: CallScope) -> list[Served]:
