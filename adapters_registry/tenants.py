@@ -42,7 +42,7 @@ class TenantRecord:
     max_bytes: int = 0  # 0: the server's default quota
     max_adapters: int = 0
     keys: list[KeyRecord] = field(default_factory=list)
-    # serving share and rate limits (hub/serving/fair.py); 0: no limit. Records written before
+    # serving share and rate limits (hub/scheduling/fair.py); 0: no limit. Records written before
     # these fields existed read as weight 1, unlimited.
     weight: float = 1.0
     rps: float = 0.0
@@ -122,6 +122,11 @@ class TenantDirectory:
         with self._lock:
             self._cache[name] = (time.monotonic(), updated)
         return updated
+
+    def forget_cached(self) -> None:
+        """Drop the cached records: the next look-up of each reads the store (a reload)."""
+        with self._lock:
+            self._cache.clear()
 
     def cached(self, name: str) -> TenantRecord | None:
         """The tenant's record as last read (re-read every few seconds); None if no such

@@ -17,6 +17,13 @@ with each scheduler. Arms (the issue's):
 
     .venv/bin/python benchmarks/bench_fairness.py --quick        # about 5 minutes
     .venv/bin/python benchmarks/bench_fairness.py --json out.json
+
+``--hostile`` (issue 21, benchmarks/fairness_hostile.py) runs the hostile client mode instead:
+clients that resend at once and ignore retry hints, against a real `adapter-hub serve` process
+(whatever front end the checkout has), with the hub's own scheduler setting:
+
+    .venv/bin/python benchmarks/bench_fairness.py --hostile --quick   # about 4 minutes
+    .venv/bin/python benchmarks/bench_fairness.py --hostile --skip flood1024,deadline
 """
 
 from __future__ import annotations
@@ -58,7 +65,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=0, help="measured seconds per arm (default 20; quick 6)")
     p.add_argument("--warmup", type=float, default=0, help="warm-up seconds per arm (default 5; quick 3)")
     p.add_argument("--rounds", type=int, default=0, help="rounds per arm, alternating the order (default 2; quick 1)")
-    p.add_argument("--skip", default="", help=f"comma list of arms to skip: {','.join(ARMS)}")
+    p.add_argument(
+        "--skip",
+        default="",
+        help=f"comma list of arms to skip: {','.join(ARMS)} (hostile: baseline,flood256,flood1024,deadline)",
+    )
+    p.add_argument("--hostile", action="store_true", help="the hostile client mode (issue 21) instead")
     return p.parse_args(argv)
 
 
@@ -203,8 +215,27 @@ def report(out: dict[str, Any]) -> list[str]:
     return lines
 
 
+def main_hostile(args: argparse.Namespace) -> int:
+    from fairness_hostile import report_hostile, run_hostile
+
+    started = time.perf_counter()
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    print(f"## bench_fairness --hostile\n\nload average at start: {Path('/proc/loadavg').read_text().strip()}",
+          flush=True)  # fmt: skip
+    out = run_hostile(args.quick, args.warmup, args.duration, skip)
+    print("\n" + "\n".join(report_hostile(out)))
+    out["seconds"] = time.perf_counter() - started
+    print(f"\n(total {out['seconds']:.0f} s; load average {out['load_start']} at start, "
+          f"{Path('/proc/loadavg').read_text().strip()} at end on {os.cpu_count()} CPUs)")  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.hostile:
+        return main_hostile(args)
     started = time.perf_counter()
     runtime = Runtime.load(BACKBONE, device=args.device, threads=args.threads)
     header = {

@@ -19,11 +19,11 @@ from typing import Any
 from adapter_hub_client import HubClient
 from serving_fixtures import artifact, nth_adapter
 
+from hub.config.settings import Settings
 from hub.engine.runtime import Runtime
 from hub.serving.app import build_authenticator, build_service
 from hub.serving.auth import Caller
 from hub.serving.fairness import LimitsChange
-from hub.serving.settings import Settings
 from hub.transport.server import HubServer
 
 LOAD_SCRIPT = Path(__file__).with_name("fairness_load.py")

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from serving_fixtures import AdapterFiles, adapter_ref, artifact, nth_adapter, peft_model, text_of_tokens
 
+from hub.config.settings import Settings
 from hub.engine.engine import Row
 from hub.engine.heads import apply_heads
 from hub.engine.runtime import RowRequest, Runtime
@@ -26,7 +27,6 @@ from hub.plugins.manager import build_plugins
 from hub.serving.app import build_service
 from hub.serving.auth import LOCAL_TENANT, LocalAuthenticator
 from hub.serving.service import HubService
-from hub.serving.settings import Settings
 from hub.transport.server import HubServer
 
 LOAD_SCRIPT = Path(__file__).with_name("serving_load.py")

@@ -13,7 +13,7 @@ from hub.plugins.hookspecs import ENTRY_POINT_GROUP, AdapterEvent, hookimpl
 from hub.tasks.datasets import Example, Reader, TextExample, TokenExample, bio_chunks
 from hub.tasks.head_kinds import gold
 from hub.tasks.metrics import Metric, classification_scores, entity_scores, multi_label_scores
-from hub.tasks.pipeline import Postprocessor
+from hub.tasks.pipeline import AnsweredSegment, Postprocessor
 from hub.tasks.results import EntitySpan, LabelScore, Prediction, SegmentPrediction
 from hub.tasks.specs import TaskSpec
 from hub.tasks.text import (
@@ -21,6 +21,7 @@ from hub.tasks.text import (
     OffsetMap,
     Preprocessed,
     Preprocessor,
+    Segment,
     Segmenter,
     Span,
     apply_edits,
@@ -30,6 +31,7 @@ from hub.tasks.text import (
 __all__ = [
     "ENTRY_POINT_GROUP",
     "AdapterEvent",
+    "AnsweredSegment",
     "Edit",
     "EntitySpan",
     "Example",
@@ -44,6 +46,7 @@ __all__ = [
     "Preprocessed",
     "Preprocessor",
     "Reader",
+    "Segment",
     "SegmentPrediction",
     "Segmenter",
     "Span",

@@ -9,30 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from adapter_hub_client import Adapter, HubClient, ServerInfo
+from adapter_hub_client import Adapter, ServerInfo
 
 from hub.cli.bulk import cmd_predict_file
+from hub.cli.connection import connect
 from hub.cli.fairness_commands import limit_args, policy_text
 from hub.cli.render import emit_json, fields_json, prediction_json, prediction_lines, show, version_json
 from hub.residency.tier import human_bytes
 
 NO_LABELS = "(labels from each adapter)"
-
-
-def connect(args: argparse.Namespace) -> HubClient:
-    """The client library's client for the common options: --target, --api-key, --timeout,
-    --retries (calls that may be repeated: predictions and reads), --tls-ca/--tls-cert/--tls-key/
-    --tls-server-name."""
-    return HubClient(
-        args.target,
-        api_key=args.api_key,
-        timeout=args.timeout,
-        retries=max(0, args.retries),
-        tls_ca=args.tls_ca,
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        tls_server_name=args.tls_server_name or None,
-    )
 
 
 def cmd_push(args: argparse.Namespace) -> int:
@@ -51,17 +36,25 @@ def cmd_push(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     if bool(args.file) == bool(args.texts):
         raise ValueError("give the texts as arguments or --file, not both or neither")
+    if args.file and args.json_array:
+        raise ValueError("--json-array is for texts given as arguments; --file --json prints JSON Lines")
     if args.file:
         with connect(args) as client:
             return cmd_predict_file(args, client)
     with connect(args) as client:
         predictions = client.predict(args.adapter, list(args.texts), task=args.task)
     data = [prediction_json(p) for p in predictions]
+    if args.json_array:
+        return show(True, data, [])
+    if args.json:  # JSON Lines: one object per text, one line each, as with --file
+        for item in data:
+            print(json.dumps(item))
+        return 0
     first = predictions[0]
     lines = [f"# {first.served_by}  task {first.task} ({first.head_kind})"]
     for text, p in zip(args.texts, predictions, strict=True):
         lines += prediction_lines(text, p)
-    return show(args.json, data, lines)
+    return show(False, data, lines)
 
 
 def cmd_fanout(args: argparse.Namespace) -> int:

@@ -22,9 +22,9 @@ from typing import Any
 
 from hub.cli.serve import add_settings_flags, settings_from_args
 from hub.cluster.routes import routes_for
+from hub.config.settings import Settings, is_loopback
+from hub.config.settings_schema import env_name, settings_fields
 from hub.errors import DomainError
-from hub.serving.settings import Settings, is_loopback
-from hub.serving.settings_schema import env_name, settings_fields
 
 DEFAULT_STATE_DIR = Path.home() / ".adapter-hub" / "cluster"
 STATUS_STALE_S = 10.0

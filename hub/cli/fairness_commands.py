@@ -8,6 +8,7 @@ from typing import Any
 
 from adapter_hub_client import QueueStatus
 
+from hub.cli.connection import connect
 from hub.cli.render import fields_json, show
 
 UNLIMITED = ("unlimited", "none", "off")
@@ -58,8 +59,6 @@ def cmd_tenant_set(args: argparse.Namespace) -> int:
     limits = limit_args(args)
     if not limits:
         raise ValueError("nothing to change: give --weight, --rps and/or --tps")
-    from hub.cli.client_commands import connect  # it imports this module's flag helpers
-
     with connect(args) as client:
         t = client.set_tenant_limits(args.tenant, **limits)
     row = {"tenant": t.tenant, "weight": t.weight, "rps": t.rps or None, "tps": t.tps or None}

@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--adapter", required=True, help="NAME or NAME@VERSION (number or alias)")
     p.add_argument("--task", help="task to use when the adapter has several")
     p.add_argument("--file", help="score this file's lines instead (one text per line; - reads stdin), streamed")
+    p.add_argument(
+        "--json-array",
+        action="store_true",
+        help="with texts as arguments: print one JSON array of the answers (--json: JSON Lines, one object per text)",
+    )
     p.add_argument("texts", nargs="*", metavar="TEXT")
 
     p = client_cmd("fanout", cc.cmd_fanout, "score one text with several adapters in one pass")
@@ -138,7 +143,11 @@ def _add_tenant_parsers(sub: argparse._SubParsersAction, common: argparse.Argume
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
+    except BrokenPipeError:
+        return _pipe_closed()
     except KeyboardInterrupt:
         return 130
     except ValueError as exc:  # refused locally, before any call
@@ -147,6 +156,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HubError as exc:  # the client library's: unary calls and streams, TLS mismatches explained
         print(f"error: {exc.status}: {exc.message}", file=sys.stderr)
         return 1
+
+
+def _pipe_closed() -> int:
+    """The reader of our output went away (``adapter-hub predict ... | head -1``): stop quietly,
+    as Unix tools do, with the status a SIGPIPE death gives (128 + 13). Whatever is still
+    buffered goes to /dev/null, so the interpreter's last flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is no file (redirected in-process): nothing to flush
+        pass
+    return 141
 
 
 if __name__ == "__main__":

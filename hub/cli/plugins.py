@@ -14,8 +14,8 @@ from hub.cli.render import show
 from hub.plugins.catalog import KINDS, PluginError
 
 if TYPE_CHECKING:
+    from hub.config.settings import Settings
     from hub.plugins.manager import HubPlugins
-    from hub.serving.settings import Settings
 
 # what a plugin registers besides tasks, which are listed with their details instead
 COMPONENTS = tuple(kind for kind in KINDS if kind != "tasks")
@@ -40,8 +40,8 @@ def _local() -> Plugins:
     """What `serve` would load here, with the same settings (ADAPTER_HUB_PLUGINS_ALLOW / _DENY)."""
     from adapter_hub_client.convert import mirror
 
+    from hub.config.settings import Settings
     from hub.plugins.manager import build_plugins
-    from hub.serving.settings import Settings
     from hub.transport import convert
 
     plugins = build_plugins(Settings.from_env())

@@ -38,6 +38,8 @@ def prediction_json(p: Prediction) -> dict[str, Any]:
 def segment_json(s: Segment, head_kind: str) -> dict[str, Any]:
     """One segment's answer: its offsets into the original text, its text, and its answer."""
     out: dict[str, Any] = {"start": s.start, "end": s.end, "text": s.text}
+    if s.kind:
+        out["kind"] = s.kind
     if head_kind == TOKEN:
         out["entities"] = _entities(s.entities)
     else:
@@ -51,7 +53,8 @@ def segment_lines(p: Prediction) -> list[str]:
     for s in p.segments:
         found = ",".join(s.predicted) or ",".join(e.label for e in s.entities) or "-"
         excerpt = s.text if len(s.text) <= 60 else s.text[:57] + "..."
-        lines.append(f"    {s.start:>5}-{s.end:<5} {found:<32} {excerpt!r}")
+        kind = f"[{s.kind}] " if s.kind else ""
+        lines.append(f"    {s.start:>5}-{s.end:<5} {found:<32} {kind}{excerpt!r}")
     return lines
 
 

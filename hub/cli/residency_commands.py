@@ -67,6 +67,7 @@ def status_json(response: ResidencyStatus) -> dict[str, Any]:
         "draining": response.draining,
         "alias_ttl_s": response.alias_ttl_s,
         "stale_served": response.stale_served,
+        "label_drift": list(response.label_drift),
     }
 
 
@@ -109,4 +110,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  {a.name}@{a.version:<6} {where:<17} {packed}{human_bytes(a.file_bytes)} stored{pinned}")
     for line in queue_lines(queue):
         print(line)
+    if response.label_drift:
+        print(f"stored adapters whose labels differ from their task's ({len(response.label_drift)}):")
+        for line in response.label_drift:
+            print(f"  {line}")
     return 0

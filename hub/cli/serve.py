@@ -1,5 +1,5 @@
 """`adapter-hub serve`: one flag per setting, generated from the settings table
-(hub/serving/settings.py); each also reads ADAPTER_HUB_<SETTING>, and a flag wins over it."""
+(hub/config/settings.py); each also reads ADAPTER_HUB_<SETTING>, and a flag wins over it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import argparse
 import sys
 from typing import Any
 
-from hub.serving.settings import GROUPS, Settings, default_store
-from hub.serving.settings_schema import default_text, env_name, flag_name, settings_fields
+from hub.config.settings import GROUPS, Settings, default_store
+from hub.config.settings_schema import default_text, env_name, flag_name, settings_fields
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -19,6 +19,12 @@ def add_serve_parser(sub: Any) -> None:
         help="run the hub server",
         description="Run the hub: one frozen backbone serving every tenant's adapters over gRPC. "
         "Each option can also be set with the environment variable shown; the flag wins.",
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a TOML file of settings by their names (port = 50051; [observe] metrics_port = 9090); "
+        "the environment and flags override it",
     )
     add_settings_flags(p)
     p.add_argument(
@@ -51,16 +57,21 @@ def _metavar(name: str, default: object, choices: tuple[str, ...]) -> str:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    """Defaults < environment < the flags given. Raises SettingsError listing every problem."""
-    return Settings.from_env(**{f.name: getattr(args, f.name) for f, _ in settings_fields(Settings)})
+    """Defaults < ``--config`` file < environment < the flags given. Raises SettingsError
+    listing every problem."""
+    from hub.config.settings_file import read_settings_file
+
+    config = getattr(args, "config", None)
+    file = read_settings_file(config) if config else None
+    return Settings.from_env(file=file, **{f.name: getattr(args, f.name) for f, _ in settings_fields(Settings)})
 
 
 def run_serve(args: argparse.Namespace) -> int:
     from hub.errors import DomainError
+    from hub.observe.logs import configure_logging
+    from hub.observe.tracing import build_tracer_provider
     from hub.plugins.catalog import PluginError
     from hub.serving.app import build_authenticator, build_service
-    from hub.serving.logs import configure_logging
-    from hub.tracing import build_tracer_provider
     from hub.transport.server import HubServer
 
     try:
@@ -68,7 +79,7 @@ def run_serve(args: argparse.Namespace) -> int:
     except DomainError as exc:  # SettingsError: every invalid setting, by name
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_format, args.log_level)
+    configure_logging(settings.log_format, args.log_level, route_native=settings.log_format == "json")
     try:
         service = build_service(settings)
         auth = build_authenticator(settings, service)
@@ -82,10 +93,10 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         server = HubServer(service, auth, tracer_provider=tracer_provider)
         server.start()  # the metrics endpoint first, then gRPC
-    except (OSError, DomainError) as exc:  # a port taken, TLS files that cannot be used
+    except (OSError, RuntimeError, DomainError) as exc:  # a port taken (grpc: RuntimeError), bad TLS files
         print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
-    server.stop_on_signals()
+    server.stop_on_signals()  # SIGTERM/SIGINT drain and stop; SIGHUP reloads limits and certificates
     tls = ("mutual TLS" if settings.tls_client_ca else "TLS") if settings.tls_cert else "plaintext"
     metrics = f", metrics on :{server.metrics.port}/metrics" if server.metrics is not None else ""
     print(

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters_registry.manifest import Pooling
+from hub.config.settings import Settings
 from hub.engine.train.types import EvalRecord, Mode, Observer, TrainOptions, parse_head_layers
 from hub.errors import DomainError
-from hub.serving.settings import Settings
 from hub.tasks.datasets import ReaderOptions
 from hub.training.data import TaskInput
 
@@ -309,7 +309,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         "seconds": round(o.seconds, 1),
         "trainable_parameters": o.trainable_parameters,
         "dev": [e.to_json() for e in report.evaluations],
+        "warnings": report.warnings,
     }
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")

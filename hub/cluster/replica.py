@@ -31,10 +31,10 @@ from hub.cluster.bridge import run_stream_out, run_unary
 from hub.cluster.context import ServeCallContext
 from hub.cluster.directory import REPORT_EVERY_S, directory
 from hub.cluster.routes import ChainedObserver, Route, RouteBook
+from hub.config.settings import Settings
+from hub.config.settings_schema import ENV_PREFIX
 from hub.residency.residency import split_key
 from hub.serving.app import build_authenticator, build_service
-from hub.serving.settings import Settings
-from hub.serving.settings_schema import ENV_PREFIX
 from hub.transport.frontend import FrontEnd
 from hub.transport.server import SERVICES, hub_servicers
 

@@ -35,7 +35,7 @@ from ray.serve.generated.serve_pb2_grpc import RayServeAPIServiceStub
 from hub.cluster.app import ClusterConfig, build_app
 from hub.cluster.directory import DIRECTORY_NAME, REPORT_EVERY_S, directory
 from hub.cluster.proxy import HOST_VARIABLE
-from hub.serving.settings import is_loopback
+from hub.config.settings import is_loopback
 
 log = logging.getLogger("hub.cluster")
 READY_TIMEOUT_S = 600.0

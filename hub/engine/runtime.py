@@ -53,6 +53,8 @@ class Runtime:
         ``bank_bytes`` bounds the LoRA slots on the engine's device (the service passes the
         device tier's budget, so one setting bounds both)."""
         configure_threads(threads)
+        if quantize == "int8" and dtype == "auto":
+            dtype = "float32"  # dynamic int8 quantizes a float32 backbone
         return cls(load_backbone(backbone, device=device, dtype=dtype), quantize=quantize, bank_bytes=bank_bytes)
 
     @property

@@ -24,7 +24,7 @@ from hub.plugins.namespaces import NamespaceClaims, Namespaces
 from hub.tasks.datasets import Reader
 from hub.tasks.head_kinds import HEAD_KINDS, task_kind
 from hub.tasks.metrics import Metric
-from hub.tasks.pipeline import TaskPipeline
+from hub.tasks.pipeline import TaskPipeline, postprocessor_arity
 from hub.tasks.specs import TaskRegistry, TaskSpec
 from hub.tasks.text import Preprocessor, Segmenter
 
@@ -141,8 +141,12 @@ class _Collector:
             else:
                 rule = task_kind(spec.head_kind).label_problems(labels, defining_task=True)
                 self.problems += [f"{where}: {problem}" for problem in rule]
-        if spec.postprocessor is not None and not callable(spec.postprocessor):
-            self.problems.append(f"{where}: postprocessor must be callable")
+        if spec.postprocessor is not None and (
+            not callable(spec.postprocessor) or postprocessor_arity(spec.postprocessor) is None
+        ):
+            self.problems.append(
+                f"{where}: postprocessor must be a function (prediction, text) or (prediction, text, segment)"
+            )
 
     def resolve(self) -> dict[str, TaskPipeline]:
         """Each task's pipeline, checking that every name it refers to exists and fits."""

@@ -60,7 +60,8 @@ def register_tasks(register: Callable[[TaskSpec], None]) -> None:
 
     A task names its head kind, fixed labels (or None: each adapter brings its own), and by
     registered name its preprocessors, segmenter, metric and reader; its postprocessor is a
-    callable ``(Prediction, original_text) -> Prediction``.
+    callable ``(Prediction, original_text) -> Prediction``, or with a third argument, the
+    ``AnsweredSegment`` it answers.
     """
 
 
@@ -75,9 +76,10 @@ def register_preprocessors(register: Callable[[Preprocessor], None]) -> None:
 
 @hookspec
 def register_segmenters(register: Callable[[Segmenter], None]) -> None:
-    """Add text splitters: ``register(Segmenter(name, split))``, ``split(text) -> [Span]``.
+    """Add text splitters: ``register(Segmenter(name, split))``, ``split(text) -> [Span | Segment]``.
 
-    A task with a segmenter answers each span on its own, with offsets into the whole text.
+    A task with a segmenter answers each span on its own, with offsets into the whole text;
+    a ``Segment`` may carry a ``kind`` and be ``context`` (part of the text, not answered).
     """
 
 

@@ -232,11 +232,24 @@ def _load_entry_points(
         try:
             plugin = eps[0].load()
         except Exception as exc:  # noqa: BLE001 - any import failure stops start-up, named
-            problems.append(f"{where} failed to import: {type(exc).__name__}: {exc}")
+            problems.append(f"{where} failed to import: {type(exc).__name__}: {exc}; {_import_advice(name, dist, exc)}")
             continue
         if _register(pm, plugin, name, where, problems):
             infos.append(PluginInfo(name, dist, version))
     return infos
+
+
+def _import_advice(name: str, dist: str, exc: Exception) -> str:
+    """What to do about a plugin that does not import: install what it misses, or leave it out."""
+    leave_out = f"--plugins-deny {name} (ADAPTER_HUB_PLUGINS_DENY={name}) starts without it"
+    missing = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
+    if missing:
+        top = missing.split(".")[0]
+        return (
+            f"install the module it needs ({top!r}: pip install it, or reinstall {dist} with its dependencies), "
+            f"or {leave_out}"
+        )
+    return f"fix or reinstall {dist}, or {leave_out}"
 
 
 def _log_loaded(infos: Sequence[PluginInfo]) -> None:

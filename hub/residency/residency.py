@@ -24,19 +24,19 @@ import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from adapters_registry.manifest import MANIFEST_FILE, Manifest
 from adapters_registry.registry import AdapterRegistry, VersionRecord
 from adapters_registry.storage.base import StoreUnavailable
 from hub.errors import ResourceExhausted, Unavailable
+from hub.observe.tracing import span
 from hub.residency.breaker import BreakerState, GuardedStore
 from hub.residency.disk import DiskCache
 from hub.residency.names import NameJournal
 from hub.residency.resolver import CachedResolver
 from hub.residency.tier import LatencyWindow, MemoryTier, TierFull, TierStats
-from hub.tracing import span
 
 log = logging.getLogger("hub.residency")
 
@@ -101,6 +101,8 @@ class ResidencyStatus:
     draining: int  # retired or evicted packed adapters still held by in-flight requests
     alias_ttl_s: float
     stale_served: int  # resolutions answered from cache because the store was unreachable
+    # stored adapters whose labels differ from their task's (hub.serving.label_drift), described
+    label_drift: list[str] = field(default_factory=list)
 
 
 class Residency:

@@ -1,2 +1,3 @@
-"""Serving: every operation transport-free (service), who is calling (auth), batching, uploads,
-settings and the factories that wire the object graph."""
+"""Serving: every operation transport-free (service), who is calling (auth), fair serving as
+the service sees it (fairness), uploads, server info, and the factories that wire the object
+graph (app, stores)."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from adapters_registry.registry import AdapterRegistry
+from hub.config.settings import Settings, is_loopback
 from hub.errors import InvalidArgument
 from hub.plugins.manager import HubPlugins, build_plugins
 from hub.serving.auth import Authenticator, KeyAuthenticator, LocalAuthenticator
+from hub.serving.label_drift import check_label_drift
 from hub.serving.service import HubService
-from hub.serving.settings import Settings, is_loopback
 from hub.serving.stores import guard_store, open_configured_store
 
 
@@ -15,7 +16,9 @@ def build_service(settings: Settings, plugins: HubPlugins | None = None) -> HubS
     """The service with its plugins: the given ones, else those installed and allowed by settings."""
     registry = AdapterRegistry(guard_store(open_configured_store(settings), settings))  # circuit breaker
     plugins = plugins if plugins is not None else build_plugins(settings)
-    return HubService(settings, registry, plugins.tasks, plugins=plugins)
+    service = HubService(settings, registry, plugins.tasks, plugins=plugins)
+    service.label_drift = check_label_drift(registry, plugins.tasks)  # listed again by `adapter-hub status`
+    return service
 
 
 def build_authenticator(settings: Settings, service: HubService) -> Authenticator:

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters_registry.tenants import TenantDirectory, TenantRecord
+from hub.config.settings import Settings
 from hub.errors import DomainError, InvalidArgument
-from hub.serving.admission import DEFAULT_POLICY, QueueLimits, TenantPolicy
+from hub.scheduling.admission import DEFAULT_POLICY, QueueLimits, TenantPolicy
+from hub.scheduling.fair import TenantStats
+from hub.scheduling.scheduler import FairBatcher, FifoScheduler, Scheduler
 from hub.serving.auth import Caller
-from hub.serving.fair import TenantStats
-from hub.serving.scheduler import FairBatcher, FifoScheduler, Scheduler
-from hub.serving.settings import Settings
 
 log = logging.getLogger("hub.serving.fairness")
 
@@ -89,6 +89,17 @@ class TenantPolicies:
             log.debug("tenant %s policy not refreshed: %s", tenant, exc.message)
             return
         self.scheduler.set_policy(tenant, policy_of(record))
+
+    def reload(self) -> int:
+        """Re-read every known tenant's policy from the store now (SIGHUP), not within the
+        TTL; the number of tenants re-read."""
+        with self._lock:
+            known = list(self._read)
+            self._read.clear()
+        self.tenants.forget_cached()
+        for tenant in known:
+            self.refresh(tenant)
+        return len(known)
 
     def changed(self, record: TenantRecord) -> None:
         """The operator changed ``record`` through this server: apply it at once."""

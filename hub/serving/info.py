@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from urllib.parse import urlsplit, urlunsplit
 
 from hub import __version__
-from hub.serving.settings import Settings
+from hub.config.settings import Settings
 
 # the library versions Runtime.describe() reports, besides the hub's own
 LIBRARIES = ("torch", "transformers", "peft", "python")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -49,7 +50,9 @@ class ResidencyAdmin:
 
     def status(self, caller: Caller) -> ResidencyStatus:
         """Tier counters (server-wide) and the caller's resident adapters (the operator: all)."""
-        return self.service.cache.status(None if caller.admin and not caller.tenant else caller.tenant)
+        tenant = None if caller.admin and not caller.tenant else caller.tenant
+        drift = [d.describe() for d in self.service.label_drift if tenant is None or d.tenant == tenant]
+        return dataclasses.replace(self.service.cache.status(tenant), label_drift=drift)
 
 
 def _ms(started: float) -> float:

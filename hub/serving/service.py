@@ -6,7 +6,6 @@ returns plain results or raises a DomainError subclass that the transport maps t
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,31 +14,28 @@ from adapters_registry.artifact import ArtifactLimits, UploadInfo, build_artifac
 from adapters_registry.manifest import HeadKind
 from adapters_registry.registry import AdapterListing, AdapterRegistry, VersionRecord, check_name
 from adapters_registry.tenants import TenantDirectory
-from hub.errors import (
-    InvalidArgument,
-    InvalidArtifact,
-    NotFound,
-    ResourceExhausted,
-    Unavailable,
-)
+from hub.config.settings import Settings
+from hub.errors import InvalidArgument, InvalidArtifact, NotFound, ResourceExhausted, Unavailable
+from hub.observe import request_log as rl
+from hub.observe.health import HealthState
+from hub.observe.telemetry import Telemetry
+from hub.observe.tracing import span
 from hub.plugins.manager import CacheEvents, HubPlugins, PluginInfo
 from hub.residency import prefetch
-from hub.serving import request_log as rl
+from hub.scheduling.scope import CallScope
+from hub.scheduling.tickets import Headroom, Ticket
 from hub.serving.auth import Caller
 from hub.serving.fairness import QueueStatus, TenantPolicies, build_scheduler, queue_status
 from hub.serving.info import ServerInfo, describe_server
-from hub.serving.scope import CallScope
-from hub.serving.settings import Settings
+from hub.serving.label_drift import LabelDrift
+from hub.serving.plugin_work import PluginWork
 from hub.serving.stores import build_residency, tenant_journal
-from hub.serving.telemetry import Telemetry
 from hub.serving.tenant_ops import TenantOperations, TenantUsage
-from hub.serving.tickets import Ticket
 from hub.serving.upload import UploadHeader
-from hub.tasks.answers import answers, pieces
+from hub.tasks.answers import pieces
 from hub.tasks.pipeline import Prepared, TaskPipeline
 from hub.tasks.results import Prediction
 from hub.tasks.specs import TaskRegistry, TaskSpec, choose_task
-from hub.tracing import span
 
 __all__ = ["HubService", "Plan", "Served", "Target", "TenantUsage"]  # TenantUsage: from tenant_ops
 
@@ -94,17 +90,18 @@ class HubService(TenantOperations):
         self.tasks = tasks
         self.tenants = tenants or TenantDirectory(registry.store, journal=tenant_journal(settings))
         self.plugins = plugins  # None: no plugin hooks run (validate_adapter, adapter events)
+        self.label_drift: tuple[LabelDrift, ...] = ()  # found at start-up (hub.serving.app)
         observer = CacheEvents(plugins) if plugins is not None else None
         self.cache = build_residency(settings, registry, observer)  # tiers, single-flight, hot swap
         self._runtime: Runtime | None = None
-        self._ready = threading.Event()
-        self.telemetry = Telemetry.from_settings(settings)  # this service's metrics (hub/serving/telemetry.py)
-        # Rows of concurrent requests share engine forwards, in fair order across tenants
-        # (hub/serving/scheduler.py; ADAPTER_HUB_SCHEDULER=fifo: today's batcher).
+        self.health = HealthState()  # gRPC health, /livez, /readyz, adapter_hub_ready all read it
+        self.telemetry = Telemetry.from_settings(settings)  # this service's metrics (hub/observe/telemetry.py)
+        # Rows share forwards, in fair order across tenants (hub/scheduling/scheduler.py; or fifo)
         forward = self.telemetry.timed_forward(lambda rows: self.runtime.run(rows))  # noqa: PLW0108 - attached later
         self.batcher = build_scheduler(settings, forward)
         self.policies = TenantPolicies(self.tenants, self.batcher)
-        self.telemetry.watch(self)
+        self.telemetry.watch(self.cache, self.health, self.batcher, scheduler_counts=settings.scheduler == "fair")
+        self.plugin_work = PluginWork.started(self, tasks, settings)  # plugin code under a time budget
         self.revocation_listeners: list[Callable[[str], None]] = []
 
     # ---- lifecycle ----------------------------------------------------------------------
@@ -121,12 +118,12 @@ class HubService(TenantOperations):
             bank_bytes=s.device_cache_bytes,  # one budget: the device tier and the engine's LoRA slots
         )
         self._warm_up()
-        self._ready.set()
+        self.health.loaded()
 
     def attach_runtime(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._warm_up()
-        self._ready.set()
+        self.health.loaded()
 
     def _warm_up(self) -> None:
         """Load the adapters settings name (pinned ones first) before reporting ready; problems are logged."""
@@ -135,7 +132,7 @@ class HubService(TenantOperations):
 
     @property
     def ready(self) -> bool:
-        return self._ready.is_set()
+        return self.health.backbone_loaded  # (ready for calls, not draining: health.ready)
 
     @property
     def runtime(self) -> Runtime:
@@ -234,9 +231,10 @@ class HubService(TenantOperations):
         reaches the model (or a log); then every distinct piece tokenized once, by the engine's
         tokenizer. The counts are checked here and the encodings travel with the rows, so the
         engine does not tokenize again."""
-        prepared = [pipeline.prepare(text) for _, pipeline, text in jobs]
+        prepared = self.plugin_work.prepare([(pipeline, text) for _, pipeline, text in jobs])
         distinct = list(dict.fromkeys(piece.text for piece in pieces(prepared)))
-        encoded = dict(zip(distinct, self.runtime.encode(distinct), strict=True))
+        # a text of context segments only (a chat of agent turns) has no piece to encode
+        encoded = dict(zip(distinct, self.runtime.encode(distinct), strict=True)) if distinct else {}
         limit = self.settings.max_tokens_per_text
         if self.runtime.spec.max_tokens:  # the backbone's positions bound any setting
             limit = min(limit, self.runtime.spec.max_tokens)
@@ -249,9 +247,7 @@ class HubService(TenantOperations):
         return prepared, [encoded[piece.text] for piece in pieces(prepared)]
 
     def _admissible(self, caller: Caller, scope: CallScope | None, texts: Sequence[str]) -> None:
-        """Refuse before any work what the scheduler would refuse at the request's least
-        possible size: every blank-separated word is at least one token, plus two special
-        tokens per text."""
+        """Refuse early what the scheduler would refuse at the least possible size (a token a word, 2 per text)."""
         tenant = caller.namespace()
         self.policies.refresh(tenant)
         self.batcher.precheck(tenant, sum(len(t.split()) + 2 for t in texts), scope)
@@ -265,13 +261,19 @@ class HubService(TenantOperations):
 
     def drain(self, timeout: float | None = None) -> bool:
         """Stop admitting inference (UNAVAILABLE) and wait for what was admitted; False if
-        ``timeout`` passed first."""
+        ``timeout`` passed first. Not ready from the start (hub/observe/health.py)."""
+        self.health.draining()
         return self.batcher.drain(self.settings.shutdown_grace_s if timeout is None else timeout)
 
     def close(self, drain: bool = True) -> None:
         """Stop taking inference rows; finish (``drain``) or fail the queued ones."""
         self.batcher.close(drain=drain, timeout=self.settings.shutdown_grace_s)
         self.cache.close()
+        self.plugin_work.close()
+
+    def headroom(self, caller: Caller) -> Headroom | None:
+        """The caller's rate-limit headroom now (None: nothing to report: fifo, the operator)."""
+        return self.batcher.headroom(caller.tenant) if caller.tenant else None
 
     def queue_status(self, caller: Caller) -> QueueStatus:
         """The scheduler's numbers: a tenant sees its own row, the operator every row."""
@@ -284,7 +286,7 @@ class HubService(TenantOperations):
         head = record.manifest.task(task)
         assert head is not None
         with span("decode", task=task):
-            predictions = answers(pipeline, head, prepared, scores)
+            predictions = self.plugin_work.answers(pipeline, head, prepared, scores)
         return Served(record.name, record.version, task, head.head_kind, predictions)
 
     def _check_texts(self, texts: Sequence[str]) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 from adapters_registry.journal import Journal
 from adapters_registry.registry import AdapterRegistry
 from adapters_registry.storage import ObjectStore, open_store
+from hub.config.settings import Settings
 from hub.residency import CacheObserver, CircuitBreaker, DiskCache, GuardedStore, Residency, ResidencyConfig
-from hub.serving.settings import Settings
 
 
 def open_configured_store(settings: Settings) -> ObjectStore:

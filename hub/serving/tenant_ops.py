@@ -13,7 +13,7 @@ from hub.serving.auth import Caller
 from hub.serving.fairness import LimitsChange, TenantPolicies
 
 if TYPE_CHECKING:
-    from hub.serving.settings import Settings
+    from hub.config.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,15 @@ class TextExample:
     """
 
     text: str
+    """The text, as a client would send it."""
     labels: Sequence[str]
+    """Its gold labels, kept as a tuple: one for sequence tasks, any number for multi-label ones;
+    a plain string is one label."""
     id: str = ""
+    """Where it came from (a row number, a document and sentence), for messages."""
     group: str = ""
+    """What to split by when holding data out (a document), so that no group is in both halves;
+    ``""``: the example is its own group."""
 
     def __post_init__(self) -> None:
         labels = (self.labels,) if isinstance(self.labels, str) else tuple(self.labels)
@@ -41,9 +47,13 @@ class TokenExample:
     """Words with one BIO tag each (CoNLL style)."""
 
     tokens: tuple[str, ...]
+    """The words."""
     tags: tuple[str, ...]
+    """One tag per word: ``O``, ``B-X`` or ``I-X``."""
     id: str = ""
+    """Where it came from, for messages."""
     group: str = ""
+    """What to split by when holding data out (a document); ``""``: its own group."""
 
     @property
     def text(self) -> str:
@@ -102,6 +112,10 @@ class Reader:
     ``read_with``: for formats with named columns, the same reader told where to look."""
 
     name: str
+    """``<namespace>.<name>``."""
     read: Callable[[Path], Iterator[Example]]
+    """``path -> examples``, lazily, in file order."""
     description: str = ""
+    """One line for listings."""
     read_with: Callable[[Path, ReaderOptions], Iterator[Example]] | None = None
+    """For formats with named columns: the same reader told where to look (``--text-column``)."""

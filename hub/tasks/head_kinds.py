@@ -76,7 +76,7 @@ class TaskHeadKind(ABC):
         problems += self._label_count_problems(where, example.labels)
         unknown = [x for x in example.labels if labels is not None and x not in labels]
         if unknown:
-            problems.append(f"{where}: labels {unknown} are not labels of the task")
+            problems.append(f"{where}: labels {unknown} are not labels of the task; valid: {list(labels or ())}")
         return problems
 
     def _label_count_problems(self, where: str, labels: tuple[str, ...]) -> list[str]:

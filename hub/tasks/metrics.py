@@ -20,10 +20,16 @@ class Metric:
     """A named metric for one head kind (registered by ``register_metrics``)."""
 
     name: str
+    """``<namespace>.<name>``."""
     head_kind: HeadKind
+    """The head kind it scores; a task naming it must be of this kind."""
     compute: Callable[[Sequence[Any], Sequence[Any]], dict[str, float]]
+    """``(gold, predicted) -> {name: value in [0, 1]}``; per example a label (sequence), a set of
+    labels (multi-label) or a tag per word (token)."""
     headline: str
+    """The value training selects checkpoints by (a key of what ``compute`` returns)."""
     description: str = ""
+    """One line for listings."""
 
 
 def _f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:

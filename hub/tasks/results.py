@@ -10,38 +10,66 @@ import numpy as np
 
 @dataclass(frozen=True)
 class LabelScore:
+    """One label's score."""
+
     label: str
+    """A label of the task (or of the adapter, for a task without fixed labels)."""
     score: float
+    """Its probability: softmax over the labels (sequence), sigmoid (multi-label)."""
 
 
 @dataclass(frozen=True)
 class EntitySpan:
+    """An entity a token head found."""
+
     label: str
-    start: int  # character offset into the original text
-    end: int  # exclusive
+    """The entity type (``Chemical`` for the tags ``B-Chemical``/``I-Chemical``)."""
+    start: int
+    """Character offset into the original text (what the client sent)."""
+    end: int
+    """Exclusive end offset: ``text == original[start:end]``."""
     text: str
+    """The original characters, never the preprocessed ones."""
     score: float
+    """The mean probability of its words' tags."""
 
 
 @dataclass(frozen=True)
 class SegmentPrediction:
-    """The answer for one segment (e.g. a sentence) of a text its task's segmenter split."""
+    """The answer for one answered segment (e.g. a sentence, a customer's turn) of a text its
+    task's segmenter split. Context segments get none."""
 
-    start: int  # character offset into the original text
-    end: int  # exclusive
+    start: int
+    """Character offset of the segment into the original text."""
+    end: int
+    """Exclusive end offset."""
     text: str
+    """``original[start:end]``."""
     labels: list[LabelScore] = field(default_factory=list)
+    """The segment's labels, highest score first (sequence and multi-label tasks)."""
     entities: list[EntitySpan] = field(default_factory=list)
+    """The segment's entities, offsets into the original text (token tasks)."""
     predicted: list[str] = field(default_factory=list)
+    """The segment's predicted labels (the top one, or every one at or above the threshold)."""
+    kind: str = ""
+    """The segment's kind, as its segmenter gave it (``""``: none)."""
 
 
 @dataclass(frozen=True)
 class Prediction:
+    """One text's answer, with offsets into the original text. A postprocessor receives and
+    returns one per answered segment (the whole text when the task has no segmenter)."""
+
     labels: list[LabelScore] = field(default_factory=list)
+    """Every label with its score, highest first (sequence and multi-label tasks)."""
     entities: list[EntitySpan] = field(default_factory=list)
+    """The entities found, in text order (token tasks)."""
     predicted: list[str] = field(default_factory=list)
-    # Tasks with a segmenter: one answer per segment; the fields above then sum up the text.
+    """Sequence: the top label. Multi-label: every label at or above the head's threshold."""
     segments: list[SegmentPrediction] = field(default_factory=list)
+    """Tasks with a segmenter: one answer per answered segment, in text order; the fields above
+    then sum them up (each label's best segment score, every label some segment predicts, every
+    segment's entities). Empty for tasks without one, and for a text with only context."""
 
 
 @dataclass(frozen=True)

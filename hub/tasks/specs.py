@@ -27,15 +27,26 @@ class TaskSpec:
     """
 
     name: str
+    """``<namespace>.<name>``."""
     head_kind: HeadKind
+    """``SEQUENCE`` (softmax), ``MULTI_LABEL`` (sigmoid + threshold) or ``TOKEN`` (BIO tags)."""
     description: str = ""
-    labels: tuple[str, ...] | None = None  # None: every adapter brings its own label list
+    """One line for listings."""
+    labels: tuple[str, ...] | None = None
+    """The labels every adapter for the task must have, in this order; ``None``: each adapter
+    brings its own."""
     plugin: str = "generic"
+    """Filled in by the hub: the plugin that registered the task."""
     preprocessors: tuple[str, ...] = ()
+    """Registered preprocessor names, run in order before the model."""
     segmenter: str = ""
+    """A registered segmenter's name, or ``""`` to answer the text whole."""
     postprocessor: Postprocessor | None = None
+    """``(prediction, text)`` or ``(prediction, text, segment) -> Prediction``, once per answer."""
     metric: str = ""
+    """A registered metric's name, for training and evaluation."""
     reader: str = ""
+    """A registered reader's name: the format the task's training data is in."""
 
     def contract(self) -> TaskContract:
         kind = task_kind(self.head_kind)

@@ -20,7 +20,9 @@ class Span:
     """A character range of a text: ``text[start:end]``."""
 
     start: int
+    """Character offset of its first character."""
     end: int
+    """Exclusive end offset."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,9 @@ class Preprocessed:
     """What a preprocessor returns: the rewritten text and its map back to the input."""
 
     text: str
+    """The rewritten text: what the next preprocessor, or the model, reads."""
     offsets: OffsetMap
+    """Where each of its characters came from in the input (``offsets.span(start, end)``)."""
 
     def __post_init__(self) -> None:
         if self.offsets.output_length != len(self.text):
@@ -175,8 +179,11 @@ class Edit:
     """Replace ``source[start:end]`` by ``replacement`` (an insertion when start == end)."""
 
     start: int
+    """First character replaced."""
     end: int
+    """Exclusive end of what is replaced."""
     replacement: str
+    """What stands there instead (``""``: a deletion)."""
 
 
 def apply_edits(source: str, edits: Iterable[Edit]) -> Preprocessed:
@@ -233,28 +240,62 @@ class Preprocessor:
     """A named, pure text -> :class:`Preprocessed` function (registered by ``register_preprocessors``)."""
 
     name: str
+    """``<namespace>.<name>``."""
     apply: Callable[[str], Preprocessed]
+    """``text -> Preprocessed``: pure, deterministic, for any text (the empty one included)."""
     description: str = ""
+    """One line for listings."""
+
+
+@dataclass(frozen=True)
+class Segment(Span):
+    """A segmenter's piece of a text, with its role: ``text[start:end]``.
+
+    ``kind`` names what the piece is (``"customer"``, ``"agent"``, ``"heading"``; ``""``: no
+    kind); it comes back on the piece's answer and reaches the postprocessor. ``context=True``
+    marks a piece that is part of the text but not answered (an agent's turn in a chat): it
+    gets no answer and is not sent to the model. A plain :class:`Span` is a ``Segment`` with
+    no kind that is answered.
+    """
+
+    kind: str = ""
+    """What the piece is (``"customer"``); comes back on its answer. ``""``: no kind."""
+    context: bool = False
+    """``True``: part of the text, never answered nor sent to the model."""
+
+
+def as_segment(span: Span) -> Segment:
+    """A segmenter's span as a Segment (a plain Span: answered, no kind)."""
+    return span if isinstance(span, Segment) else Segment(span.start, span.end)
 
 
 @dataclass(frozen=True)
 class Segmenter:
-    """A named text -> spans function: each span is answered on its own (e.g. one per sentence)."""
+    """A named text -> spans function: each span is answered on its own (e.g. one per sentence).
+
+    ``split`` returns :class:`Span` or :class:`Segment` objects (mixed freely): in order,
+    disjoint, non-empty, inside the text, together covering every word of it."""
 
     name: str
+    """``<namespace>.<name>``."""
     split: Callable[[str], Sequence[Span]]
+    """``text -> [Span | Segment]``: in order, disjoint, non-empty, covering every word."""
     description: str = ""
+    """One line for listings."""
 
 
 def check_segments(text: str, spans: Sequence[Span]) -> list[str]:
-    """Problems with a segmenter's answer: spans must be in order, disjoint, inside, non-empty."""
+    """Problems with a segmenter's answer: spans must be in order, disjoint, inside, non-empty,
+    and a Segment's kind a string and its context a bool."""
     problems: list[str] = []
     previous = 0
     for i, span in enumerate(spans):
         if not isinstance(span, Span):
-            problems.append(f"segment {i} is a {type(span).__name__}, not a Span")
+            problems.append(f"segment {i} is a {type(span).__name__}, not a Span or Segment")
         elif not previous <= span.start < span.end <= len(text):
             problems.append(f"segment {i} ({span.start}-{span.end}) is empty, overlaps or leaves the text")
+        elif isinstance(span, Segment) and not (isinstance(span.kind, str) and isinstance(span.context, bool)):
+            problems.append(f"segment {i} ({span.start}-{span.end}): kind must be a str and context a bool")
         else:
             previous = span.end
     return problems

@@ -13,10 +13,12 @@ before a deploy does. It checks that the distribution declares the entry point; 
 preprocessors, segmenters, task pipelines and postprocessors behave on the author's samples AND
 on the kit's adversarial texts (hub.testing.fuzz: e-mails, URLs, numbers, emoji, combining marks,
 other scripts, empty, very long): no exception, offsets that map back to the original
-characters, the same answer twice; that every task's head builds on a tiny random backbone and
-answers through the real upload and request path; that readers yield valid examples and metrics
-score gold as perfect. Each failure lists every problem found (this module is not assertion-
-rewritten by pytest, so messages are built explicitly).
+characters, the same answer twice; that a preprocessor rewrites a text padded with spaces or a
+prefix as it rewrites the text alone (hub.testing.differential); that segments cover every word
+and the answers cover exactly the segments not marked as context; that every task's head builds
+on a tiny random backbone and answers through the real upload and request path; that readers
+yield valid examples and metrics score gold as perfect. Each failure lists every problem found
+(this module is not assertion-rewritten by pytest, so messages are built explicitly).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 
 import pytest
 
+from hub.config.settings import Settings
 from hub.errors import DomainError
 from hub.plugins.catalog import PluginError
 from hub.plugins.hookspecs import ENTRY_POINT_GROUP
@@ -38,12 +41,11 @@ from hub.plugins.manager import HubPlugins, build_plugins
 from hub.serving.app import build_service
 from hub.serving.auth import Caller
 from hub.serving.service import HubService, Target
-from hub.serving.settings import Settings
 from hub.serving.upload import UploadHeader
 from hub.tasks.head_kinds import check_example, gold, task_kind
 from hub.tasks.metrics import check_scores
 from hub.tasks.specs import TaskSpec
-from hub.testing import fuzz
+from hub.testing import differential, fuzz, growth
 from hub.testing.artifacts import random_adapter_files
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -197,6 +199,13 @@ class PluginConformance:
             problems += fuzz.preprocessor_problems(plugins.catalog.preprocessors[name], self.texts())
         fail_on(problems, "preprocessors")
 
+    def test_preprocessors_rewrite_padded_texts_alike(self, plugins: HubPlugins) -> None:
+        """Each text's core, padded with spaces or a prefix, is rewritten as the core alone is."""
+        problems = []
+        for name in self.owned(plugins, "preprocessors"):
+            problems += differential.padded_problems(plugins.catalog.preprocessors[name], self.texts())
+        fail_on(problems, "preprocessors on padded texts")
+
     def test_segmenters_cover(self, plugins: HubPlugins) -> None:
         problems = []
         for name in self.owned(plugins, "segmenters"):
@@ -213,8 +222,11 @@ class PluginConformance:
         problems = []
         for name in self.owned(plugins, "tasks"):
             spec = plugins.tasks.get(name)
-            problems += fuzz.postprocessor_problems(spec, _labels(spec), self.texts())
+            problems += fuzz.postprocessor_problems(spec, plugins.tasks.pipeline(name), _labels(spec), self.texts())
         fail_on(problems, "postprocessors")
+
+    def test_text_code_runs_in_linear_time(self, plugins: HubPlugins) -> None:
+        fail_on(growth.growth_problems(plugins, self.plugin_name, self.texts()), "running time (hub/testing/growth.py)")
 
     def test_heads_build_on_a_tiny_backbone(self, plugins: HubPlugins, service: HubService) -> None:
         """Every task through the real upload and request path, on every text a request may hold."""
@@ -232,9 +244,11 @@ class PluginConformance:
             except Exception as exc:  # noqa: BLE001 - reported with the others
                 problems.append(f"task {name!r}: a well-formed adapter was refused: {type(exc).__name__}: {exc}")
                 continue
+            pipeline = plugins.tasks.pipeline(name)
             for text, answer in _answers(service, caller, adapter, texts, problems, name):
                 where = f"task {name!r} on {fuzz.show(text)}"
-                problems += fuzz.answer_problems(where, text, answer, labels, segmented=spec.segmenter != "")
+                answered = [(x.start, x.end, x.kind) for x in pipeline.prepare(text).pieces] if spec.segmenter else None
+                problems += fuzz.answer_problems(where, text, answer, labels, segments=answered)
         fail_on(problems, "answers through the request path")
 
     def test_readers_yield_valid_examples(self, plugins: HubPlugins) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from hub.tasks.head_kinds import task_kind
-from hub.tasks.pipeline import TaskPipeline
+from hub.tasks.pipeline import AnsweredSegment, TaskPipeline
 from hub.tasks.results import EntitySpan, LabelScore, Prediction
 from hub.tasks.specs import TaskSpec
 from hub.tasks.text import Preprocessed, Preprocessor, Segmenter, Span, check_preprocessed, check_segments
@@ -106,8 +106,9 @@ def preprocessor_problems(pre: Preprocessor, texts: Iterable[str]) -> list[str]:
 
 
 def segmenter_problems(segmenter: Segmenter, texts: Iterable[str]) -> list[str]:
-    """``split`` must not raise, must give spans in order, disjoint, non-empty and inside the
-    text, at least one for a text that is not blank, and the same spans twice."""
+    """``split`` must not raise, must give spans (or Segments) in order, disjoint, non-empty and
+    inside the text, covering every word (context segments count), at least one for a text that
+    is not blank, and the same spans twice."""
     problems: list[str] = []
     what = f"segmenter {segmenter.name!r}"
     for text in texts:
@@ -120,8 +121,8 @@ def segmenter_problems(segmenter: Segmenter, texts: Iterable[str]) -> list[str]:
             problems.append(f"{what} found no segment in {show(text)}: the text would get no answer")
         elif not check_segments(text, spans) and (left := _uncovered(text, spans)):
             problems.append(
-                f"{what} on {show(text)}: {left!r} lies in no segment, so no answer covers it "
-                "(offsets computed on another text, e.g. a normalised one?)"
+                f"{what} on {show(text)}: {left!r} lies in no segment; every word must lie in one "
+                "(for a part that should get no answer, return Segment(start, end, context=True))"
             )
         again = _call(what, segmenter.split, text, problems)
         if again is not None and list(again) != spans:
@@ -163,14 +164,16 @@ def pipeline_problems(task: str, pipeline: TaskPipeline, texts: Iterable[str]) -
     return problems
 
 
-def synthetic_prediction(spec: TaskSpec, labels: Sequence[str], text: str) -> Prediction:
-    """An answer a head of the task's kind could give for ``text``: every label scored, some
-    predicted, and (token tasks) an entity on every word, offsets into the original text."""
+def synthetic_prediction(spec: TaskSpec, labels: Sequence[str], text: str, start: int = 0, end: int = -1) -> Prediction:
+    """An answer a head of the task's kind could give for ``text[start:end]`` (a segment, or the
+    whole text): every label scored, some predicted, and (token tasks) an entity on every word,
+    offsets into the original text."""
+    end = len(text) if end < 0 else end
     scores = [LabelScore(label, round(1.0 / (i + 2), 3)) for i, label in enumerate(labels)]
     if not task_kind(spec.head_kind).per_token:
         return Prediction(labels=scores, predicted=list(labels[:1]))
     types = sorted(entity_types(labels)) or ["X"]
-    words = list(re.finditer(r"\S+", text))
+    words = list(re.compile(r"\S+").finditer(text, start, end))
     entities = [EntitySpan(types[i % len(types)], m.start(), m.end(), m.group(), 0.9) for i, m in enumerate(words)]
     return Prediction(entities=entities)
 
@@ -179,32 +182,53 @@ def entity_types(labels: Iterable[str]) -> set[str]:
     return {x.removeprefix("B-").removeprefix("I-") for x in labels if x != "O"}
 
 
-def postprocessor_problems(spec: TaskSpec, labels: Sequence[str], texts: Iterable[str]) -> list[str]:
-    """The task's postprocessor on synthetic answers: it must not raise, must return a
-    Prediction whose entities and labels stay inside the text and the task's labels, and must
-    answer the same twice."""
+def postprocessor_problems(
+    spec: TaskSpec, pipeline: TaskPipeline, labels: Sequence[str], texts: Iterable[str]
+) -> list[str]:
+    """The task's postprocessor on synthetic answers, one per answered segment as the request
+    path calls it (with the segment, for a postprocessor that takes one): it must not raise,
+    must return a Prediction whose entities and labels stay inside the text and the task's
+    labels, and must answer the same twice."""
     problems: list[str] = []
-    post = spec.postprocessor
-    if post is None:
+    if spec.postprocessor is None:
         return problems
     what = f"task {spec.name!r}: postprocessor"
     for text in (t for t in texts if t.strip()):
-        run = functools.partial(post, synthetic_prediction(spec, labels, text))
-        out = _call(what, run, text, problems)
-        if out is None:
+        try:
+            pieces = pipeline.prepare(text).pieces
+        except Exception:  # noqa: BLE001 - the segmenter's and preprocessors' checks report it
             continue
-        if not isinstance(out, Prediction):
-            problems.append(f"{what} returned a {type(out).__name__}, not a Prediction, on {show(text)}")
-            continue
-        problems += answer_problems(f"{what} on {show(text)}", text, out, labels)
-        if _call(what, run, text, problems) != out:
-            problems.append(f"{what} is not deterministic: two calls on {show(text)} gave different answers{PURE}")
+        for piece in pieces:
+            segment = AnsweredSegment(piece.start, piece.end, text[piece.start : piece.end], piece.kind)
+            given = synthetic_prediction(spec, labels, text, piece.start, piece.end)
+            run = functools.partial(pipeline.postprocess, given, segment=segment)
+            out = _call(what, run, text, problems)
+            if out is None:
+                continue
+            if not isinstance(out, Prediction):
+                problems.append(f"{what} returned a {type(out).__name__}, not a Prediction, on {show(text)}")
+                continue
+            problems += answer_problems(f"{what} on {show(text)}", text, out, labels)
+            problems += [
+                f"{what} on {show(text)}: entity {e.label!r} {e.start}-{e.end} leaves its segment "
+                f"{piece.start}-{piece.end}"
+                for e in out.entities
+                if pipeline.segmenter is not None and not piece.start <= e.start < e.end <= piece.end
+            ]
+            if _call(what, run, text, problems) != out:
+                problems.append(f"{what} is not deterministic: two calls on {show(text)} gave different answers{PURE}")
     return problems
 
 
-def answer_problems(where: str, text: str, p: Prediction, labels: Sequence[str], segmented: bool = False) -> list[str]:
+Expected = Sequence[tuple[int, int, str]]  # answered segments: (start, end, kind)
+
+
+def answer_problems(
+    where: str, text: str, p: Prediction, labels: Sequence[str], segments: Expected | None = None
+) -> list[str]:
     """What is wrong with an answer for ``text``: entities outside it or quoting other
-    characters, labels the task does not have, a segmented task without segments."""
+    characters, labels the task does not have; for a segmented task (``segments``: what its
+    segmenter marked to be answered), segments other than those."""
     problems = []
     types = entity_types(labels)
     for e in p.entities:
@@ -217,17 +241,20 @@ def answer_problems(where: str, text: str, p: Prediction, labels: Sequence[str],
     unknown = sorted({x.label for x in p.labels} - set(labels)) + sorted(set(p.predicted) - set(labels))
     if unknown:
         problems.append(f"{where}: labels {unknown} are not the task's")
-    if segmented:
-        problems += _segment_problems(where, text, p)
+    if segments is not None:
+        problems += _segment_problems(where, text, p, segments)
     return problems
 
 
-def _segment_problems(where: str, text: str, p: Prediction) -> list[str]:
-    if not p.segments:
-        return [f"{where}: a segmented task answered no segment"]
-    problems, previous = [], 0
-    for s in p.segments:
-        if not (previous <= s.start < s.end <= len(text) and s.text == text[s.start : s.end]):
-            problems.append(f"{where}: segment {s.start}-{s.end} is out of order, empty or not the original's text")
-        previous = max(previous, s.end)
-    return problems
+def _segment_problems(where: str, text: str, p: Prediction, expected: Expected) -> list[str]:
+    got = [(s.start, s.end, s.kind) for s in p.segments]
+    if got != list(expected):
+        return [
+            f"{where}: answered segments {got} (start, end, kind), but the segmenter marked "
+            f"{list(expected)} to be answered (context segments get no answer)"
+        ]
+    return [
+        f"{where}: segment {s.start}-{s.end} quotes {s.text!r}, not the original's text"
+        for s in p.segments
+        if s.text != text[s.start : s.end]
+    ]

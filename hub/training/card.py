@@ -23,6 +23,7 @@ class CardTask:
     train_source: str
     train_examples: int
     dev_source: str
+    unused_labels: Sequence[str] = ()  # labels no training example carries
 
 
 def render_card(
@@ -45,11 +46,16 @@ def render_card(
 def _task_lines(tasks: Sequence[CardTask]) -> list[str]:
     lines = ["## Tasks", "", "| task | head | labels | training data | examples | dev data |", "|---" * 6 + "|"]
     for t in tasks:
-        labels = ", ".join(t.labels) if len(t.labels) <= 12 else f"{len(t.labels)} labels"
+        marked = [f"{x} (no examples)" if x in t.unused_labels else x for x in t.labels]
+        labels = ", ".join(marked) if len(t.labels) <= 12 else f"{len(t.labels)} labels"
         lines.append(
             f"| `{t.task}` | {t.head_kind} | {labels} | {t.train_source} | {t.train_examples} | "
             f"{t.dev_source or '(none)'} |"
         )
+    unused = [t for t in tasks if t.unused_labels]
+    if unused:
+        lines += ["", "Labels without a training example (the head never learned to predict them):", ""]
+        lines += [f"- `{t.task}`: {', '.join(t.unused_labels)}" for t in unused]
     return lines
 
 

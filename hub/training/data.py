@@ -8,6 +8,7 @@ rewrites them, so the model trains on what it will be served.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,17 @@ class TaskSet:
     data: TaskData
     dev: list[Example] = field(default_factory=list)
     dev_source: str = ""
+    unused_labels: tuple[str, ...] = ()  # the head's labels no training example carries
+
+
+def labels_without_examples(labels: Sequence[str], examples: Sequence[Example]) -> tuple[str, ...]:
+    """The head's labels that no example carries: the head would never learn them. Token
+    tasks count by entity type (a type with a B- or I- tag somewhere has both tags)."""
+    seen = {x for e in examples for x in (e.tags if isinstance(e, TokenExample) else e.labels)}
+    if any(isinstance(e, TokenExample) for e in examples):
+        types = {t.partition("-")[2] for t in seen if t != "O"}
+        return tuple(x for x in labels if x != "O" and x.partition("-")[2] not in types)
+    return tuple(x for x in labels if x not in seen)
 
 
 def read_examples(
@@ -156,5 +168,6 @@ def load_tasks(
             pooling=pooling,
             threshold=threshold,
         )
-        sets.append(TaskSet(spec, catalog.metrics[spec.metric], pipeline, data, dev, source))
+        unused = labels_without_examples(data.labels, train)
+        sets.append(TaskSet(spec, catalog.metrics[spec.metric], pipeline, data, dev, source, unused))
     return sets

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters_registry.manifest import PEFT_WEIGHTS_FILE
+from hub.config.settings import Settings
 from hub.errors import InvalidArgument
 from hub.plugins.catalog import Catalog
 from hub.plugins.manager import HubPlugins
 from hub.serving.auth import LOCAL_TENANT, Caller
 from hub.serving.service import HubService, Target
-from hub.serving.settings import Settings
 from hub.serving.upload import UploadHeader
 from hub.tasks.datasets import Example, ReaderOptions
 from hub.tasks.results import Prediction

@@ -63,6 +63,7 @@ class TrainReport:
     outcome: TrainOutcome
     evaluations: list[Evaluation] = field(default_factory=list)
     servable: bool = True
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def curves(self) -> Path:
@@ -135,11 +136,22 @@ def train(request: TrainRequest, catalog: Catalog, observer: Observer | None = N
             Evaluation(name, len(by_task[name].dev), metrics, request.select_metric or by_task[name].metric.headline)
             for name, metrics in outcome.best.metrics.items()
         ]
-    report = TrainReport(request.output, outcome, evaluations, servable=bool(outcome.files))
+    report = TrainReport(request.output, outcome, evaluations, bool(outcome.files), label_warnings(tasks, request))
     if outcome.options is not None:  # as run: resolved against the backbone
         request = dataclasses.replace(request, options=outcome.options)
     _write(request, tasks, heads_for(tasks, outcome.heads), report, catalog)
     return report
+
+
+def label_warnings(tasks: list[TaskSet], request: TrainRequest) -> list[str]:
+    """One line per task whose training data leaves some of its head's labels without an
+    example: the head trains on, but never learns to predict them."""
+    return [
+        f"task {t.spec.name!r}: labels {list(t.unused_labels)} have no example in {i.train}: the head never "
+        "learns them (add examples of them, or train on data that has them)"
+        for t, i in zip(tasks, request.inputs, strict=True)
+        if t.unused_labels
+    ]
 
 
 def _summary(request: TrainRequest, tasks: list[TaskSet], report: TrainReport) -> dict[str, Any]:
@@ -151,6 +163,7 @@ def _summary(request: TrainRequest, tasks: list[TaskSet], report: TrainReport) -
         "dev_data": {t.spec.name: t.dev_source for t in tasks if t.dev},
         "dev_examples": {t.spec.name: len(t.dev) for t in tasks if t.dev},
         "train_examples": {t.spec.name: len(t.data.train) for t in tasks},
+        "labels_without_examples": {t.spec.name: list(t.unused_labels) for t in tasks if t.unused_labels},
         "training": {
             **request.options.to_json(),
             "steps": o.steps,
@@ -179,7 +192,15 @@ def _write(
     shown = {t.spec.name: request.select_metric or t.metric.headline for t in tasks}
     plot_curves(outcome.history, training / CURVES_FILE, title, shown)
     card_tasks = [
-        CardTask(t.spec.name, t.spec.head_kind.value, t.data.labels, str(i.train), len(t.data.train), t.dev_source)
+        CardTask(
+            t.spec.name,
+            t.spec.head_kind.value,
+            t.data.labels,
+            str(i.train),
+            len(t.data.train),
+            t.dev_source,
+            t.unused_labels,
+        )
         for t, i in zip(tasks, request.inputs, strict=True)
     ]
     options = request.options

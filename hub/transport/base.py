@@ -15,9 +15,9 @@ import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
+from hub.observe.request_log import note_caller
+from hub.observe.tracing import span
 from hub.serving.auth import Caller
-from hub.serving.request_log import note_caller
-from hub.tracing import span
 from hub.transport.frontend import FrontEnd
 from hub.transport.status import abort
 

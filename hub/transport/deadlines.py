@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.api.v1 import inference_pb2
-from hub.serving.scope import CallScope
+from hub.scheduling.scope import CallScope
 
 
 def call_scope(context: Any) -> CallScope:

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from hub.errors import Overloaded
-from hub.serving.admission import (
+from hub.scheduling.admission import (
     RATE_REQUESTS,
     RATE_TOKENS,
     TENANT_REQUESTS,
@@ -29,9 +29,9 @@ from hub.serving.admission import (
     TOTAL_REQUESTS,
     TOTAL_TOKENS,
 )
+from hub.scheduling.scheduler import FairBatcher
+from hub.scheduling.scope import CallScope
 from hub.serving.auth import Authenticator, Caller
-from hub.serving.scheduler import FairBatcher
-from hub.serving.scope import CallScope
 from hub.serving.service import HubService, Plan, Served, Target
 from hub.transport.limits import CallLimits
 

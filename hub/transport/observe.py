@@ -1,6 +1,6 @@
 """Every hub call observed once, at the edge: a request id, a RequestRecord the layers below fill
 in, a server span (its parent from the caller's W3C ``traceparent``), and at the end the call's
-metrics and its one log line (hub/serving/request_log.py, logs.py, telemetry.py).
+metrics and its one log line (hub/observe/request_log.py, logs.py, telemetry.py).
 
 A gRPC server interceptor wraps each hub.api method's behaviour (health and reflection are not
 observed: probes are not traffic). The record and the span live in context variables, so each
@@ -19,11 +19,11 @@ from typing import Any
 
 import grpc
 
-from hub import tracing
 from hub.errors import DomainError
-from hub.serving import request_log as rl
-from hub.serving.logs import log_request
-from hub.serving.telemetry import Telemetry
+from hub.observe import request_log as rl
+from hub.observe import tracing
+from hub.observe.logs import log_request
+from hub.observe.telemetry import Telemetry
 from hub.transport.status import status_for
 
 OBSERVED_PREFIX = "/hub.api."
@@ -151,6 +151,6 @@ def stream_request(telemetry: Telemetry, item_id: str) -> Iterator[rl.RequestRec
             raise
         finally:
             record.total_s = time.perf_counter() - started
-            telemetry.request_refused(record)
+            telemetry.stream_request_done(record)
             record.add_to_call()
             log_request(record.fields())

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from hub.api.v1 import (
@@ -26,10 +26,11 @@ from hub.api.v1 import (
     tenants_pb2,
     tenants_pb2_grpc,
 )
+from hub.observe.telemetry import MetricsServer
+from hub.observe.tracing import tracer_of
 from hub.serving.auth import Authenticator
 from hub.serving.service import HubService
-from hub.serving.telemetry import MetricsServer
-from hub.tracing import tracer_of
+from hub.transport import health as probes
 from hub.transport.adapter_servicer import AdapterServicer
 from hub.transport.frontend import FrontEnd
 from hub.transport.observe import CallObserver
@@ -71,13 +72,33 @@ def hub_servicers(front: FrontEnd) -> list[Any]:
     ]
 
 
+class _LoopHealth:
+    """The aio HealthServicer as hub/transport/health.py's ``follow`` sets it: from any thread,
+    each change scheduled on the server's loop (its ``set`` is a coroutine there)."""
+
+    def __init__(self, servicer: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.servicer, self.loop = servicer, loop
+
+    def set(self, name: str, status: int) -> None:
+        if self.loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self.loop.create_task(self.servicer.set(name, status))
+        else:
+            asyncio.run_coroutine_threadsafe(self.servicer.set(name, status), self.loop)
+
+
 class HubServer:
     """The asyncio gRPC server around one HubService, on an event loop of its own thread, so
     that starting, stopping and waiting stay plain calls for the CLI and the tests."""
 
     def __init__(self, service: HubService, auth: Authenticator, tracer_provider: Any = None) -> None:
         """``tracer_provider``: an OpenTelemetry TracerProvider for the calls' spans (None: off;
-        ``hub.tracing.build_tracer_provider`` makes one from OTEL_* variables)."""
+        ``hub.observe.tracing.build_tracer_provider`` makes one from OTEL_* variables)."""
         self.service = service
         self.front = FrontEnd(service, auth)
         self.loop = asyncio.new_event_loop()
@@ -112,15 +133,11 @@ class HubServer:
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
-        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        probes.follow(_LoopHealth(self.health, self.loop), self.service.health, SERVICE_NAMES)  # liveness, readiness
         return add_listener(self.server, settings)  # TLS, or plaintext where allowed
 
     def _on_loop(self, coroutine: Any, timeout: float | None = None) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    async def _set_health(self, status: int) -> None:
-        for name in ("", *SERVICE_NAMES):
-            await self.health.set(name, status)
 
     def start(self, load_backbone: bool = True) -> None:
         """Listen now; load the backbone in the background and then report SERVING."""
@@ -134,9 +151,7 @@ class HubServer:
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
         self._on_loop(self.server.start())
         log.info("listening on %s:%d (%s)", settings.host, self.port, "TLS" if self.certificates else "plaintext")
-        if self.service.ready:
-            self._on_loop(self._set_health(health_pb2.HealthCheckResponse.SERVING))
-        elif load_backbone:
+        if not self.service.ready and load_backbone:
             self.load_in_background()
 
     def load_in_background(self) -> threading.Thread:
@@ -148,21 +163,22 @@ class HubServer:
         try:
             self.service.load_backbone()
         except Exception:
-            log.exception("loading the backbone failed; the server stays NOT_SERVING")
+            log.exception("loading the backbone failed; the server stays NOT_SERVING (liveness too)")
+            self.service.health.failed()
             return
-        if not self._stopped.is_set():
-            self._on_loop(self._set_health(health_pb2.HealthCheckResponse.SERVING))
-            log.info("backbone loaded: SERVING")
+        log.info("backbone loaded: SERVING")
 
     def stop(self, grace: float | None = None) -> None:
-        """Drain within ``grace`` seconds (shutdown_grace_s by default): health NOT_SERVING, new
-        calls refused (UNAVAILABLE with a retry hint), open streams stop reading and end once
-        their requests in flight are answered; admitted work finishes; at the grace whatever is
-        still open is cancelled. Returns within the grace (plus a moment to close)."""
+        """Drain within ``grace`` seconds (shutdown_grace_s by default): readiness NOT_SERVING
+        (liveness stays SERVING), new calls refused (UNAVAILABLE with a retry hint), open streams
+        stop reading and end once their requests in flight are answered, admitted work finishes;
+        at the grace whatever is still open is cancelled, and liveness goes NOT_SERVING too.
+        Returns within the grace (plus a moment to close)."""
         if self._stopped.is_set():
             self._finished.wait()
             return
         self._stopped.set()
+        self.service.health.draining()  # before anything else: probes and balancers look away
         grace = self.service.settings.shutdown_grace_s if grace is None else grace
         end = time.monotonic() + grace
         try:
@@ -172,6 +188,7 @@ class HubServer:
             self._on_loop(self.server.stop(max(end - time.monotonic(), 0.0)), timeout=grace + 5)
         finally:
             self.service.close(drain=False)  # anything left fails with UNAVAILABLE; release the worker
+            self.service.health.stopped()
             self.front.close()
             if self.metrics is not None:
                 self.metrics.stop()
@@ -179,7 +196,6 @@ class HubServer:
             self._finished.set()
 
     async def _begin_drain(self) -> None:
-        await self.health.enter_graceful_shutdown()  # NOT_SERVING, for load balancers and probes
         self.front.limits.draining = True
         for servicer in self.servicers:
             if isinstance(servicer, InferenceServicer):
@@ -193,10 +209,20 @@ class HubServer:
     def wait(self) -> None:
         self._finished.wait()
 
+    def reload(self) -> None:
+        """SIGHUP: every known tenant's limits re-read from the store now (not within the
+        policy TTL) and the TLS certificate files re-read (changed or not)."""
+        tenants = self.service.policies.reload()
+        tls = "" if self.certificates is None else ("; TLS certificate re-read" if self.certificates.reload() else "")
+        log.info("reloaded on SIGHUP: limits of %d tenant(s) re-read%s", tenants, tls)
+
     def stop_on_signals(self) -> None:
+        """SIGTERM, SIGINT: drain and stop. SIGHUP: ``reload``."""
+
         def handler(signum: int, _frame: object) -> None:
             log.info("signal %d: draining in-flight calls", signum)
             threading.Thread(target=self.stop, name="shutdown").start()
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, handler)
+        signal.signal(signal.SIGHUP, lambda _s, _f: threading.Thread(target=self.reload, name="reload").start())

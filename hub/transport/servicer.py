@@ -13,7 +13,7 @@ from typing import Any
 
 from hub.api.v1 import admin_pb2, admin_pb2_grpc, inference_pb2, inference_pb2_grpc
 from hub.serving.auth import Caller
-from hub.transport import convert
+from hub.transport import convert, headroom
 from hub.transport.base import ServicerBase, streaming, unary
 from hub.transport.deadlines import call_scope, request_scope
 from hub.transport.frontend import Flow, FrontEnd
@@ -29,7 +29,8 @@ class InferenceServicer(ServicerBase, inference_pb2_grpc.InferenceServiceService
     @unary()
     async def Predict(self, request: inference_pb2.PredictRequest, context: Any, caller: Caller):
         target = convert.target(request.adapter, request.task)
-        served = await self.front.predict(caller, target, list(request.texts), call_scope(context))
+        with headroom.reported(context, self.service, caller):
+            served = await self.front.predict(caller, target, list(request.texts), call_scope(context))
         return convert.predict_response(served)
 
     @streaming
@@ -57,7 +58,9 @@ class InferenceServicer(ServicerBase, inference_pb2_grpc.InferenceServiceService
     @unary()
     async def FanOut(self, request: inference_pb2.FanOutRequest, context: Any, caller: Caller):
         targets = [convert.target(t.adapter, t.task) for t in request.targets]
-        return convert.fanout_response(await self.front.fan_out(caller, request.text, targets, call_scope(context)))
+        with headroom.reported(context, self.service, caller):
+            served = await self.front.fan_out(caller, request.text, targets, call_scope(context))
+        return convert.fanout_response(served)
 
 
 class AdminServicer(ServicerBase, admin_pb2_grpc.AdminServiceServicer):

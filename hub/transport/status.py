@@ -10,7 +10,8 @@ from typing import Any, NoReturn
 import grpc
 
 from hub import errors
-from hub.serving.request_log import note_error
+from hub.observe.request_log import note_error
+from hub.transport import headroom
 
 log = logging.getLogger("hub.transport")
 
@@ -53,13 +54,15 @@ RETRY_AFTER_KEY = "retry-after-ms"
 
 async def abort(context: Any, error: BaseException) -> NoReturn:
     """Abort the call with the mapped status; unknown errors become a bare INTERNAL. A refusal
-    that may succeed later carries its hint as the `retry-after-ms` trailing metadata.
+    that may succeed later carries its hint as the `retry-after-ms` trailing metadata, with
+    the tenant's rate-limit headroom where the call reported one (hub/transport/headroom.py).
     ``context``: a ``grpc.aio.ServicerContext`` (its abort is awaited) or a cluster replica's
     ServeCallContext (whose abort raises at once)."""
     note_error(error)  # the call's record: a refusal is counted by reason
     hint = error.retry_after_ms if isinstance(error, errors.DomainError) else None
-    if hint is not None:
-        context.set_trailing_metadata(((RETRY_AFTER_KEY, str(hint)),))
+    trailing = headroom.pending() + (((RETRY_AFTER_KEY, str(hint)),) if hint is not None else ())
+    if trailing:
+        context.set_trailing_metadata(trailing)
     aborted = context.abort(*status_of(error))
     if inspect.isawaitable(aborted):
         await aborted

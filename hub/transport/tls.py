@@ -21,8 +21,8 @@ from pathlib import Path
 
 import grpc
 
+from hub.config.settings import Settings, is_loopback
 from hub.errors import InvalidArgument
-from hub.serving.settings import Settings, is_loopback
 
 log = logging.getLogger("hub.transport.tls")
 
@@ -59,6 +59,7 @@ class CertificateFiles:
         self.client_ca = Path(client_ca) if client_ca else None
         self._lock = threading.Lock()
         self.reloads = 0  # how often a changed certificate was taken (tests, logs)
+        self._forced = False
         self._loaded = self._load()  # raises: a server never starts with unreadable files
 
     @property
@@ -84,6 +85,9 @@ class CertificateFiles:
         current one). Never raises: a rotation caught half-way keeps the old certificate."""
         try:
             with self._lock:
+                if self._forced:  # reload() took the files: hand gRPC their configuration once
+                    self._forced = False
+                    return self._loaded.config
                 if _signature(self.paths) == self._loaded.signature:
                     return None
                 loaded = self._load()
@@ -94,6 +98,21 @@ class CertificateFiles:
             return None
         log.info("TLS certificate reloaded from %s", self.cert)
         return loaded.config
+
+    def reload(self) -> bool:
+        """Re-read the files now, whether their stat signature changed or not (SIGHUP: a
+        rotation that kept size and modification time); the next handshake uses them. False,
+        with a warning, when they cannot be used: the current certificate stays."""
+        try:
+            with self._lock:
+                self._loaded = self._load()
+                self._forced = True
+                self.reloads += 1
+        except (OSError, InvalidArgument) as exc:
+            log.warning("TLS files cannot be reloaded (%s); keeping the current certificate", exc)
+            return False
+        log.info("TLS certificate re-read from %s", self.cert)
+        return True
 
     def credentials(self) -> grpc.ServerCredentials:
         return grpc.dynamic_ssl_server_credentials(

@@ -18,7 +18,7 @@ from hub.cli import cluster_commands
 from hub.cli.cluster_commands import settings_environ
 from hub.cli.main import main
 from hub.cluster.routes import routes_for
-from hub.serving.settings import Settings
+from hub.config.settings import Settings
 
 WAIT_S = "30"  # `cluster down --wait`: only a bound for a broken command
 

@@ -16,7 +16,7 @@ from ray.serve._private.utils import MULTIPLEXED_FUNCTION_MARKER_ATTR
 from hub.api.v1 import adapters_pb2, common_pb2, inference_pb2, residency_pb2
 from hub.cluster.context import ServeCallContext
 from hub.cluster.replica import ReplicaBase, _forward_counts, _serve_method, empty_response, replica_class
-from hub.serving.telemetry import Telemetry
+from hub.observe.telemetry import Telemetry
 from hub.transport.server import SERVICES
 from tests.cluster.calls import serve_call
 

@@ -84,14 +84,16 @@ def test_push_predict_list_and_errors(served, packaged_adapters) -> None:  # typ
 
     out = cli(target, "predict", "--adapter", "sentiment", "--json", "great results", "awful day")
     assert out.returncode == 0, out.stderr
-    results = json.loads(out.stdout)
+    results = [json.loads(line) for line in out.stdout.splitlines()]  # JSON Lines: one object per text
     assert len(results) == 2 and results[0]["version"] == "1"
+    array = cli(target, "predict", "--adapter", "sentiment", "--json-array", "great results", "awful day")
+    assert json.loads(array.stdout) == results  # the old shape, on request
     assert {x["label"] for x in results[0]["labels"]} == set(SEQ_LABELS)
     assert abs(sum(x["score"] for x in results[0]["labels"]) - 1) < 1e-4
 
     text = "Ibuprofen caused renal failure in two patients."
     out = cli(target, "predict", "--adapter", "ner@1", "--json", text)
-    entities = json.loads(out.stdout)[0]["entities"]
+    entities = json.loads(out.stdout)["entities"]
     assert all(text[e["start"] : e["end"]] == e["text"] for e in entities)
 
     human = cli(target, "predict", "--adapter", "sentiment", "great results")

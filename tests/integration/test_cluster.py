@@ -154,7 +154,7 @@ def test_cli_client_commands_work_against_the_cluster_unchanged(cluster: Cluster
     command = [*CLI, "predict", "--adapter", "a6", "--json", *TEXTS]
     out = subprocess.run(command, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    answers = json.loads(out.stdout)
+    answers = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(answers) == 2 and all(a["labels"][0]["label"] in LABELS for a in answers), answers
 
 

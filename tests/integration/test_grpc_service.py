@@ -174,9 +174,9 @@ def test_list_get_alias_delete(packaged_hub, packaged_adapters) -> None:  # type
 def test_not_serving_until_the_backbone_is_loaded(start_hub, tiny_backbone_dir) -> None:  # type: ignore[no-untyped-def]
     from adapter_hub_client import HubClient
 
+    from hub.config.settings import Settings
     from hub.serving.app import build_service
     from hub.serving.auth import LocalAuthenticator
-    from hub.serving.settings import Settings
     from hub.transport.server import HubServer
 
     settings = Settings.from_env(environ={}, port=0, store=str(tiny_backbone_dir.parent / "s"),

@@ -86,8 +86,10 @@ def test_shipped_adapter_answers_the_quickstart_questions(
 ) -> None:  # type: ignore[no-untyped-def]
     target = serve(shipped, start_hub, packaged_runtime)
     argv = ["predict", "--adapter", shipped.directory, "--target", target, *shipped.texts]
-    predictions = cli_json(argv, capsys)
-    assert isinstance(predictions, list)
+    capsys.readouterr()
+    assert main([*argv, "--json"]) == 0
+    predictions = [json.loads(line) for line in capsys.readouterr().out.splitlines()]  # JSON Lines
+    assert len(predictions) == len(shipped.texts)
     for prediction, expected in zip(predictions, shipped.expected, strict=True):
         if "entities" in prediction:
             assert tuple(e["text"] for e in prediction["entities"]) == expected

@@ -9,8 +9,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from hub.config.settings import Settings
 from hub.serving.app import build_authenticator, build_service
-from hub.serving.settings import Settings
 from hub.transport.server import HubServer
 
 pytestmark = pytest.mark.integration

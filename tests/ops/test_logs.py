@@ -15,7 +15,7 @@ from adapter_hub_client import HubClient
 from adapter_hub_client.calls import parse_ref
 
 from hub.api.v1 import inference_pb2
-from hub.serving.logs import REQUEST_LOGGER, TextFormatter, configure_logging, log_request
+from hub.observe.logs import REQUEST_LOGGER, TextFormatter, configure_logging, log_request
 from tests.ops.conftest import ADMIN
 
 SECRET_TEXT = "Patient Jane Roe, born 1970-01-02, reports chest pain"

@@ -14,8 +14,8 @@ import pytest
 from adapter_hub_client import HubClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from hub.serving.collectors import OTHER, TenantLabels, TenantTotals
-from hub.serving.telemetry import MetricsServer, Telemetry, row_buckets
+from hub.observe.collectors import OTHER, TenantLabels, TenantTotals
+from hub.observe.telemetry import MetricsServer, Telemetry, row_buckets
 from hub.transport.server import HubServer
 from tests.ops.conftest import ADMIN
 

@@ -11,7 +11,7 @@ import pytest
 from adapter_hub_client import HubClient, Unavailable
 
 from hub.cli.main import main as cli_main
-from hub.serving.settings import Settings, SettingsError
+from hub.config.settings import Settings, SettingsError
 from tests.fixtures.certs import Authority, Issued
 
 pytestmark = pytest.mark.integration

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from adapter_hub_client import ClientConfig
 
+from hub.config.settings import Settings
 from hub.errors import NotFound, PermissionDenied, ResourceExhausted, Unauthenticated
+from hub.observe import request_log as rl
+from hub.observe.collectors import Accumulated, refusal_label
 from hub.residency.tier import LatencyWindow, TierFull
-from hub.serving import request_log as rl
-from hub.serving.collectors import Accumulated, refusal_label
-from hub.serving.settings import Settings
 from hub.transport.tls import server_options
 
 
@@ -92,3 +92,47 @@ def test_connection_settings_become_grpc_options(tmp_path: Path) -> None:
     assert options["grpc.max_concurrent_streams"] == 64
     defaults = dict(server_options(Settings.from_env(environ={}, store=str(tmp_path))))
     assert "grpc.max_connection_age_ms" not in defaults and "grpc.max_concurrent_streams" not in defaults
+
+
+def test_native_stderr_lines_become_records() -> None:
+    from hub.observe.logs import native_record
+
+    level, fields, message = native_record(
+        "E1207 20:53:49.008123   4242 ssl_transport_security.cc:1665] Handshake failed with error SSL_ERROR_SSL"
+    )
+    assert (level, fields["source"], message) == (
+        40,
+        "ssl_transport_security.cc:1665",
+        "Handshake failed with error SSL_ERROR_SSL",
+    )
+    assert native_record("Traceback (most recent call last):") == (30, {}, "Traceback (most recent call last):")
+
+
+def test_config_file_is_the_lowest_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.cli.main import build_parser
+    from hub.cli.serve import settings_from_args
+    from hub.config.settings import Settings, SettingsError
+    from hub.config.settings_file import read_settings_file
+
+    config = tmp_path / "hub.toml"
+    config.write_text('max_batch_size = 8\nstore = "memory://f"\n[observe]\nmetrics_port = 9100\nlog_format = "json"\n')
+    monkeypatch.setenv("ADAPTER_HUB_METRICS_PORT", "9200")
+    settings = settings_from_args(
+        build_parser().parse_args(["serve", "--config", str(config), "--max-batch-size", "4"])
+    )
+    assert settings.max_batch_size == 4  # the flag beats the file
+    assert settings.metrics_port == 9200  # the environment beats the file
+    assert settings.log_format == "json" and settings.store == "memory://f"  # the file beats the defaults
+
+    with pytest.raises(SettingsError, match="max_batch_size in the config file must be an integer"):
+        Settings.from_env({}, file={"max_batch_size": "many"})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[observe]\nmetrics_port = [1]\n")
+    with pytest.raises(SettingsError, match=r"'observe\.metrics_port' must be a single value"):
+        read_settings_file(bad)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("port = \n")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        read_settings_file(broken)
+    with pytest.raises(SettingsError, match="cannot be read"):
+        read_settings_file(tmp_path / "missing.toml")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.config.settings import Settings
 from hub.plugins.manager import HubPlugins, build_plugins
 from hub.serving.app import build_service
 from hub.serving.service import HubService
-from hub.serving.settings import Settings
 from tests.plugins.distributions import site_packages
 
 __all__ = ["load", "service_with", "site_packages"]

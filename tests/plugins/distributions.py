@@ -7,6 +7,7 @@ folder with METADATA and entry_points.txt; importlib.metadata finds it like any 
 from __future__ import annotations
 
 import importlib
+import shutil
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -25,6 +26,14 @@ class SitePackages:
     def install(self, dist: str, entry: str, module: str, source: str, version: str = "1.0.0") -> None:
         """A distribution ``dist`` whose module ``module`` is the plugin ``entry``."""
         (self.root / f"{module}.py").write_text(textwrap.dedent(source))
+        self._dist_info(dist, entry, module, version)
+
+    def install_package(self, dist: str, entry: str, package: Path, version: str = "1.0.0") -> None:
+        """A distribution ``dist`` whose package (the directory ``package``, copied) is the plugin ``entry``."""
+        shutil.copytree(package, self.root / package.name, ignore=shutil.ignore_patterns("__pycache__"))
+        self._dist_info(dist, entry, package.name, version)
+
+    def _dist_info(self, dist: str, entry: str, module: str, version: str) -> None:
         info = self.root / f"{dist.replace('-', '_')}-{version}.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")

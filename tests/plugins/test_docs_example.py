@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from hub.cli.main import build_parser
+from hub.config.settings import Settings
 from hub.plugins.hookspecs import ENTRY_POINT_GROUP
 from hub.plugins.manager import build_plugins
-from hub.serving.settings import Settings
 from hub.testing.conformance import load_plugin
 from tests.plugins.conftest import service_with
 from tests.plugins.distributions import SitePackages

@@ -133,5 +133,5 @@ def test_a_document_comes_back_sentence_by_sentence(start_hub, tiny_runtime, tmp
     assert all(document[s.start : s.end] == s.text for s in prediction.segments)
     assert set(prediction.predicted) == {x for s in prediction.segments for x in s.predicted}
     shown = json.loads(cli("predict", "--json", "--target", f"127.0.0.1:{server.port}", "--adapter", "tos", document))
-    assert [s["text"] for s in shown[0]["segments"]][1] == "We may change these terms at any time."
+    assert [s["text"] for s in shown["segments"]][1] == "We may change these terms at any time."
     assert "segments (4):" in cli("predict", "--target", f"127.0.0.1:{server.port}", "--adapter", "tos", document)

@@ -7,9 +7,9 @@ from types import MappingProxyType
 
 import pytest
 
+from hub.config.settings import Settings
 from hub.plugins.catalog import PluginError
 from hub.plugins.manager import build_plugins
-from hub.serving.settings import Settings
 from tests.plugins.distributions import SitePackages
 
 TASK_PLUGIN = """
@@ -68,6 +68,20 @@ def test_an_import_failure_stops_start_up_naming_the_plugin(site_packages: SiteP
     message = str(caught.value)
     assert "plugin 'broken' (broken-dist 1.0.0, entry point hub_broken_t3) failed to import" in message
     assert "ModuleNotFoundError" in message
+    assert message.endswith(  # what to do next
+        "install the module it needs ('not_a_module_anywhere': pip install it, or reinstall broken-dist with "
+        "its dependencies), or --plugins-deny broken (ADAPTER_HUB_PLUGINS_DENY=broken) starts without it"
+    )
+
+
+def test_an_import_failure_that_is_no_missing_module_says_what_to_do(site_packages: SitePackages) -> None:
+    site_packages.install("odd-dist", "odd", "hub_odd_t3", "raise RuntimeError('no config')")
+    with pytest.raises(PluginError) as caught:
+        start()
+    assert str(caught.value).endswith(
+        "RuntimeError: no config; fix or reinstall odd-dist, or --plugins-deny odd (ADAPTER_HUB_PLUGINS_DENY=odd) "
+        "starts without it"
+    )
 
 
 def test_clashing_task_names_stop_start_up_naming_both_plugins(site_packages: SitePackages) -> None:

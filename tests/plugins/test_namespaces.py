@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from hub.config.settings import Settings
 from hub.plugins.catalog import PluginError
 from hub.plugins.manager import build_plugins
-from hub.serving.settings import Settings
 from tests.plugins.distributions import SitePackages
 
 PLUGIN = """

@@ -123,7 +123,7 @@ def test_an_alias_move_reaches_every_server_and_no_request_sees_a_mix(
 
     code = cli_main(["predict", "--adapter", "sent@prod", "--json", TEXT, "--target", b_target, "--api-key", key])
     assert code == 0
-    assert [r["version"] for r in json.loads(capsys.readouterr().out)] == ["2"]
+    assert [json.loads(line)["version"] for line in capsys.readouterr().out.splitlines()] == ["2"]
 
     with HubClient(f"127.0.0.1:{a.port}", api_key=key, retries=0) as on_a:
         on_a.delete_adapter("sent@1")

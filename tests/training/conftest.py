@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from hub.config.settings import Settings
 from hub.plugins.manager import HubPlugins, build_plugins
-from hub.serving.settings import Settings
 from tests.training.corpora import write_conll, write_finance, write_tos
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from hub.cli.main import main
+from hub.config.settings import Settings
 from hub.engine.train.types import TrainOptions
 from hub.plugins.manager import HubPlugins
-from hub.serving.settings import Settings
 from hub.training.data import TaskInput
 from hub.training.inprocess import EVAL_NAME, adapter_files, local_service
 from hub.training.run import TrainRequest, train
@@ -58,7 +58,8 @@ def test_server_predictions_equal_in_process_predictions(
 ) -> None:
     server, client = start_hub(packaged_runtime)
     client.push(trained, "trained")
-    settings = Settings.from_env(environ={}, backbone=PACKAGED_BACKBONE, device="cpu")
+    # float32 as the server's runtime: the default dtype `auto` is bfloat16 on a bf16 CPU
+    settings = Settings.from_env(environ={}, backbone=PACKAGED_BACKBONE, device="cpu", dtype="float32")
     service = local_service(plugins, settings)
     from hub.serving.auth import LOCAL_TENANT, Caller
     from hub.serving.service import Target

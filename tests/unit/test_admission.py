@@ -1,4 +1,4 @@
-"""Admission pieces (hub/serving/admission.py): tenant policies, token buckets and the rate
+"""Admission pieces (hub/scheduling/admission.py): tenant policies, token buckets and the rate
 limits built on them, the throughput estimate; a fake clock throughout."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import math
 import pytest
 
 from hub.errors import InvalidArgument, Overloaded
-from hub.serving.admission import (
+from hub.scheduling.admission import (
     RATE_REQUESTS,
     RATE_TOKENS,
     QueueLimits,
@@ -17,7 +17,7 @@ from hub.serving.admission import (
     Throughput,
     TokenBucket,
 )
-from hub.serving.fair import FairQueue, Ticket
+from hub.scheduling.fair import FairQueue, Ticket
 
 
 @pytest.mark.parametrize(

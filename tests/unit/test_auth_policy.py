@@ -2,9 +2,9 @@ from dataclasses import replace
 
 import pytest
 
+from hub.config.settings import Settings
 from hub.errors import InvalidArgument
 from hub.serving.app import build_authenticator, build_service
-from hub.serving.settings import Settings
 
 
 def settings(tmp_path, **kw) -> Settings:  # type: ignore[no-untyped-def]

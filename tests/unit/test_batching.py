@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from hub.errors import InvalidArgument, Unavailable
-from hub.serving.batching import BatcherClosed, DynamicBatcher
+from hub.scheduling.batching import BatcherClosed, DynamicBatcher
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ ALLOWED = {
     "grpc_reflection": ("hub/transport/",),
     "boto3": ("adapters_registry/storage/s3.py",),
     "botocore": ("adapters_registry/storage/s3.py",),
-    "prometheus_client": ("hub/serving/telemetry.py", "hub/serving/collectors.py"),
-    "opentelemetry": ("hub/tracing.py",),  # an optional extra: one module, a no-op without it
+    "prometheus_client": ("hub/observe/telemetry.py", "hub/observe/collectors.py"),
+    "opentelemetry": ("hub/observe/tracing.py",),  # an optional extra: one module, a no-op without it
     # the client library (clients/python): the generated code, and the CLI's one client
     "adapter_hub_client": ("hub/api/", "hub/transport/", "hub/cli/"),
 }
@@ -37,10 +37,12 @@ LAYERS: list[tuple[str, ...]] = [
     ("hub.transport", "hub.api"),
     ("hub.training", "hub.testing"),
     ("hub.serving",),
+    ("hub.observe", "hub.scheduling"),
     ("hub.residency",),
     ("hub.plugins", "hub.plugin_api"),
     ("hub.engine",),
     ("hub.tasks",),
+    ("hub.config", "hub.observe.tracing"),  # the settings table; spans, which every layer may open
     ("hub.errors", "hub"),
 ]
 LOOSE_MODULES_MAX = 6  # modules directly in hub/ (besides __init__.py)

@@ -8,13 +8,13 @@ import pytest
 
 from adapters_registry.manifest import HeadKind
 from hub.api.v1 import admin_pb2, common_pb2, inference_pb2
+from hub.config.settings import Settings
 from hub.errors import InvalidArgument
 from hub.residency.breaker import BreakerState
 from hub.residency.residency import ResidencyStatus, Resident
 from hub.residency.tier import TierStats
 from hub.serving.info import Limits, ServerInfo, describe_server, public_uri
 from hub.serving.service import Target
-from hub.serving.settings import Settings
 from hub.tasks.results import EntitySpan, LabelScore, Prediction, SegmentPrediction
 from hub.transport import convert
 

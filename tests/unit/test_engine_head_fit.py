@@ -14,11 +14,11 @@ import pytest
 
 from adapters_registry.artifact import UploadInfo, build_artifact
 from adapters_registry.manifest import MANIFEST_FILE, HeadKind, Pooling
+from hub.config.settings import Settings
 from hub.errors import IncompatibleAdapter, InvalidArgument
 from hub.serving.app import build_service
 from hub.serving.auth import Caller
 from hub.serving.service import HubService, Target
-from hub.serving.settings import Settings
 from hub.serving.upload import UploadHeader
 from hub.tasks.head_kinds import task_kind
 from hub.tasks.specs import GENERIC_TASKS, default_task_registry

@@ -1,4 +1,4 @@
-"""The Virtual Token Counter policy (hub/serving/fair.py), driven by a fake clock: order of
+"""The Virtual Token Counter policy (hub/scheduling/fair.py), driven by a fake clock: order of
 service, lifting, weights, the fairness bound, splitting, expiry, withdrawal, queue bounds."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import random
 import pytest
 
 from hub.errors import DeadlineExceeded, Draining, Overloaded
-from hub.serving.admission import (
+from hub.scheduling.admission import (
     DEADLINE,
     TENANT_REQUESTS,
     TENANT_TOKENS,
@@ -16,7 +16,7 @@ from hub.serving.admission import (
     QueueLimits,
     TenantPolicy,
 )
-from hub.serving.fair import EXPIRED, FairQueue, Ticket
+from hub.scheduling.fair import EXPIRED, FairQueue, Ticket
 
 ROOMY = QueueLimits(max_requests=10_000, max_tokens=10**9, tenant_max_requests=10_000, tenant_max_tokens=10**9)
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from adapters_registry.manifest import HeadKind, HeadSpec, Pooling
+from hub.config.settings import Settings
 from hub.engine.head_kinds import ENGINE_HEAD_KINDS, IGNORE, engine_kind
 from hub.plugins.manager import build_plugins
-from hub.serving.settings import Settings
 from hub.tasks.datasets import TextExample, TokenExample
 from hub.tasks.head_kinds import HEAD_KINDS, task_kind
 from hub.tasks.results import HeadScores

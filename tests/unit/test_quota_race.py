@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from hub.config.settings import Settings
 from hub.errors import ResourceExhausted
 from hub.serving.app import build_service
 from hub.serving.auth import Caller
 from hub.serving.service import HubService
-from hub.serving.settings import Settings
 from hub.serving.upload import UploadHeader
 from tests.residency.conftest import adapter_files
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from hub.config.settings import Settings
 from hub.errors import InvalidArgument
 from hub.plugins.manager import build_plugins
-from hub.serving.settings import Settings
 from hub.tasks.datasets import ReaderOptions, TextExample, TokenExample
 from hub.tasks.readers import CONLL, CSV, JSONL, TSV, choose_reader, read_conll, read_jsonl, read_table
 from hub.training.data import read_examples

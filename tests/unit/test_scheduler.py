@@ -1,4 +1,4 @@
-"""The threaded fair batcher (hub/serving/scheduler.py) around a fake engine that can hold a
+"""The threaded fair batcher (hub/scheduling/scheduler.py) around a fake engine that can hold a
 batch: results in order, fair order across tenants, cancellation and expiry before any forward,
 error isolation, drain and close. Nothing here asserts on elapsed time."""
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import pytest
 
 from hub.errors import Cancelled, DeadlineExceeded, Draining, InvalidArgument, Overloaded, Unavailable
-from hub.serving.admission import QueueLimits
-from hub.serving.scheduler import FairBatcher, FifoScheduler
-from hub.serving.scope import CallScope
+from hub.scheduling.admission import QueueLimits
+from hub.scheduling.scheduler import FairBatcher, FifoScheduler
+from hub.scheduling.scope import CallScope
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import pytest
 
 from hub.cli.main import build_parser, main
 from hub.cli.serve import settings_from_args
-from hub.serving.settings import Settings, SettingsError
-from hub.serving.settings_schema import default_text, env_name, flag_name, settings_fields
+from hub.config.settings import Settings, SettingsError
+from hub.config.settings_schema import default_text, env_name, flag_name, settings_fields
 from hub.serving.stores import disk_cache_dir
 
 README = Path(__file__).resolve().parents[2] / "README.md"

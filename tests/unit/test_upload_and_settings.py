@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pytest
 
+from hub.config.settings import Settings, SettingsError
 from hub.errors import InvalidArgument, ResourceExhausted
 from hub.plugins.manager import build_plugins
 from hub.serving.app import build_service
-from hub.serving.settings import Settings, SettingsError
 from hub.serving.upload import UploadAssembler, UploadHeader
 
 

@@ -10,14 +10,17 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import grpc
 import grpc.aio
 
 from adapter_hub_client import calls, health
 from adapter_hub_client import types as t
-from adapter_hub_client.config import ClientConfig, resolve
+from adapter_hub_client.aio_operator import AsyncOperatorCalls
+from adapter_hub_client.base import ClientBase
+from adapter_hub_client.calls import Meta
+from adapter_hub_client.config import ClientConfig
 from adapter_hub_client.connection import explain
 from adapter_hub_client.errors import HubError, Unavailable, from_rpc_error
 from adapter_hub_client.retry import with_retries_async
@@ -145,15 +148,14 @@ async def ordered_batches(
         raise sender.failure[0]
 
 
-class AsyncHubClient:
+class AsyncHubClient(ClientBase, AsyncOperatorCalls):
     """``async with AsyncHubClient("127.0.0.1:50051", api_key=...) as hub: await hub.predict(...)``.
 
     Configured as ``HubClient`` is (arguments, then the ``ADAPTER_HUB_*`` environment). Create
     it inside the event loop that uses it.
     """
 
-    def __init__(self, target: str | None = None, *, config: ClientConfig | None = None, **options: Any) -> None:
-        self.config = resolve(target, config, options)
+    def _connect(self) -> None:
         c = self.config
         if c.tls:
             self.channel = grpc.aio.secure_channel(c.target, c.credentials(), options=c.channel_options())
@@ -170,23 +172,34 @@ class AsyncHubClient:
     async def __aexit__(self, *_exc: object) -> None:
         await self.close()
 
-    async def run(self, call: calls.Call[T], timeout: float | None = None, retries: int | None = None) -> T:
-        """Run one Call: retried as its kind and ``retries`` allow, failures as HubError."""
+    async def run(
+        self,
+        call: calls.Call[T],
+        timeout: float | None = None,
+        retries: int | None = None,
+        metadata: Meta = None,
+    ) -> T:
+        """Run one Call: retried as its kind and ``retries`` allow, failures as HubError.
+        ``metadata``: (key, value) pairs sent with the call besides the client's own."""
         method = getattr(self.stubs[call.service], call.method)
         wait = timeout or self.config.timeout
+        sent = self.config.call_metadata(call.route, wait) + tuple(metadata or ())
 
-        async def attempt() -> Any:
+        async def attempt() -> tuple[Any, Any, Any]:
             request = call.request() if call.streaming else call.request
             try:
-                return await method(request, timeout=wait, metadata=self.config.call_metadata(call.route, wait))
+                rpc = method(request, timeout=wait, metadata=sent)
+                response = await rpc
+                return response, await rpc.initial_metadata(), await rpc.trailing_metadata()
             except grpc.RpcError as exc:
                 raise from_rpc_error(exc) from None
 
         tries = retries if retries is not None else (self.config.retries if call.idempotent else 0)
         try:
-            return call.read(await with_retries_async(attempt, tries))
+            response, initial, trailing = await with_retries_async(attempt, tries)
         except HubError as error:
             raise await _explained(error, self.config) from None
+        return calls.answered(call.read(response), initial, trailing)
 
     # ---- inference -----------------------------------------------------------------------
     async def predict(
@@ -197,8 +210,9 @@ class AsyncHubClient:
         *,
         timeout: float | None = None,
         retries: int | None = None,
-    ) -> list[t.Prediction]:
-        return await self.run(calls.predict(adapter, texts, task), timeout, retries)
+        metadata: Meta = None,
+    ) -> t.Predictions:
+        return cast(t.Predictions, await self.run(calls.predict(adapter, texts, task), timeout, retries, metadata))
 
     async def fan_out(
         self,
@@ -207,8 +221,9 @@ class AsyncHubClient:
         *,
         timeout: float | None = None,
         retries: int | None = None,
-    ) -> list[t.Prediction]:
-        return await self.run(calls.fan_out(text, targets), timeout, retries)
+        metadata: Meta = None,
+    ) -> t.Predictions:
+        return cast(t.Predictions, await self.run(calls.fan_out(text, targets), timeout, retries, metadata))
 
     def predict_stream(
         self, requests: Iterable[Request] | AsyncIterable[Request], *, timeout: float | None = None
@@ -291,26 +306,46 @@ class AsyncHubClient:
         *,
         timeout: float | None = None,
         retries: int | None = None,
+        metadata: Meta = None,
     ) -> t.AdapterVersion:
-        return await self.run(calls.push(directory, name, task, labels, description), timeout, retries)
+        return await self.run(calls.push(directory, name, task, labels, description), timeout, retries, metadata)
 
-    async def list_adapters(self, *, timeout: float | None = None, retries: int | None = None) -> list[t.Adapter]:
-        return await self.run(calls.list_adapters(), timeout, retries)
+    async def list_adapters(
+        self, *, timeout: float | None = None, retries: int | None = None, metadata: Meta = None
+    ) -> list[t.Adapter]:
+        return await self.run(calls.list_adapters(), timeout, retries, metadata)
 
     async def get_adapter(
-        self, adapter: str, *, timeout: float | None = None, retries: int | None = None
+        self,
+        adapter: str,
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+        metadata: Meta = None,
     ) -> t.AdapterVersion:
-        return await self.run(calls.get_adapter(adapter), timeout, retries)
+        return await self.run(calls.get_adapter(adapter), timeout, retries, metadata)
 
     async def delete_adapter(
-        self, adapter: str, *, timeout: float | None = None, retries: int | None = None
+        self,
+        adapter: str,
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+        metadata: Meta = None,
     ) -> list[str]:
-        return await self.run(calls.delete_adapter(adapter), timeout, retries)
+        return await self.run(calls.delete_adapter(adapter), timeout, retries, metadata)
 
     async def set_alias(
-        self, name: str, version: str, alias: str, *, timeout: float | None = None, retries: int | None = None
+        self,
+        name: str,
+        version: str,
+        alias: str,
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+        metadata: Meta = None,
     ) -> t.AliasChange:
-        return await self.run(calls.set_alias(name, version, alias), timeout, retries)
+        return await self.run(calls.set_alias(name, version, alias), timeout, retries, metadata)
 
     # ---- the server ----------------------------------------------------------------------
     async def serving(self, *, timeout: float | None = None) -> bool:
@@ -325,66 +360,20 @@ class AsyncHubClient:
             raise from_rpc_error(exc) from None
         return bool(response.status == health.SERVING)
 
-    async def server_info(self, *, timeout: float | None = None, retries: int | None = None) -> t.ServerInfo:
-        return await self.run(calls.server_info(), timeout, retries)
+    async def server_info(
+        self, *, timeout: float | None = None, retries: int | None = None, metadata: Meta = None
+    ) -> t.ServerInfo:
+        return await self.run(calls.server_info(), timeout, retries, metadata)
 
-    async def list_tasks(self, *, timeout: float | None = None, retries: int | None = None) -> list[t.TaskInfo]:
-        return await self.run(calls.list_tasks(), timeout, retries)
+    async def list_tasks(
+        self, *, timeout: float | None = None, retries: int | None = None, metadata: Meta = None
+    ) -> list[t.TaskInfo]:
+        return await self.run(calls.list_tasks(), timeout, retries, metadata)
 
-    async def list_plugins(self, *, timeout: float | None = None, retries: int | None = None) -> t.Plugins:
-        return await self.run(calls.list_plugins(), timeout, retries)
-
-    # ---- residency -----------------------------------------------------------------------
-    async def load(
-        self, adapter: str, *, timeout: float | None = None, retries: int | None = None
-    ) -> t.ResidencyChange:
-        return await self.run(calls.residency("load", adapter), timeout, retries)
-
-    async def unload(
-        self, adapter: str, *, timeout: float | None = None, retries: int | None = None
-    ) -> t.ResidencyChange:
-        return await self.run(calls.residency("unload", adapter), timeout, retries)
-
-    async def pin(self, adapter: str, *, timeout: float | None = None, retries: int | None = None) -> t.ResidencyChange:
-        return await self.run(calls.residency("pin", adapter), timeout, retries)
-
-    async def unpin(
-        self, adapter: str, *, timeout: float | None = None, retries: int | None = None
-    ) -> t.ResidencyChange:
-        return await self.run(calls.residency("unpin", adapter), timeout, retries)
-
-    async def residency_status(self, *, timeout: float | None = None, retries: int | None = None) -> t.ResidencyStatus:
-        return await self.run(calls.residency_status(), timeout, retries)
-
-    async def queue_status(self, *, timeout: float | None = None, retries: int | None = None) -> t.QueueStatus:
-        return await self.run(calls.queue_status(), timeout, retries)
-
-    # ---- tenants (operator: the admin key) -----------------------------------------------
-    async def create_tenant(
-        self,
-        tenant: str,
-        max_bytes: int = 0,
-        max_adapters: int = 0,
-        *,
-        timeout: float | None = None,
-        retries: int | None = None,
-        **limits: Any,
-    ) -> t.NewTenantKey:
-        call = calls.create_tenant(tenant, max_bytes, max_adapters, t.TenantLimits(**limits))
-        return await self.run(call, timeout, retries)
-
-    async def set_tenant_limits(
-        self, tenant: str, *, timeout: float | None = None, retries: int | None = None, **limits: Any
-    ) -> t.TenantInfo:
-        return await self.run(calls.set_tenant_limits(tenant, t.TenantLimits(**limits)), timeout, retries)
-
-    async def list_tenants(self, *, timeout: float | None = None, retries: int | None = None) -> list[t.TenantInfo]:
-        return await self.run(calls.list_tenants(), timeout, retries)
-
-    async def revoke_tenant(
-        self, tenant: str, *, timeout: float | None = None, retries: int | None = None
-    ) -> t.RevokedTenant:
-        return await self.run(calls.revoke_tenant(tenant), timeout, retries)
+    async def list_plugins(
+        self, *, timeout: float | None = None, retries: int | None = None, metadata: Meta = None
+    ) -> t.Plugins:
+        return await self.run(calls.list_plugins(), timeout, retries, metadata)
 
 
 async def _chunked_async(texts: AsyncIterable[str], size: int) -> AsyncIterator[list[str]]:

@@ -5,7 +5,7 @@ methods with the same arguments and results.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -20,8 +20,11 @@ from adapter_hub_client.api.v1 import (
     residency_pb2,
     tenants_pb2,
 )
+from adapter_hub_client.errors import REQUEST_ID_KEY, headroom_of, metadata_value
 
 T = TypeVar("T")
+Metadata = Sequence[tuple[str, str]]  # per-call metadata: (key, value) pairs, keys lower-case
+Meta = Metadata | None
 CHUNK_BYTES = 1 << 20  # upload chunks: well under the server's message cap
 
 
@@ -42,6 +45,14 @@ class Call(Generic[T]):
     idempotent: bool
     streaming: bool = False
     route: str = ""
+
+
+def answered(value: T, initial: Any, trailing: Any) -> T:
+    """A call's result with what the server said about it: predictions carry the request id
+    and the tenant's rate-limit headroom (``types.Predictions``)."""
+    if isinstance(value, list) and value and all(isinstance(v, t.Prediction) for v in value):
+        return t.Predictions(value, metadata_value(initial, REQUEST_ID_KEY), headroom_of(trailing))  # type: ignore[return-value]
+    return value
 
 
 def parse_ref(text: str) -> common_pb2.AdapterRef:

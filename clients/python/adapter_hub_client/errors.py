@@ -4,7 +4,9 @@ Every exception is a ``HubError``; catch the specific ones you act on (``NotFoun
 ``ResourceExhausted``...). ``HubError`` is also a ``grpc.RpcError`` with ``code()`` and
 ``details()``, so code written against the raw stubs keeps working. A refusal that may succeed
 later says when: ``retry_after_s`` (the server's ``retry-after-ms`` trailer; a full queue or a
-rate limit, never a storage quota).
+rate limit, never a storage quota). ``request_id``: the server's id of the call (its
+``x-request-id``, in its log line), to quote when asking the operator; ``ratelimit``: the
+tenant's ``x-ratelimit-*`` / ``x-queue-*`` headroom the server sent with a refusal.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any, ClassVar
 import grpc
 
 RETRY_AFTER_KEY = "retry-after-ms"
+REQUEST_ID_KEY = "x-request-id"
+HEADROOM_PREFIXES = ("x-ratelimit-", "x-queue-")
 
 
 class HubError(grpc.RpcError):
@@ -26,6 +30,8 @@ class HubError(grpc.RpcError):
         self.message = message
         self._code = code or self.status_code
         self.retry_after_s = retry_after_s
+        self.request_id: str | None = None  # the server's x-request-id for the call, when it sent one
+        self.ratelimit: dict[str, str] = {}
 
     @property
     def status(self) -> str:
@@ -155,6 +161,16 @@ def retry_after_s(error: BaseException) -> float | None:
     return None
 
 
+def metadata_value(metadata: Any, key: str) -> str | None:
+    """The first ``key`` of call metadata (pairs), or None."""
+    return next((str(v) for k, v in metadata or () if k == key), None)
+
+
+def headroom_of(metadata: Any) -> dict[str, str]:
+    """The ``x-ratelimit-*`` and ``x-queue-*`` pairs of trailing metadata."""
+    return {str(k): str(v) for k, v in metadata or () if str(k).startswith(HEADROOM_PREFIXES)}
+
+
 def from_rpc_error(error: grpc.RpcError) -> HubError:
     """A failed call's exception (sync or asyncio); a ``HubError`` is returned as it is."""
     if isinstance(error, HubError):
@@ -163,4 +179,7 @@ def from_rpc_error(error: grpc.RpcError) -> HubError:
     details = _ask(error, "details")
     if not isinstance(code, grpc.StatusCode):
         code, details = grpc.StatusCode.UNKNOWN, details or str(error)
-    return error_for(code, details or "", retry_after_s(error))
+    hub_error = error_for(code, details or "", retry_after_s(error))
+    hub_error.request_id = metadata_value(_ask(error, "initial_metadata"), REQUEST_ID_KEY)
+    hub_error.ratelimit = headroom_of(_ask(error, "trailing_metadata"))
+    return hub_error

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import grpc
 
@@ -18,7 +18,8 @@ from adapter_hub_client.api.v1 import (
     residency_pb2_grpc,
     tenants_pb2_grpc,
 )
-from adapter_hub_client.config import ClientConfig, resolve
+from adapter_hub_client.base import ClientBase
+from adapter_hub_client.calls import Meta
 from adapter_hub_client.connection import explain
 from adapter_hub_client.errors import HubError, from_rpc_error
 from adapter_hub_client.retry import with_retries
@@ -35,7 +36,7 @@ STUBS = {
 }
 
 
-class HubClient:
+class HubClient(ClientBase):
     """A synchronous client: ``with HubClient("127.0.0.1:50051", api_key=...) as hub: ...``.
 
     ``target`` and the keyword ``options`` are ``ClientConfig`` fields (api_key, tls_ca,
@@ -45,8 +46,7 @@ class HubClient:
     override the client's for that call. Failures raise ``HubError`` subclasses.
     """
 
-    def __init__(self, target: str | None = None, *, config: ClientConfig | None = None, **options: Any) -> None:
-        self.config = resolve(target, config, options)
+    def _connect(self) -> None:
         c = self.config
         if c.tls:
             self.channel = grpc.secure_channel(c.target, c.credentials(), options=c.channel_options())
@@ -67,23 +67,33 @@ class HubClient:
     def _fail(self, error: Exception) -> HubError:
         return explain(from_rpc_error(error), self.config) if isinstance(error, grpc.RpcError) else HubError(str(error))
 
-    def run(self, call: calls.Call[T], timeout: float | None = None, retries: int | None = None) -> T:
-        """Run one Call: retried as its kind and ``retries`` allow, failures as HubError."""
+    def run(
+        self,
+        call: calls.Call[T],
+        timeout: float | None = None,
+        retries: int | None = None,
+        metadata: Meta = None,
+    ) -> T:
+        """Run one Call: retried as its kind and ``retries`` allow, failures as HubError.
+        ``metadata``: (key, value) pairs sent with the call besides the client's own (an
+        ``x-request-id`` of yours names the call in the server's log and answer)."""
         method = getattr(self.stubs[call.service], call.method)
         wait = timeout or self.config.timeout
+        sent = self.config.call_metadata(call.route, wait) + tuple(metadata or ())
 
-        def attempt() -> Any:
+        def attempt() -> tuple[Any, Any]:
             request = call.request() if call.streaming else call.request
             try:
-                return method(request, timeout=wait, metadata=self.config.call_metadata(call.route, wait))
+                return method.with_call(request, timeout=wait, metadata=sent)
             except grpc.RpcError as exc:
                 raise from_rpc_error(exc) from None
 
         tries = retries if retries is not None else (self.config.retries if call.idempotent else 0)
         try:
-            return call.read(with_retries(attempt, tries))
+            response, rpc = with_retries(attempt, tries)
         except HubError as error:
             raise explain(error, self.config) from None
+        return calls.answered(call.read(response), rpc.initial_metadata(), rpc.trailing_metadata())
 
     # ---- inference -----------------------------------------------------------------------
     def predict(
@@ -94,10 +104,11 @@ class HubClient:
         *,
         timeout: float | None = None,
         retries: int | None = None,
-    ) -> list[t.Prediction]:
+        metadata: Meta = None,
+    ) -> t.Predictions:
         """One Prediction per text, in order. ``adapter``: ``name`` or ``name@version``
         (a number or an alias); ``task`` picks one of an adapter's several tasks."""
-        return self.run(calls.predict(adapter, texts, task), timeout, retries)
+        return cast(t.Predictions, self.run(calls.predict(adapter, texts, task), timeout, retries, metadata))
 
     def fan_out(
         self,
@@ -106,10 +117,11 @@ class HubClient:
         *,
         timeout: float | None = None,
         retries: int | None = None,
-    ) -> list[t.Prediction]:
+        metadata: Meta = None,
+    ) -> t.Predictions:
         """One text through several adapters in one pass: a Prediction per target, in order.
         Targets: ``"name[@version][:task]"`` or (adapter, task) pairs."""
-        return self.run(calls.fan_out(text, targets), timeout, retries)
+        return cast(t.Predictions, self.run(calls.fan_out(text, targets), timeout, retries, metadata))
 
     def predict_stream(self, requests: Iterable[Request], *, timeout: float | None = None) -> StreamCall:
         """Many requests on one call; answers as each finishes (any order), by request_id.
@@ -195,27 +207,49 @@ class HubClient:
         *,
         timeout: float | None = None,
         retries: int | None = None,
+        metadata: Meta = None,
     ) -> t.AdapterVersion:
         """Upload an adapter directory (PEFT save_pretrained output) as a new version of
         ``name``, streamed in chunks. Not retried unless ``retries`` says so (each try stores)."""
-        return self.run(calls.push(directory, name, task, labels, description), timeout, retries)
+        return self.run(calls.push(directory, name, task, labels, description), timeout, retries, metadata)
 
-    def list_adapters(self, *, timeout: float | None = None, retries: int | None = None) -> list[t.Adapter]:
-        return self.run(calls.list_adapters(), timeout, retries)
+    def list_adapters(
+        self, *, timeout: float | None = None, retries: int | None = None, metadata: Meta = None
+    ) -> list[t.Adapter]:
+        return self.run(calls.list_adapters(), timeout, retries, metadata)
 
     def get_adapter(
-        self, adapter: str, *, timeout: float | None = None, retries: int | None = None
+        self,
+        adapter: str,
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+        metadata: Meta = None,
     ) -> t.AdapterVersion:
-        return self.run(calls.get_adapter(adapter), timeout, retries)
+        return self.run(calls.get_adapter(adapter), timeout, retries, metadata)
 
-    def delete_adapter(self, adapter: str, *, timeout: float | None = None, retries: int | None = None) -> list[str]:
+    def delete_adapter(
+        self,
+        adapter: str,
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+        metadata: Meta = None,
+    ) -> list[str]:
         """Delete ``name@version``, or every version of ``name``; the versions deleted."""
-        return self.run(calls.delete_adapter(adapter), timeout, retries)
+        return self.run(calls.delete_adapter(adapter), timeout, retries, metadata)
 
     def set_alias(
-        self, name: str, version: str, alias: str, *, timeout: float | None = None, retries: int | None = None
+        self,
+        name: str,
+        version: str,
+        alias: str,
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+        metadata: Meta = None,
     ) -> t.AliasChange:
-        return self.run(calls.set_alias(name, version, alias), timeout, retries)
+        return self.run(calls.set_alias(name, version, alias), timeout, retries, metadata)
 
     # ---- the server ----------------------------------------------------------------------
     def serving(self, *, timeout: float | None = None) -> bool:
@@ -231,34 +265,72 @@ class HubClient:
             raise self._fail(exc) from None
         return bool(response.status == health.SERVING)
 
-    def server_info(self, *, timeout: float | None = None, retries: int | None = None) -> t.ServerInfo:
-        return self.run(calls.server_info(), timeout, retries)
+    def server_info(
+        self, *, timeout: float | None = None, retries: int | None = None, metadata: Meta = None
+    ) -> t.ServerInfo:
+        return self.run(calls.server_info(), timeout, retries, metadata)
 
-    def list_tasks(self, *, timeout: float | None = None, retries: int | None = None) -> list[t.TaskInfo]:
-        return self.run(calls.list_tasks(), timeout, retries)
+    def list_tasks(
+        self, *, timeout: float | None = None, retries: int | None = None, metadata: Meta = None
+    ) -> list[t.TaskInfo]:
+        return self.run(calls.list_tasks(), timeout, retries, metadata)
 
-    def list_plugins(self, *, timeout: float | None = None, retries: int | None = None) -> t.Plugins:
-        return self.run(calls.list_plugins(), timeout, retries)
+    def list_plugins(
+        self, *, timeout: float | None = None, retries: int | None = None, metadata: Meta = None
+    ) -> t.Plugins:
+        return self.run(calls.list_plugins(), timeout, retries, metadata)
 
     # ---- residency -----------------------------------------------------------------------
-    def load(self, adapter: str, *, timeout: float | None = None, retries: int | None = None) -> t.ResidencyChange:
-        return self.run(calls.residency("load", adapter), timeout, retries)
+    def load(
+        self,
+        adapter: str,
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+        metadata: Meta = None,
+    ) -> t.ResidencyChange:
+        return self.run(calls.residency("load", adapter), timeout, retries, metadata)
 
-    def unload(self, adapter: str, *, timeout: float | None = None, retries: int | None = None) -> t.ResidencyChange:
-        return self.run(calls.residency("unload", adapter), timeout, retries)
+    def unload(
+        self,
+        adapter: str,
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+        metadata: Meta = None,
+    ) -> t.ResidencyChange:
+        return self.run(calls.residency("unload", adapter), timeout, retries, metadata)
 
-    def pin(self, adapter: str, *, timeout: float | None = None, retries: int | None = None) -> t.ResidencyChange:
-        return self.run(calls.residency("pin", adapter), timeout, retries)
+    def pin(
+        self,
+        adapter: str,
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+        metadata: Meta = None,
+    ) -> t.ResidencyChange:
+        return self.run(calls.residency("pin", adapter), timeout, retries, metadata)
 
-    def unpin(self, adapter: str, *, timeout: float | None = None, retries: int | None = None) -> t.ResidencyChange:
-        return self.run(calls.residency("unpin", adapter), timeout, retries)
+    def unpin(
+        self,
+        adapter: str,
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+        metadata: Meta = None,
+    ) -> t.ResidencyChange:
+        return self.run(calls.residency("unpin", adapter), timeout, retries, metadata)
 
-    def residency_status(self, *, timeout: float | None = None, retries: int | None = None) -> t.ResidencyStatus:
-        return self.run(calls.residency_status(), timeout, retries)
+    def residency_status(
+        self, *, timeout: float | None = None, retries: int | None = None, metadata: Meta = None
+    ) -> t.ResidencyStatus:
+        return self.run(calls.residency_status(), timeout, retries, metadata)
 
-    def queue_status(self, *, timeout: float | None = None, retries: int | None = None) -> t.QueueStatus:
+    def queue_status(
+        self, *, timeout: float | None = None, retries: int | None = None, metadata: Meta = None
+    ) -> t.QueueStatus:
         """The inference queue per tenant (your own row; every row for the operator)."""
-        return self.run(calls.queue_status(), timeout, retries)
+        return self.run(calls.queue_status(), timeout, retries, metadata)
 
     # ---- tenants (operator: the admin key) -----------------------------------------------
     def create_tenant(
@@ -269,24 +341,48 @@ class HubClient:
         *,
         timeout: float | None = None,
         retries: int | None = None,
-        **limits: Any,
+        metadata: Meta = None,
+        weight: float | None = None,
+        rps: float | None = None,
+        tps: float | None = None,
+        unlimited_rps: bool = False,
+        unlimited_tps: bool = False,
     ) -> t.NewTenantKey:
         """Create a tenant, or a new key for one; the key is shown only in this answer.
         ``limits``: weight, rps, tps, unlimited_rps, unlimited_tps (``TenantLimits``)."""
-        call = calls.create_tenant(tenant, max_bytes, max_adapters, t.TenantLimits(**limits))
-        return self.run(call, timeout, retries)
+        call = calls.create_tenant(
+            tenant, max_bytes, max_adapters, t.TenantLimits(weight, rps, tps, unlimited_rps, unlimited_tps)
+        )
+        return self.run(call, timeout, retries, metadata)
 
     def set_tenant_limits(
-        self, tenant: str, *, timeout: float | None = None, retries: int | None = None, **limits: Any
+        self,
+        tenant: str,
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+        metadata: Meta = None,
+        weight: float | None = None,
+        rps: float | None = None,
+        tps: float | None = None,
+        unlimited_rps: bool = False,
+        unlimited_tps: bool = False,
     ) -> t.TenantInfo:
         """Change a tenant's weight and rate limits: weight=, rps=, tps= (unset: unchanged),
         unlimited_rps= / unlimited_tps= (remove the limit)."""
-        return self.run(calls.set_tenant_limits(tenant, t.TenantLimits(**limits)), timeout, retries)
+        return self.run(
+            calls.set_tenant_limits(tenant, t.TenantLimits(weight, rps, tps, unlimited_rps, unlimited_tps)),
+            timeout,
+            retries,
+            metadata,
+        )
 
-    def list_tenants(self, *, timeout: float | None = None, retries: int | None = None) -> list[t.TenantInfo]:
-        return self.run(calls.list_tenants(), timeout, retries)
+    def list_tenants(
+        self, *, timeout: float | None = None, retries: int | None = None, metadata: Meta = None
+    ) -> list[t.TenantInfo]:
+        return self.run(calls.list_tenants(), timeout, retries, metadata)
 
     def revoke_tenant(
-        self, tenant: str, *, timeout: float | None = None, retries: int | None = None
+        self, tenant: str, *, timeout: float | None = None, retries: int | None = None, metadata: Meta = None
     ) -> t.RevokedTenant:
-        return self.run(calls.revoke_tenant(tenant), timeout, retries)
+        return self.run(calls.revoke_tenant(tenant), timeout, retries, metadata)

@@ -30,7 +30,8 @@ class Entity:
 
 @dataclass(frozen=True)
 class Segment:
-    """One piece of a long text (a plugin's segmenter), with its own answer and offsets."""
+    """One answered piece of a long text (a plugin's segmenter), with its own answer and
+    offsets; ``kind`` is what the segmenter says it is ("" for none)."""
 
     start: int
     end: int
@@ -38,6 +39,7 @@ class Segment:
     labels: list[LabelScore] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
     predicted: list[str] = field(default_factory=list)
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,7 @@ class ResidencyStatus:
     draining: int
     alias_ttl_s: float
     stale_served: int
+    label_drift: list[str]  # stored adapters whose labels differ from their task's, one line each
 
 
 @dataclass(frozen=True)
@@ -339,3 +342,14 @@ class QueueStatus:
     tenant_max_tokens: int
     tokens_per_s: float
     batch_ms: float
+
+
+class Predictions(list[Prediction]):
+    """``predict`` and ``fan_out``'s answer: a list of Prediction (one per text or target),
+    with the call's ``request_id`` (the server's ``x-request-id``, in its log line) and
+    ``ratelimit``: the tenant's headroom the server sent (``x-ratelimit-*``, ``x-queue-*``)."""
+
+    def __init__(self, items: list[Prediction], request_id: str | None = None, ratelimit: dict[str, str] | None = None):
+        super().__init__(items)
+        self.request_id = request_id
+        self.ratelimit = dict(ratelimit or {})

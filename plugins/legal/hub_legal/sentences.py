@@ -26,8 +26,11 @@ ABBREVIATIONS = frozenset(
 OPENERS = "\"'\u201c\u2018(["
 CLOSERS = "\"'\u201d\u2019)]"
 BULLETS = "\u2022\u00b7-\u2013\u2014*"
-STOP = re.compile(rf"[.!?]+[{re.escape(CLOSERS)}]*(?=\s+[{re.escape(OPENERS)}]?[A-Z0-9{re.escape(BULLETS)}])")
+# `(?<![.!?])`: a match starts only at the first mark of a run. Without it a run of n stops not
+# followed by a capital was tried from each of its n marks, each scanning to the run's end.
+STOP = re.compile(rf"(?<![.!?])[.!?]+[{re.escape(CLOSERS)}]*(?=\s+[{re.escape(OPENERS)}]?[A-Z0-9{re.escape(BULLETS)}])")
 LIST_ITEM = re.compile(rf"\s*(?:[{re.escape(BULLETS)}]|\(?[0-9]{{1,3}}[.)]|\(?[a-zA-Z][.)]|\([ivxlc]+\))\s")
+NON_SPACE = re.compile(r"\S")
 HEADING_MAX = 80
 
 
@@ -38,37 +41,62 @@ def _word_before(text: str, stop: int) -> str:
     return text[start:stop]
 
 
-def _ends_sentence(text: str, stop: int, line_start: int) -> bool:
-    """Whether the full stop at ``stop`` (the index of the punctuation) ends a sentence."""
+def _ends_sentence(text: str, stop: int, indent: int) -> bool:
+    """Whether the full stop at ``stop`` (the index of the punctuation) ends a sentence;
+    ``indent``: where the text of the stop's line begins (its first non-blank character)."""
     if text[stop] in "!?":
         return True
     word = _word_before(text, stop)
     bare = word.lower().rstrip(".")
     if bare in ABBREVIATIONS or (len(bare) == 1 and bare.isalpha()):
         return False
-    return not (bare.isdigit() and not text[line_start : stop - len(word)].strip())
+    return not (bare.isdigit() and indent >= stop - len(word))
 
 
 def _line_breaks(text: str) -> Iterator[int]:
-    """Offsets of line breaks that end a sentence."""
-    for match in re.finditer(r"\n", text):
-        before = text[: match.start()].rstrip()
-        line = before[before.rfind("\n") + 1 :].strip()
-        rest = text[match.end() :]
-        if not line or not rest.strip():
+    """Offsets of line breaks that end a sentence: a break after a line whose last non-blank
+    line (``line``) ends in terminal punctuation, or before a list item, or after a heading.
+
+    Linear: each line is looked at a fixed number of times (it was quadratic: every break
+    sliced the text before and after it, 41 s for 8 texts of 20,000 newlines)."""
+    lines = text.split("\n")
+    # for each line i: where the first non-blank character after its break is (-1: none)
+    following = [-1] * len(lines)
+    offset, next_start = len(text) + 1, -1
+    for i in range(len(lines) - 1, -1, -1):
+        following[i] = next_start
+        offset -= len(lines[i]) + 1
+        content = lines[i].lstrip()
+        if content:
+            next_start = offset + len(lines[i]) - len(content)
+    line, offset = "", 0
+    for i, raw in enumerate(lines[:-1]):
+        line = raw.strip() or line
+        offset += len(raw) + 1
+        nxt = following[i]
+        if not line or nxt < 0:
             continue
-        next_line = rest.lstrip("\n")
-        heading = len(line) <= HEADING_MAX and line[-1] not in ",;-\u2013(" and next_line.lstrip()[:1].isupper()
-        if line[-1] in '.!?:;"”)' or LIST_ITEM.match(next_line) or heading:
-            yield match.start()
+        heading = len(line) <= HEADING_MAX and line[-1] not in ",;-\u2013(" and text[nxt].isupper()
+        if line[-1] in '.!?:;"\u201d)' or LIST_ITEM.match(text, nxt) or heading:
+            yield offset - 1
+
+
+def _indent(text: str, line_start: int) -> int:
+    """Where the first non-blank character at or after ``line_start`` is."""
+    found = NON_SPACE.search(text, line_start)
+    return found.start() if found else len(text)
 
 
 def split_sentences(text: str) -> list[Span]:
     """Sentence spans, trimmed of surrounding whitespace, in order."""
     cuts = set(_line_breaks(text))
+    indent, seen = _indent(text, 0), 0
     for match in STOP.finditer(text):
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        if _ends_sentence(text, match.start(), line_start):
+        newline = text.rfind("\n", seen, match.start())  # only what lies after the last match
+        seen = match.start()
+        if newline >= 0:
+            indent = _indent(text, newline + 1)
+        if _ends_sentence(text, match.start(), indent):
             cuts.add(match.end())
     spans, start = [], 0
     for cut in [*sorted(cuts), len(text)]:

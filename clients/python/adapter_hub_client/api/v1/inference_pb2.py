@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from adapter_hub_client.api.v1 import common_pb2 as hub_dot_api_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ahub/api/v1/inference.proto\x12\nhub.api.v1\x1a\x17hub/api/v1/common.proto\"\x7f\n\x14PredictStreamRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12+\n\x07request\x18\x02 \x01(\x0b\x32\x1a.hub.api.v1.PredictRequest\x12\x17\n\ntimeout_ms\x18\x03 \x01(\rH\x00\x88\x01\x01\x42\r\n\x0b_timeout_ms\"E\n\x0cRequestError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x16\n\x0eretry_after_ms\x18\x03 \x01(\r\"\x92\x01\n\x15PredictStreamResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12/\n\x08response\x18\x02 \x01(\x0b\x32\x1b.hub.api.v1.PredictResponseH\x00\x12)\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x18.hub.api.v1.RequestErrorH\x00\x42\t\n\x07outcome\"V\n\x0ePredictRequest\x12\'\n\x07\x61\x64\x61pter\x18\x01 \x01(\x0b\x32\x16.hub.api.v1.AdapterRef\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\r\n\x05texts\x18\x03 \x03(\t\"*\n\nLabelScore\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\"P\n\x06\x45ntity\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x05\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\r\n\x05score\x18\x05 \x01(\x02\"\x94\x01\n\x07Segment\x12\r\n\x05start\x18\x01 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x05\x12\x0c\n\x04text\x18\x03 \x01(\t\x12&\n\x06labels\x18\x04 \x03(\x0b\x32\x16.hub.api.v1.LabelScore\x12$\n\x08\x65ntities\x18\x05 \x03(\x0b\x32\x12.hub.api.v1.Entity\x12\x11\n\tpredicted\x18\x06 \x03(\t\"\x94\x01\n\nPrediction\x12&\n\x06labels\x18\x01 \x03(\x0b\x32\x16.hub.api.v1.LabelScore\x12$\n\x08\x65ntities\x18\x02 \x03(\x0b\x32\x12.hub.api.v1.Entity\x12\x11\n\tpredicted\x18\x03 \x03(\t\x12%\n\x08segments\x18\x04 \x03(\x0b\x32\x13.hub.api.v1.Segment\"\x97\x01\n\x0fPredictResponse\x12\x0f\n\x07\x61\x64\x61pter\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04task\x18\x03 \x01(\t\x12\'\n\thead_kind\x18\x04 \x01(\x0e\x32\x14.hub.api.v1.HeadKind\x12+\n\x0bpredictions\x18\x05 \x03(\x0b\x32\x16.hub.api.v1.Prediction\"E\n\x0c\x46\x61nOutTarget\x12\'\n\x07\x61\x64\x61pter\x18\x01 \x01(\x0b\x32\x16.hub.api.v1.AdapterRef\x12\x0c\n\x04task\x18\x02 \x01(\t\"H\n\rFanOutRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12)\n\x07targets\x18\x02 \x03(\x0b\x32\x18.hub.api.v1.FanOutTarget\"\x93\x01\n\x0c\x46\x61nOutResult\x12\x0f\n\x07\x61\x64\x61pter\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04task\x18\x03 \x01(\t\x12\'\n\thead_kind\x18\x04 \x01(\x0e\x32\x14.hub.api.v1.HeadKind\x12*\n\nprediction\x18\x05 \x01(\x0b\x32\x16.hub.api.v1.Prediction\";\n\x0e\x46\x61nOutResponse\x12)\n\x07results\x18\x01 \x03(\x0b\x32\x18.hub.api.v1.FanOutResult2\xf1\x01\n\x10InferenceService\x12\x42\n\x07Predict\x12\x1a.hub.api.v1.PredictRequest\x1a\x1b.hub.api.v1.PredictResponse\x12?\n\x06\x46\x61nOut\x12\x19.hub.api.v1.FanOutRequest\x1a\x1a.hub.api.v1.FanOutResponse\x12X\n\rPredictStream\x12 .hub.api.v1.PredictStreamRequest\x1a!.hub.api.v1.PredictStreamResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ahub/api/v1/inference.proto\x12\nhub.api.v1\x1a\x17hub/api/v1/common.proto\"\x7f\n\x14PredictStreamRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12+\n\x07request\x18\x02 \x01(\x0b\x32\x1a.hub.api.v1.PredictRequest\x12\x17\n\ntimeout_ms\x18\x03 \x01(\rH\x00\x88\x01\x01\x42\r\n\x0b_timeout_ms\"E\n\x0cRequestError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x16\n\x0eretry_after_ms\x18\x03 \x01(\r\"\x92\x01\n\x15PredictStreamResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12/\n\x08response\x18\x02 \x01(\x0b\x32\x1b.hub.api.v1.PredictResponseH\x00\x12)\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x18.hub.api.v1.RequestErrorH\x00\x42\t\n\x07outcome\"V\n\x0ePredictRequest\x12\'\n\x07\x61\x64\x61pter\x18\x01 \x01(\x0b\x32\x16.hub.api.v1.AdapterRef\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\r\n\x05texts\x18\x03 \x03(\t\"*\n\nLabelScore\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\"P\n\x06\x45ntity\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x05\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\r\n\x05score\x18\x05 \x01(\x02\"\xa2\x01\n\x07Segment\x12\r\n\x05start\x18\x01 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x05\x12\x0c\n\x04text\x18\x03 \x01(\t\x12&\n\x06labels\x18\x04 \x03(\x0b\x32\x16.hub.api.v1.LabelScore\x12$\n\x08\x65ntities\x18\x05 \x03(\x0b\x32\x12.hub.api.v1.Entity\x12\x11\n\tpredicted\x18\x06 \x03(\t\x12\x0c\n\x04kind\x18\x07 \x01(\t\"\x94\x01\n\nPrediction\x12&\n\x06labels\x18\x01 \x03(\x0b\x32\x16.hub.api.v1.LabelScore\x12$\n\x08\x65ntities\x18\x02 \x03(\x0b\x32\x12.hub.api.v1.Entity\x12\x11\n\tpredicted\x18\x03 \x03(\t\x12%\n\x08segments\x18\x04 \x03(\x0b\x32\x13.hub.api.v1.Segment\"\x97\x01\n\x0fPredictResponse\x12\x0f\n\x07\x61\x64\x61pter\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04task\x18\x03 \x01(\t\x12\'\n\thead_kind\x18\x04 \x01(\x0e\x32\x14.hub.api.v1.HeadKind\x12+\n\x0bpredictions\x18\x05 \x03(\x0b\x32\x16.hub.api.v1.Prediction\"E\n\x0c\x46\x61nOutTarget\x12\'\n\x07\x61\x64\x61pter\x18\x01 \x01(\x0b\x32\x16.hub.api.v1.AdapterRef\x12\x0c\n\x04task\x18\x02 \x01(\t\"H\n\rFanOutRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12)\n\x07targets\x18\x02 \x03(\x0b\x32\x18.hub.api.v1.FanOutTarget\"\x93\x01\n\x0c\x46\x61nOutResult\x12\x0f\n\x07\x61\x64\x61pter\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04task\x18\x03 \x01(\t\x12\'\n\thead_kind\x18\x04 \x01(\x0e\x32\x14.hub.api.v1.HeadKind\x12*\n\nprediction\x18\x05 \x01(\x0b\x32\x16.hub.api.v1.Prediction\";\n\x0e\x46\x61nOutResponse\x12)\n\x07results\x18\x01 \x03(\x0b\x32\x18.hub.api.v1.FanOutResult2\xf1\x01\n\x10InferenceService\x12\x42\n\x07Predict\x12\x1a.hub.api.v1.PredictRequest\x1a\x1b.hub.api.v1.PredictResponse\x12?\n\x06\x46\x61nOut\x12\x19.hub.api.v1.FanOutRequest\x1a\x1a.hub.api.v1.FanOutResponse\x12X\n\rPredictStream\x12 .hub.api.v1.PredictStreamRequest\x1a!.hub.api.v1.PredictStreamResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,19 +45,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ENTITY']._serialized_start=548
   _globals['_ENTITY']._serialized_end=628
   _globals['_SEGMENT']._serialized_start=631
-  _globals['_SEGMENT']._serialized_end=779
-  _globals['_PREDICTION']._serialized_start=782
-  _globals['_PREDICTION']._serialized_end=930
-  _globals['_PREDICTRESPONSE']._serialized_start=933
-  _globals['_PREDICTRESPONSE']._serialized_end=1084
-  _globals['_FANOUTTARGET']._serialized_start=1086
-  _globals['_FANOUTTARGET']._serialized_end=1155
-  _globals['_FANOUTREQUEST']._serialized_start=1157
-  _globals['_FANOUTREQUEST']._serialized_end=1229
-  _globals['_FANOUTRESULT']._serialized_start=1232
-  _globals['_FANOUTRESULT']._serialized_end=1379
-  _globals['_FANOUTRESPONSE']._serialized_start=1381
-  _globals['_FANOUTRESPONSE']._serialized_end=1440
-  _globals['_INFERENCESERVICE']._serialized_start=1443
-  _globals['_INFERENCESERVICE']._serialized_end=1684
+  _globals['_SEGMENT']._serialized_end=793
+  _globals['_PREDICTION']._serialized_start=796
+  _globals['_PREDICTION']._serialized_end=944
+  _globals['_PREDICTRESPONSE']._serialized_start=947
+  _globals['_PREDICTRESPONSE']._serialized_end=1098
+  _globals['_FANOUTTARGET']._serialized_start=1100
+  _globals['_FANOUTTARGET']._serialized_end=1169
+  _globals['_FANOUTREQUEST']._serialized_start=1171
+  _globals['_FANOUTREQUEST']._serialized_end=1243
+  _globals['_FANOUTRESULT']._serialized_start=1246
+  _globals['_FANOUTRESULT']._serialized_end=1393
+  _globals['_FANOUTRESPONSE']._serialized_start=1395
+  _globals['_FANOUTRESPONSE']._serialized_end=1454
+  _globals['_INFERENCESERVICE']._serialized_start=1457
+  _globals['_INFERENCESERVICE']._serialized_end=1698
 # @@protoc_insertion_point(module_scope)

@@ -70,20 +70,22 @@ class Entity(_message.Message):
     def __init__(self, label: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., text: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class Segment(_message.Message):
-    __slots__ = ("start", "end", "text", "labels", "entities", "predicted")
+    __slots__ = ("start", "end", "text", "labels", "entities", "predicted", "kind")
     START_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     ENTITIES_FIELD_NUMBER: _ClassVar[int]
     PREDICTED_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     start: int
     end: int
     text: str
     labels: _containers.RepeatedCompositeFieldContainer[LabelScore]
     entities: _containers.RepeatedCompositeFieldContainer[Entity]
     predicted: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ..., text: _Optional[str] = ..., labels: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ..., entities: _Optional[_Iterable[_Union[Entity, _Mapping]]] = ..., predicted: _Optional[_Iterable[str]] = ...) -> None: ...
+    kind: str
+    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ..., text: _Optional[str] = ..., labels: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ..., entities: _Optional[_Iterable[_Union[Entity, _Mapping]]] = ..., predicted: _Optional[_Iterable[str]] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class Prediction(_message.Message):
     __slots__ = ("labels", "entities", "predicted", "segments")

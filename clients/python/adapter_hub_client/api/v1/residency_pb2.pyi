@@ -86,17 +86,19 @@ class StoreHealth(_message.Message):
     def __init__(self, breaker: _Optional[str] = ..., consecutive_failures: _Optional[int] = ..., retry_in_s: _Optional[float] = ..., failures: _Optional[int] = ..., rejected: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...
 
 class ResidencyStatusResponse(_message.Message):
-    __slots__ = ("tiers", "store", "adapters", "draining", "alias_ttl_s", "stale_served")
+    __slots__ = ("tiers", "store", "adapters", "draining", "alias_ttl_s", "stale_served", "label_drift")
     TIERS_FIELD_NUMBER: _ClassVar[int]
     STORE_FIELD_NUMBER: _ClassVar[int]
     ADAPTERS_FIELD_NUMBER: _ClassVar[int]
     DRAINING_FIELD_NUMBER: _ClassVar[int]
     ALIAS_TTL_S_FIELD_NUMBER: _ClassVar[int]
     STALE_SERVED_FIELD_NUMBER: _ClassVar[int]
+    LABEL_DRIFT_FIELD_NUMBER: _ClassVar[int]
     tiers: _containers.RepeatedCompositeFieldContainer[TierStatus]
     store: StoreHealth
     adapters: _containers.RepeatedCompositeFieldContainer[ResidentAdapter]
     draining: int
     alias_ttl_s: float
     stale_served: int
-    def __init__(self, tiers: _Optional[_Iterable[_Union[TierStatus, _Mapping]]] = ..., store: _Optional[_Union[StoreHealth, _Mapping]] = ..., adapters: _Optional[_Iterable[_Union[ResidentAdapter, _Mapping]]] = ..., draining: _Optional[int] = ..., alias_ttl_s: _Optional[float] = ..., stale_served: _Optional[int] = ...) -> None: ...
+    label_drift: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, tiers: _Optional[_Iterable[_Union[TierStatus, _Mapping]]] = ..., store: _Optional[_Union[StoreHealth, _Mapping]] = ..., adapters: _Optional[_Iterable[_Union[ResidentAdapter, _Mapping]]] = ..., draining: _Optional[int] = ..., alias_ttl_s: _Optional[float] = ..., stale_served: _Optional[int] = ..., label_drift: _Optional[_Iterable[str]] = ...) -> None: ...

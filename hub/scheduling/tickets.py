@@ -1,4 +1,4 @@
-"""What the fair queue holds and reports (hub/serving/fair.py): a request's ticket, a tenant's numbers."""
+"""What the fair queue holds and reports (hub/scheduling/fair.py): a request's ticket, a tenant's numbers."""
 
 from __future__ import annotations
 
@@ -46,3 +46,21 @@ class TenantStats:
     served_requests: int
     served_tokens: int
     refusals: dict[str, int]  # by reason (admission refusals and withdrawals)
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """What a tenant may still send now (the trailing ``x-ratelimit-*`` metadata on answers):
+    its rate buckets (None: no such limit; ``reset_*_s``: until the bucket is full again) and
+    what its weighted share of the queue still takes."""
+
+    limit_requests: float | None
+    remaining_requests: int | None
+    reset_requests_s: float
+    limit_tokens: float | None
+    remaining_tokens: int | None
+    reset_tokens_s: float
+    queue_limit_requests: int
+    queue_remaining_requests: int
+    queue_limit_tokens: int
+    queue_remaining_tokens: int

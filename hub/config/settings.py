@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters_registry.storage.uri import StoreURI, parse_store_uri
-from hub.errors import InvalidArgument
-from hub.serving.settings_schema import (
+from hub.config.settings_schema import (
     Group,
     SettingsError,
     collect_problems,
@@ -29,6 +28,7 @@ from hub.serving.settings_schema import (
     from_sources,
     markdown_tables,
 )
+from hub.errors import InvalidArgument
 
 __all__ = [
     "DEFAULT_BACKBONE",
@@ -150,7 +150,12 @@ class Settings:
         DEFAULT_BACKBONE, "'packaged:all-minilm-l6-v2' or a local HF model directory", check=_not_empty
     )
     device: str = ENGINE("auto", "auto (CUDA if available), cpu, cuda or cuda:N", check=_device, fold_case=True)
-    dtype: str = ENGINE("float32", "backbone dtype", choices=("float32", "float16", "bfloat16"))
+    dtype: str = ENGINE(
+        "auto",
+        "backbone dtype; auto: bfloat16 on a GPU that has it and on a CPU with native bfloat16 "
+        "(AVX512-BF16 or AMX), else float32 (float32 with quantize int8)",
+        choices=("auto", "float32", "float16", "bfloat16"),
+    )
     quantize: str = ENGINE(
         "none", "int8: dynamic int8 frozen backbone Linears (CPU, float32 only)", choices=("none", "int8")
     )
@@ -160,7 +165,7 @@ class Settings:
     # --- batching
     max_batch_size: int = BATCHING(32, "rows per engine forward, gathered across requests and tenants", minimum=1)
     max_batch_wait_ms: float = BATCHING(2.0, "ms the oldest queued row may wait for its batch to fill", minimum=0)
-    # --- fair serving (hub/serving/fair.py, admission.py; BENCHMARKS.md "Fairness under overload")
+    # --- fair serving (hub/scheduling/fair.py, admission.py; BENCHMARKS.md "Fairness under overload")
     scheduler: str = FAIRNESS(
         "fair",
         "fair: batches filled across tenants by weighted input tokens, with deadlines and bounded queues; "
@@ -246,6 +251,20 @@ class Settings:
     plugins_deny: str = PLUGINS(
         "", "comma-separated plugin names never to load (not even imported); not generic, which always loads"
     )
+    # Plugin code (preprocessors, segmenters, postprocessors) runs on tenants' texts in worker
+    # processes: a pathological input costs its own call, not the hub (hub/plugins/workers.py).
+    plugin_workers: int = PLUGINS(
+        2,
+        "worker processes for plugin code on request texts, each call within plugin-budget-s; "
+        "0: in the server process, without a time limit",
+        minimum=0,
+    )
+    plugin_budget_s: float = PLUGINS(
+        2.0,
+        "seconds one request's plugin code may run in a worker; past it the worker is killed and "
+        "replaced and the call refused (INVALID_ARGUMENT, naming the plugin); also the longest wait for a worker",
+        minimum=0.01,
+    )
     # --- auth and tenants
     auth: str = AUTH(
         "auto", "auto: on unless loopback + local store; off only allowed there", choices=("auto", "on", "off")
@@ -275,7 +294,7 @@ class Settings:
         30.0, "seconds calls may still take on a connection closed for its age", minimum=0
     )
     max_concurrent_streams: int = TLS(0, "calls at once on one connection; 0: gRPC's default (no limit)", minimum=0)
-    # --- metrics and logs (hub/serving/telemetry.py, hub/serving/logs.py)
+    # --- metrics and logs (hub/observe/telemetry.py, hub/observe/logs.py)
     metrics_port: int = OBSERVE(
         0, "port of the Prometheus /metrics endpoint, on the serve host; 0: off", minimum=0, maximum=65535
     )
@@ -293,10 +312,13 @@ class Settings:
             raise SettingsError(problems)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Defaults < ``environ`` (os.environ when None) < ``overrides`` (None values skipped);
-        strings are parsed as from the environment. Raises SettingsError listing every problem."""
-        return from_sources(cls, os.environ if environ is None else environ, overrides)
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, file: Mapping[str, object] | None = None, **overrides: object
+    ) -> Settings:
+        """Defaults < ``file`` (``serve --config``, hub/config/settings_file.py) < ``environ``
+        (os.environ when None) < ``overrides`` (None values skipped); strings are parsed as
+        from the environment. Raises SettingsError listing every problem."""
+        return from_sources(cls, os.environ if environ is None else environ, overrides, file)
 
     @property
     def store_uri(self) -> StoreURI:
@@ -315,7 +337,7 @@ class Settings:
 def _cross_checks(s: Settings) -> list[str]:
     """Problems that involve more than one setting (each value alone is valid)."""
     problems = _tls_checks(s)
-    if s.quantize == "int8" and (s.dtype != "float32" or s.device.startswith("cuda")):
+    if s.quantize == "int8" and (s.dtype not in ("auto", "float32") or s.device.startswith("cuda")):
         problems.append(
             "ADAPTER_HUB_QUANTIZE (--quantize) int8 runs on CPU with dtype float32 only, "
             f"got device {s.device} and dtype {s.dtype}"

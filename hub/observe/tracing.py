@@ -26,7 +26,7 @@ try:  # the optional extra
 except ImportError:  # pragma: no cover - exercised where the extra is not installed
     otel_trace = None  # type: ignore[assignment]
 
-log = logging.getLogger("hub.tracing")
+log = logging.getLogger("hub.observe.tracing")
 
 TRACER_NAME = "adapter-hub"
 _tracer: ContextVar[Any] = ContextVar("hub_tracer", default=None)

@@ -27,9 +27,9 @@ interval, with ``W`` the tokens served to each in it:
 i.e. at most two rows' worth of tokens apart (the paper's bound is 2 x the largest batch
 contribution; serving row by row makes it tighter).
 
-Around the policy: admission (hub/serving/admission.py: rate limits, queue bounds, deadline
+Around the policy: admission (hub/scheduling/admission.py: rate limits, queue bounds, deadline
 feasibility) and deadline expiry. Every method takes ``now`` (seconds, monotonic), so the
-tests drive it with a fake clock; the threaded worker is hub/serving/scheduler.py.
+tests drive it with a fake clock; the threaded worker is hub/scheduling/scheduler.py.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from hub.errors import Cancelled, DeadlineExceeded, DomainError, Draining, Overloaded
-from hub.serving.admission import (
+from hub.scheduling.admission import (
     CANCELLED,
     DEADLINE,
     DEFAULT_POLICY,
@@ -54,7 +54,7 @@ from hub.serving.admission import (
     Throughput,
     queue_refusal,
 )
-from hub.serving.tickets import TenantStats, Ticket
+from hub.scheduling.tickets import Headroom, TenantStats, Ticket
 
 EXPIRED = "expired"  # withdrawn from the queue at its deadline (DEADLINE: refused on arrival)
 # Deadlines are planned against this fraction of the time left: an answer still has to be
@@ -122,6 +122,10 @@ class FairQueue:
         p50 on 2 cores in the 384 x 8 arm.)"""
         self._check(self._tenant(tenant, now), max(1, tokens), deadline, now)
 
+    def count_refusal(self, tenant: str, reason: str, now: float) -> None:
+        """A refusal decided outside the queue (a call cancelled before it was queued)."""
+        self._tenant(tenant, now).refused[reason] += 1
+
     def admit(self, ticket: Ticket, now: float) -> None:
         """Queue ``ticket`` or raise why not (Overloaded, DeadlineExceeded, Draining), counted."""
         tenant = self._tenant(ticket.tenant, now)
@@ -165,11 +169,7 @@ class FairQueue:
         tenant's second request in flight was refused behind a flood that had filled the queue
         alone). So the total exceeds its bound only while such a tenant drains down to its
         share, and never twice its bound."""
-        total_requests, total_tokens, cap_requests, cap_tokens = self.limits.bounds(self.throughput.tokens_per_s)
-        others = sum(t.weight for t in self._backlogged() if t is not tenant)
-        share = tenant.weight / (tenant.weight + others)
-        tenant_requests = min(cap_requests, max(1, math.ceil(total_requests * share)))
-        tenant_tokens = min(cap_tokens, max(1, math.ceil(total_tokens * share)))
+        total_requests, total_tokens, tenant_requests, tenant_tokens = self._bounds(tenant)
         queued = len(tenant.queue)
         if queued + 1 > tenant_requests:
             drain = self._drain_s(tenant.queued_tokens, tenant, now)
@@ -185,6 +185,34 @@ class FairQueue:
         if self.queued_tokens + tokens > 2 * total_tokens:
             drain = self._drain_s(self.queued_tokens, None, now)
             raise queue_refusal(TOTAL_TOKENS, 2 * total_tokens, self.queued_tokens, tokens, drain)
+
+    def _bounds(self, tenant: _Tenant) -> tuple[int, int, int, int]:
+        """(total requests, total tokens, the tenant's share in requests, in tokens) now."""
+        total_requests, total_tokens, cap_requests, cap_tokens = self.limits.bounds(self.throughput.tokens_per_s)
+        others = sum(t.weight for t in self._backlogged() if t is not tenant)
+        share = tenant.weight / (tenant.weight + others)
+        tenant_requests = min(cap_requests, max(1, math.ceil(total_requests * share)))
+        tenant_tokens = min(cap_tokens, max(1, math.ceil(total_tokens * share)))
+        return total_requests, total_tokens, tenant_requests, tenant_tokens
+
+    def headroom(self, tenant: str, now: float) -> Headroom:
+        """What ``tenant`` may still send now: its buckets and its share of the queue."""
+        state = self._tenant(tenant, now)
+        limiter, (_, _, share_requests, share_tokens) = state.limiter, self._bounds(state)
+        requests = limiter.requests.left(now) if limiter.requests is not None else (None, 0.0)
+        tokens = limiter.tokens.left(now) if limiter.tokens is not None else (None, 0.0)
+        return Headroom(
+            limiter.policy.rps,
+            requests[0],
+            requests[1],
+            limiter.policy.tps,
+            tokens[0],
+            tokens[1],
+            share_requests,
+            max(0, share_requests - len(state.queue)),
+            share_tokens,
+            max(0, share_tokens - state.queued_tokens),
+        )
 
     def _drain_s(self, tokens: float, tenant: _Tenant | None, now: float) -> float:
         """The retry hint of a queue refusal: the batch in progress, then the time to work off

@@ -80,6 +80,11 @@ class TokenBucket:
         self._refill(now)
         self.level -= amount
 
+    def left(self, now: float) -> tuple[int, float]:
+        """(whole units that may be taken now, seconds until the bucket is full again)."""
+        self._refill(now)
+        return max(0, math.floor(self.level)), max(0.0, (self.burst - self.level) / self.rate)
+
 
 class RateLimiter:
     """A tenant's two buckets (requests and tokens per second), one second of burst each."""

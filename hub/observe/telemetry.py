@@ -5,7 +5,12 @@ status and duration (the transport's observer), each request's wait in the queue
 forward's duration, rows and distinct adapters (around the batcher's call of the runtime), and
 refusals the scheduler never sees (auth, storage quota, tier capacity). Everything the hub
 keeps anyway (tier counters, load latencies, breaker, queue) is read at scrape time by the
-collectors in hub/serving/collectors.py. ``serve_http`` exposes /metrics (``--metrics-port``).
+collectors in hub/observe/collectors.py. ``serve_http`` exposes /metrics, /livez and /readyz
+(``--metrics-port``, hub/observe/probes.py).
+
+Per tenant (under the bounded labels of TenantLabels, ``--metrics-max-tenants``): each call's
+or stream request's latency, and its errors by status code, so an operator sees one tenant's
+slow or failing calls without a series per tenant beyond the bound.
 
 Every family is documented in README.md's Metrics section (tests/unit/test_telemetry.py).
 """
@@ -20,28 +25,33 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, start_http_server
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import Metric
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from hub import tracing
-from hub.serving import request_log as rl
-from hub.serving.collectors import ResidencyCollector, SchedulerCollector, ServingCollector, TenantLabels, counter
+from hub.observe import request_log as rl
+from hub.observe import tracing
+from hub.observe.collectors import ResidencyCollector, SchedulerCollector, ServingCollector, TenantLabels, counter
+from hub.observe.health import HealthState
+from hub.observe.probes import ProbeServer
 
 if TYPE_CHECKING:
-    from wsgiref.simple_server import WSGIServer
+    from hub.config.settings import Settings
+    from hub.residency import Residency
+    from hub.scheduling.scheduler import Scheduler
 
-    from hub.serving.service import HubService
-    from hub.serving.settings import Settings
-
-log = logging.getLogger("hub.serving.telemetry")
+log = logging.getLogger("hub.observe.telemetry")
 
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 QUEUE_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 FORWARD_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 ADAPTER_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)
 REASONS = (rl.RATE, rl.QUEUE, rl.DEADLINE, rl.QUOTA, rl.AUTH, rl.CAPACITY, rl.DRAINING, rl.CANCELLED)
+# The fair scheduler counts its own refusals per tenant (read at scrape time); these it never sees.
+COUNTED_HERE = frozenset({rl.QUOTA, rl.AUTH, rl.CAPACITY})
+UNAUTHENTICATED = "-"  # the tenant label of calls refused before a caller was known
+OPERATOR = "admin"  # the tenant label of the operator's calls (the admin key)
 _MAX_PENDING = 1 << 16  # dispatch records kept for requests still waiting (a safety bound)
 
 
@@ -62,18 +72,7 @@ class _Dispatch:
     adapters: int
 
 
-class MetricsServer:
-    """The /metrics HTTP endpoint of one registry."""
-
-    def __init__(self, registry: CollectorRegistry, host: str, port: int) -> None:
-        self._httpd: WSGIServer
-        self._httpd, self._thread = start_http_server(port, addr=host, registry=registry)
-        self.port: int = self._httpd.server_port
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(5)
+MetricsServer = ProbeServer  # the metrics port: /metrics, /livez, /readyz
 
 
 class Telemetry:
@@ -103,8 +102,23 @@ class Telemetry:
         )
         ProcessCollector(registry=r)
         self.tenants = TenantLabels(max_tenants)
+        self.tenant_seconds = Histogram(
+            "adapter_hub_tenant_request_seconds",
+            "duration of each call (each PredictStream request), by tenant",
+            ["tenant"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=r,
+        )
+        self.tenant_errors = Counter(
+            "adapter_hub_tenant_errors",
+            "calls (PredictStream requests) that ended in an error, by tenant and status code",
+            ["tenant", "code"],
+            registry=r,
+        )
+        self.health: HealthState | None = None
         self._refused = dict.fromkeys(REASONS, 0)
         self._scheduler_refusals: Callable[[], dict[str, float]] = dict
+        self._scheduler_counts = False  # the fair scheduler counts rate, queue, deadline... itself
         # rows that went through a forward, by id, until their request collects them; the row is
         # kept with its entry, so its id cannot be reused by another row meanwhile
         self._pending: dict[int, tuple[Any, _Dispatch]] = {}
@@ -115,14 +129,17 @@ class Telemetry:
     def from_settings(cls, settings: Settings) -> Telemetry:
         return cls(settings.max_batch_size, settings.metrics_max_tenants)
 
-    def watch(self, service: HubService) -> None:
-        """Read the service's own numbers at scrape time: residency, readiness and queue, and the
-        scheduler's per-tenant rows (served work, queued work, refusals)."""
-        self.registry.register(ResidencyCollector(service.cache))
-        self.registry.register(ServingCollector(lambda: service.ready, lambda: service.batcher.queued))
-        scheduler = SchedulerCollector(service.batcher.tenant_stats, self.tenants)  # none with fifo
+    def watch(self, cache: Residency, health: HealthState, batcher: Scheduler, scheduler_counts: bool) -> None:
+        """Read the service's own numbers at scrape time: residency, readiness (``health``, also
+        the probes') and queue, and the scheduler's per-tenant rows (served work, queued work,
+        refusals; ``scheduler_counts``: it counts its own refusals, as the fair one does)."""
+        self.registry.register(ResidencyCollector(cache))
+        self.health = health
+        self.registry.register(ServingCollector(lambda: health.ready, lambda: batcher.queued))
+        scheduler = SchedulerCollector(batcher.tenant_stats, self.tenants)  # none with fifo
         self.registry.register(scheduler)
         self._scheduler_refusals = scheduler.refusals
+        self._scheduler_counts = scheduler_counts
 
     def add_collector(self, collector: Collector) -> None:
         self.registry.register(collector)
@@ -137,14 +154,32 @@ class Telemetry:
 
     # ---- events ------------------------------------------------------------------------
     def call_done(self, record: rl.RequestRecord) -> None:
-        """A call ended: its count and duration by method (and status), its refusal if any."""
+        """A call ended: its count and duration by method (and status), its refusal if any, and
+        its tenant's latency and error (a PredictStream call's requests count one by one)."""
         self.requests.labels(record.method, record.status).inc()
         self.request_seconds.labels(record.method).observe(record.total_s)
         self.request_refused(record)
+        if not record.requests:
+            self._tenant_done(record)
+
+    def stream_request_done(self, record: rl.RequestRecord) -> None:
+        """One PredictStream request ended: its refusal, its tenant's latency and error."""
+        self.request_refused(record)
+        self._tenant_done(record)
+
+    def _tenant_done(self, record: rl.RequestRecord) -> None:
+        if record.operator or not record.tenant:  # labels of their own, never taking a tenant's
+            tenant = OPERATOR if record.operator else UNAUTHENTICATED
+        else:
+            tenant = self.tenants.label(record.tenant)
+        self.tenant_seconds.labels(tenant).observe(record.total_s)
+        if record.status != "OK":
+            self.tenant_errors.labels(tenant, record.status).inc()
 
     def request_refused(self, record: rl.RequestRecord) -> None:
-        """Count the request's refusal, when it is one the scheduler does not count."""
-        if record.refusal:
+        """Count the request's refusal, when it is one the scheduler does not count itself
+        (with the fifo scheduler, which counts none, every reason is counted here)."""
+        if record.refusal and (record.refusal in COUNTED_HERE or not self._scheduler_counts):
             with self._lock:
                 self._refused[record.refusal] = self._refused.get(record.refusal, 0) + 1
 
@@ -193,9 +228,10 @@ class Telemetry:
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
-    def serve_http(self, host: str, port: int) -> MetricsServer:
-        server = MetricsServer(self.registry, host, port)
-        log.info("metrics on http://%s:%d/metrics", host, server.port)
+    def serve_http(self, host: str, port: int) -> ProbeServer:
+        """/metrics, /livez and /readyz (the service's HealthState) on ``host:port``."""
+        server = ProbeServer(host, port, self.exposition, CONTENT_TYPE_LATEST, self.health)
+        log.info("metrics on http://%s:%d/metrics (probes /livez, /readyz)", host, server.port)
         return server
 
 

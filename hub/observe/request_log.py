@@ -18,7 +18,15 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.errors import PermissionDenied, ResourceExhausted, Unauthenticated
+from hub.errors import (
+    Cancelled,
+    DeadlineExceeded,
+    Draining,
+    Overloaded,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+)
 from hub.residency.tier import TierFull
 
 _current: ContextVar[RequestRecord | None] = ContextVar("hub_request", default=None)
@@ -66,6 +74,7 @@ class RequestRecord:
     status: str = "OK"
     refusal: str = ""  # one of the reasons above when the request was refused
     requests: int = 0  # a PredictStream call: how many requests it carried
+    operator: bool = False  # the operator's admin key (no tenant of its own)
     parent: RequestRecord | None = None  # a PredictStream request: its call
 
     def fields(self) -> dict[str, Any]:
@@ -115,6 +124,7 @@ def note_caller(tenant: str, admin: bool) -> None:
     record = _current.get()
     if record is not None:
         record.tenant = tenant or ("admin" if admin else "")
+        record.operator = admin and not tenant
 
 
 def note_target(name: str, version: int, task: str) -> None:
@@ -138,14 +148,22 @@ def note_queue(seconds: float) -> None:
 
 
 def refusal_reason(error: BaseException) -> str:
-    """Why the hub refused a request, for the refusals the scheduler does not count itself
-    (it counts rate, queue, deadline and draining refusals per tenant); "" for other errors."""
+    """Why the hub refused a request, as adapter_hub_rejected_total counts it (the log line's
+    ``refused``); "" for errors that are no refusal (not found, invalid, internal)."""
     if isinstance(error, Unauthenticated | PermissionDenied):
         return AUTH
     if isinstance(error, TierFull):
         return CAPACITY
-    if isinstance(error, ResourceExhausted) and getattr(error, "reason", None) is None:
+    if isinstance(error, Overloaded):  # the scheduler's reason: rate_* or *_queued_*
+        return RATE if error.reason.startswith("rate") else QUEUE
+    if isinstance(error, ResourceExhausted):
         return QUOTA  # storage quota, adapter count, pin limit
+    if isinstance(error, Draining):
+        return DRAINING
+    if isinstance(error, DeadlineExceeded):
+        return DEADLINE
+    if isinstance(error, Cancelled):
+        return CANCELLED
     return ""
 
 

@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 from hub.errors import Unavailable
 
-log = logging.getLogger("hub.serving.batching")
+log = logging.getLogger("hub.scheduling.batching")
 
 T = TypeVar("T")
 R = TypeVar("R")

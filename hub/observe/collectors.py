@@ -1,6 +1,6 @@
 """Prometheus collectors that read, at scrape time, the numbers the hub keeps anyway: residency
 tier counters and load latencies, the store's circuit breaker, the batcher's queue, readiness.
-Nothing is counted twice and nothing costs a request anything (hub/serving/telemetry.py).
+Nothing is counted twice and nothing costs a request anything (hub/observe/telemetry.py).
 """
 
 from __future__ import annotations
@@ -88,7 +88,9 @@ class ServingCollector(Collector):
         self.ready, self.queued_rows = ready, queued_rows
 
     def collect(self) -> Iterator[Metric]:
-        yield GaugeMetricFamily("adapter_hub_ready", "1 once the backbone is loaded: requests are served", self.ready())
+        yield GaugeMetricFamily(
+            "adapter_hub_ready", "1 while ready for calls (/readyz): loaded, not draining", self.ready()
+        )
         yield GaugeMetricFamily("adapter_hub_queued_rows", "rows waiting for an engine forward", self.queued_rows())
 
 

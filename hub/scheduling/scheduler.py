@@ -1,5 +1,5 @@
 """The scheduler between request handlers and the engine (torch-free): one worker thread turns
-the fair queue (hub/serving/fair.py) into engine batches.
+the fair queue (hub/scheduling/fair.py) into engine batches.
 
 - Callers on any thread ``run`` one request's rows with their tenant, per-row costs (input
   tokens) and CallScope (deadline, cancellation) and block until its results come back, in
@@ -14,7 +14,7 @@ the fair queue (hub/serving/fair.py) into engine batches.
 - ``drain`` stops intake (new requests: UNAVAILABLE) and waits for the admitted work;
   ``close`` drains (or fails what is queued) and stops the worker.
 
-``FifoScheduler`` puts today's first-in first-out batcher (hub/serving/batching.py) behind the
+``FifoScheduler`` puts today's first-in first-out batcher (hub/scheduling/batching.py) behind the
 same interface: ADAPTER_HUB_SCHEDULER=fifo, and the before/after baseline of the benchmark.
 """
 
@@ -28,12 +28,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from hub.errors import Cancelled, DeadlineExceeded, Draining
-from hub.serving.admission import CANCELLED, DRAINING, QueueLimits, TenantPolicy
-from hub.serving.batching import BatchStats, DynamicBatcher
-from hub.serving.fair import EXPIRED, FairQueue, TenantStats, Ticket
-from hub.serving.scope import CallScope
+from hub.scheduling.admission import CANCELLED, DRAINING, QueueLimits, TenantPolicy
+from hub.scheduling.batching import BatchStats, DynamicBatcher
+from hub.scheduling.fair import EXPIRED, FairQueue, TenantStats, Ticket
+from hub.scheduling.scope import CallScope
+from hub.scheduling.tickets import Headroom
 
-log = logging.getLogger("hub.serving.scheduler")
+log = logging.getLogger("hub.scheduling.scheduler")
 
 DEFAULT_TENANT = "local"
 
@@ -66,6 +67,8 @@ class Scheduler(Protocol):
     def precheck(self, tenant: str, tokens: int, scope: CallScope | None = None) -> None: ...
 
     def tenant_stats(self) -> list[TenantStats]: ...
+
+    def headroom(self, tenant: str) -> Headroom | None: ...  # None: no limits to report
 
     @property
     def queued(self) -> int: ...  # rows waiting (the metrics' adapter_hub_queued_rows)
@@ -114,7 +117,7 @@ class FairBatcher:
             return ticket
         if scope is not None:
             if scope.cancelled:
-                raise Cancelled("the call was cancelled before its request was queued")
+                self._refuse_cancelled(tenant)
             ticket.deadline = scope.deadline
         with self._cond:
             self.queue.admit(ticket, self.clock())
@@ -157,9 +160,14 @@ class FairBatcher:
     def precheck(self, tenant: str, tokens: int, scope: CallScope | None = None) -> None:
         """Raise now if a request of at least ``tokens`` would be refused (before tokenizing it)."""
         if scope is not None and scope.cancelled:
-            raise Cancelled("the call was cancelled before its request was queued")
+            self._refuse_cancelled(tenant)
         with self._cond:
             self.queue.precheck(tenant, tokens, scope.deadline if scope is not None else None, self.clock())
+
+    def _refuse_cancelled(self, tenant: str) -> None:
+        with self._cond:  # counted like the queue's own refusals (adapter_hub_rejected_total)
+            self.queue.count_refusal(tenant, CANCELLED, self.clock())
+        raise Cancelled("the call was cancelled before its request was queued")
 
     def _withdraw(self, ticket: Ticket, reason: str) -> None:
         with self._cond:
@@ -175,6 +183,10 @@ class FairBatcher:
     def tenant_stats(self) -> list[TenantStats]:
         with self._cond:
             return self.queue.stats()
+
+    def headroom(self, tenant: str) -> Headroom | None:
+        with self._cond:
+            return self.queue.headroom(tenant, self.clock())
 
     def totals(self) -> dict[str, Any]:
         """Queued work in total, the bounds in force and the measured engine speed."""
@@ -371,6 +383,9 @@ class FifoScheduler:
 
     def tenant_stats(self) -> list[TenantStats]:
         return []
+
+    def headroom(self, tenant: str) -> Headroom | None:
+        return None
 
     def drain(self, timeout: float | None = None) -> bool:
         self.batcher.close(drain=True, timeout=timeout)

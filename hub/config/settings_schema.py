@@ -1,4 +1,4 @@
-"""The machinery behind hub.serving.settings: one field entry per setting carries its group,
+"""The machinery behind hub.config.settings: one field entry per setting carries its group,
 help text and allowed values; environment names, flags, coercion, checks and documentation
 are all derived from it here. Nothing in this module names a particular setting.
 """
@@ -146,13 +146,23 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def from_sources(cls: type[T], environ: Mapping[str, str], overrides: Mapping[str, object]) -> T:
-    """``cls`` from defaults < ``environ`` (ADAPTER_HUB_*) < ``overrides`` (None: not given).
-    Every problem (unparsable values, unknown names, failed checks) is collected, then raised
-    at once as SettingsError."""
+def from_sources(
+    cls: type[T], environ: Mapping[str, str], overrides: Mapping[str, object], file: Mapping[str, object] | None = None
+) -> T:
+    """``cls`` from defaults < ``file`` (a config file's values by name) < ``environ``
+    (ADAPTER_HUB_*) < ``overrides`` (None: not given). Every problem (unparsable values,
+    unknown names, failed checks) is collected, then raised at once as SettingsError."""
     kinds = {f.name: type(f.default) for f in fields(cls)}  # type: ignore[arg-type]
     values: dict[str, object] = {}
     problems: list[str] = []
+    for name, value in (file or {}).items():
+        if name not in kinds:
+            problems.append(f"unknown setting {name!r} in the config file")
+            continue
+        try:
+            values[name] = coerce(kinds[name], value)
+        except ValueError as exc:
+            problems.append(f"{name} in the config file {exc}")
     for name, kind in kinds.items():
         raw = environ.get(env_name(name))
         if raw is not None and raw != "":
