@@ -30,7 +30,7 @@ def adjust_serve_proxy() -> None:
     # hub.api.v1 registers; without it the proxy (which imports only the client's modules)
     # pickled a client stream's messages by value for the replica and failed on their
     # descriptor: "cannot pickle 'google._upb._message.Descriptor' object" on uploads.
-    import hub.api.v1  # noqa: F401
+    import hub.transport.wire  # noqa: F401
 
     host = os.environ.get(HOST_VARIABLE, "")
     if host:
