@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -70,6 +71,13 @@ def hub_servicers(front: FrontEnd) -> list[Any]:
         TenantServicer(front),
         ResidencyServicer(front),
     ]
+
+
+async def _settle() -> None:
+    """Let the loop's other pending tasks (the health servicer's last changes) finish, briefly."""
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    if others:
+        await asyncio.wait(others, timeout=1)
 
 
 class _LoopHealth:
@@ -189,6 +197,8 @@ class HubServer:
         finally:
             self.service.close(drain=False)  # anything left fails with UNAVAILABLE; release the worker
             self.service.health.stopped()
+            with contextlib.suppress(Exception):  # the health changes just scheduled reach the servicer
+                self._on_loop(_settle(), timeout=2)
             self.front.close()
             if self.metrics is not None:
                 self.metrics.stop()
