@@ -2,7 +2,7 @@
 
 Each Ray worker process of the cluster's job runs ``adjust_serve_proxy`` at start-up (Ray's
 ``worker_process_setup_hook``, set by hub/cluster/supervisor.py). It changes two things Serve
-has no option for (and makes the proxy's messages picklable by reference, below):
+has no option for:
 
 - Where the proxy listens: Serve's gRPC proxy always binds every interface (``[::]:port``); a
   local cluster must not be reachable from the network, so the proxy binds
@@ -25,12 +25,6 @@ REPLICA_GONE = "the replica answering this call stopped; retry the call (another
 
 def adjust_serve_proxy() -> None:
     from ray.serve._private import default_impl, proxy
-
-    # The generated messages name ``hub.api.v1.<name>_pb2`` as their module, which importing
-    # hub.api.v1 registers; without it the proxy (which imports only the client's modules)
-    # pickled a client stream's messages by value for the replica and failed on their
-    # descriptor: "cannot pickle 'google._upb._message.Descriptor' object" on uploads.
-    import hub.transport.wire  # noqa: F401
 
     host = os.environ.get(HOST_VARIABLE, "")
     if host:
