@@ -7,13 +7,19 @@ Every check runs before any tensor is used; all problems are collected and raise
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from adapters_registry import bounded_json, names
 from adapters_registry import safetensors_io as st
 from adapters_registry.heads import check_heads, head_linears
-from adapters_registry.lora_config import CLASSIFIER_MODULES, HEAD_TASK_TYPES, LoraSettings, parse_lora_config
+from adapters_registry.lora_config import (
+    CLASSIFIER_MODULES,
+    HEAD_TASK_TYPES,
+    LoraSettings,
+    module_settings,
+    parse_lora_config,
+)
 from adapters_registry.manifest import (
     HEADS_FILE,
     MANIFEST_FILE,
@@ -30,8 +36,8 @@ from adapters_registry.manifest import (
     parse_manifest,
 )
 from adapters_registry.peft_heads import import_peft_head
-from adapters_registry.weights import check_lora_tensors, full_tensors
-from hub.errors import IncompatibleAdapter, InvalidArtifact
+from adapters_registry.weights import check_lora_tensors, full_tensors, split_lora_key
+from hub.errors import IncompatibleAdapter, InvalidArgument, InvalidArtifact
 
 ALLOWED_FILES = (PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, MANIFEST_FILE, HEADS_FILE, MODEL_CARD_FILE)
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
@@ -96,9 +102,9 @@ def check_file_names(names: list[str], problems: list[str]) -> None:
 
 def _load_json(files: dict[str, bytes], name: str, problems: list[str]) -> dict | None:
     try:
-        data = json.loads(files[name].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problems.append(f"{name}: not valid JSON ({exc.__class__.__name__})")
+        data = bounded_json.loads(files[name])
+    except bounded_json.JsonBoundsError as exc:
+        problems.append(f"{name}: {exc}")
         return None
     if not isinstance(data, dict):
         problems.append(f"{name}: must be a JSON object")
@@ -159,8 +165,10 @@ def build_artifact(
     targets: list[str] = []
     if lora is not None and weights is not None and built is not None:
         targets = check_lora_tensors(weights, lora, backbone, limits.max_rank, problems, mismatches, built[1])
+        built[0].lora_modules = _lora_modules(weights, lora, backbone, problems)
     if manifest is not None:
         _check_tasks(manifest, tasks, backbone, limits, problems, mismatches)
+        _check_names(manifest, problems)
     if problems:
         raise InvalidArtifact(problems + mismatches)
     if mismatches:
@@ -274,6 +282,36 @@ def _manifest_from_peft(
     files[HEADS_FILE] = st.write(imported.tensors)
     check_heads(st.parse(files[HEADS_FILE]), [imported.spec], backbone.hidden_size, problems, mismatches)
     return Manifest(tasks=[imported.spec], description=upload.description), imported.head_linears
+
+
+def _lora_modules(
+    weights: st.SafetensorsFile, lora: LoraSettings, backbone: BackboneSpec, problems: list[str]
+) -> dict[str, tuple[int, float]]:
+    """Each LoRA module's (rank, alpha), the config's patterns resolved here, once (what the
+    engine scales by; nothing of the config is evaluated after upload). A module whose lora_A
+    rank is not what the config gives it would not load in PEFT either."""
+    ranks = {}
+    for key, info in weights.tensors.items():
+        split = split_lora_key(key)
+        if split is not None and split[1] == "A" and len(info.shape) == 2:
+            ranks[split[0]] = info.shape[0]
+    resolved = module_settings(lora, sorted(ranks), backbone.base_model_prefix, problems)
+    for path, (rank, _) in resolved.items():
+        if ranks[path] != rank:
+            problems.append(
+                f"{path}: lora_A has rank {ranks[path]}, {PEFT_CONFIG_FILE} gives it rank {rank} (r or rank_pattern)"
+            )
+    return resolved
+
+
+def _check_names(manifest: Manifest, problems: list[str]) -> None:
+    """Task names and labels by the hub's one rules table (adapters_registry/names.py)."""
+    for head in manifest.tasks:
+        try:
+            names.check("task", head.task)
+            names.check_labels(head.labels, f"labels of task {head.task!r}")
+        except InvalidArgument as exc:
+            problems.append(exc.message)
 
 
 def _check_tasks(

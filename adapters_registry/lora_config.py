@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from adapters_registry import patterns
 
 # PEFT task types whose classifier (in modules_to_save) the hub turns into a head.
 HEAD_TASK_TYPES = {"SEQ_CLS", "TOKEN_CLS"}
@@ -23,27 +25,30 @@ class LoraSettings:
     modules_to_save: tuple[str, ...] = ()
     task_type: str | None = None
 
-    def alpha_for(self, module: str, prefix: str = "") -> float:
-        key = _pattern_key(self.alpha_pattern, module, prefix)
-        return float(self.alpha_pattern[key]) if key else self.alpha
-
-    def rank_for(self, module: str, prefix: str = "") -> int:
-        key = _pattern_key(self.rank_pattern, module, prefix)
-        return int(self.rank_pattern[key]) if key else self.rank
-
-    def scaling(self, module: str, rank: int, prefix: str = "") -> float:
-        """The factor PEFT multiplies lora_B(lora_A(x)) by for this module."""
-        alpha = self.alpha_for(module, prefix)
-        return alpha / math.sqrt(rank) if self.use_rslora else alpha / rank
+    @property
+    def has_patterns(self) -> bool:
+        return bool(self.rank_pattern or self.alpha_pattern)
 
 
-def _pattern_key(patterns: dict[str, Any], module: str, prefix: str) -> str | None:
-    """PEFT matches pattern keys against the end of the full module name."""
-    names = [module, f"{prefix}.{module}"] if prefix else [module]
-    for key in patterns:
-        if any(re.fullmatch(rf"(.*\.)?{key}", name) for name in names):
-            return key
-    return None
+def scaling(alpha: float, rank: int, use_rslora: bool) -> float:
+    """The factor PEFT multiplies lora_B(lora_A(x)) by for a module of this alpha and rank."""
+    return alpha / math.sqrt(rank) if use_rslora else alpha / rank
+
+
+def module_settings(
+    lora: LoraSettings, modules: Sequence[str], prefix: str, problems: list[str]
+) -> dict[str, tuple[int, float]]:
+    """Each LoRA module's (rank, alpha), with rank_pattern / alpha_pattern resolved once, under
+    a time limit (adapters_registry/patterns.py); problems name the key that cannot be resolved."""
+    ranks = patterns.resolve(lora.rank_pattern, modules, "rank_pattern", problems, prefix)
+    alphas = patterns.resolve(lora.alpha_pattern, modules, "alpha_pattern", problems, prefix)
+    return {
+        m: (
+            int(lora.rank_pattern[ranks[m]]) if m in ranks else lora.rank,
+            float(lora.alpha_pattern[alphas[m]]) if m in alphas else lora.alpha,
+        )
+        for m in modules
+    }
 
 
 def parse_lora_config(data: dict[str, Any], max_rank: int, problems: list[str]) -> LoraSettings | None:
@@ -75,9 +80,11 @@ def parse_lora_config(data: dict[str, Any], max_rank: int, problems: list[str]) 
     ):
         problems.append(f"{where}: target_modules must be a non-empty list or a regex string")
     rank_pattern = _numeric_map(data.get("rank_pattern"), "rank_pattern", problems)
-    if any(not 1 <= int(v) <= max_rank for v in rank_pattern.values()):
-        problems.append(f"{where}: rank_pattern ranks must be from 1 to {max_rank}")
+    if any(v != int(v) or not 1 <= v <= max_rank for v in rank_pattern.values()):
+        problems.append(f"{where}: rank_pattern ranks must be integers from 1 to {max_rank}")
     alpha_pattern = _numeric_map(data.get("alpha_pattern"), "alpha_pattern", problems)
+    if data.get("task_type") is not None and not isinstance(data.get("task_type"), str):
+        problems.append(f"{where}: task_type must be a string")
     modules_to_save = data.get("modules_to_save") or []
     if not isinstance(modules_to_save, list) or not all(isinstance(m, str) for m in modules_to_save):
         problems.append(f"{where}: modules_to_save must be a list of module names")
@@ -100,8 +107,8 @@ def _numeric_map(raw: object, name: str, problems: list[str]) -> dict[str, float
     if raw in (None, {}):
         return {}
     if not isinstance(raw, dict) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in raw.values()
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in raw.values()
     ):
-        problems.append(f"adapter_config.json: {name} must map module names to numbers")
+        problems.append(f"adapter_config.json: {name} must map module names to finite numbers")
         return {}
     return {str(k): float(v) for k, v in raw.items()}

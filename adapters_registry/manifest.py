@@ -167,6 +167,9 @@ class Manifest:
     metrics: dict[str, Any] = field(default_factory=dict)
     files: dict[str, FileRecord] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+    # each LoRA module's (rank, alpha), resolved at upload from the PEFT config (its patterns
+    # included: adapters_registry/patterns.py); empty for versions stored before
+    lora_modules: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     def task(self, name: str) -> HeadSpec | None:
         return next((t for t in self.tasks if t.task == name), None)
@@ -182,7 +185,9 @@ class Manifest:
             "description": self.description,
             "metrics": self.metrics,
             "files": {p: asdict(r) for p, r in sorted(self.files.items())},
-        }
+            **({"lora_modules": {m: {"rank": r, "alpha": a} for m, (r, a) in sorted(self.lora_modules.items())}}
+               if self.lora_modules else {}),
+        }  # fmt: skip
 
     def dumps(self) -> bytes:
         return json.dumps(self.to_json(), indent=2, sort_keys=True).encode()
@@ -211,6 +216,7 @@ def parse_manifest(data: dict[str, Any], problems: list[str]) -> Manifest | None
         problems.append(f"{MANIFEST_FILE}: description must be a string")
         description = ""
     files = _parse_files(data.get("files") or {}, problems)
+    lora_modules = _parse_lora_modules(data.get("lora_modules") or {}, problems)
     if len(problems) > start:
         return None
     return Manifest(
@@ -220,7 +226,23 @@ def parse_manifest(data: dict[str, Any], problems: list[str]) -> Manifest | None
         description=description,
         metrics=metrics,
         files=files,
+        lora_modules=lora_modules,
     )
+
+
+def _parse_lora_modules(raw: object, problems: list[str]) -> dict[str, tuple[int, float]]:
+    """What upload resolved (an uploaded manifest's own value is replaced at upload)."""
+    modules: dict[str, tuple[int, float]] = {}
+    if not isinstance(raw, dict):
+        problems.append(f"{MANIFEST_FILE}: lora_modules must be an object")
+        return modules
+    for module, entry in raw.items():
+        rank, alpha = (entry.get("rank"), entry.get("alpha")) if isinstance(entry, dict) else (None, None)
+        if not (isinstance(rank, int) and rank > 0 and isinstance(alpha, int | float) and math.isfinite(alpha)):
+            problems.append(f"{MANIFEST_FILE}: lora_modules[{str(module)[:80]!r}] needs a rank and a finite alpha")
+            continue
+        modules[str(module)] = (rank, float(alpha))
+    return modules
 
 
 def _parse_head(index: int, raw: object, problems: list[str]) -> HeadSpec | None:

@@ -16,35 +16,28 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters_registry import names
 from adapters_registry.artifact import Artifact, sha256_hex
 from adapters_registry.manifest import MANIFEST_FILE, FileRecord, Manifest, parse_manifest
 from adapters_registry.storage.base import ConditionFailed, ObjectNotFound, ObjectStore
-from hub.errors import Conflict, IntegrityError, InvalidArgument, NotFound
+from hub.errors import Conflict, IntegrityError, NotFound
 
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 LATEST = "latest"
 _MAX_ATTEMPTS = 50
 
 
 def check_name(kind: str, value: str) -> str:
-    if not NAME_PATTERN.match(value):
-        raise InvalidArgument(
-            f"invalid {kind} {value!r}: use 1-63 lowercase letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
-    return value
+    """A name before it becomes part of a storage key: the rules of adapters_registry/names.py
+    (the edge checked them already; this keeps every key safe whoever calls the registry)."""
+    return names.check(kind, value)
 
 
 def check_alias(alias: str) -> str:
-    check_name("alias", alias)
-    if alias.isdigit():
-        raise InvalidArgument(f"alias {alias!r} would be read as a version number")
-    return alias
+    return names.check("alias", alias)
 
 
 @dataclass(frozen=True)
@@ -172,7 +165,7 @@ class AdapterRegistry:
     def resolve(self, tenant: str, name: str, ref: str = "") -> VersionRecord:
         """Find a version by number, alias, or (empty ref) ``latest``; NotFound otherwise."""
         ref = ref or LATEST
-        if ref.isdigit():
+        if ref.isascii() and ref.isdigit():
             version = int(ref)
         else:
             try:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from adapters_registry import bounded_json
+
 # dtype -> (bytes per element, numpy dtype used to decode it; None: decoded specially)
 DTYPE_SIZES: dict[str, int] = {
     "F64": 8, "F32": 4, "F16": 2, "BF16": 2,
@@ -23,6 +25,11 @@ DTYPE_SIZES: dict[str, int] = {
 _NUMPY_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2"}
 FLOAT_DTYPES = frozenset({"F64", "F32", "F16", "BF16"})
 DEFAULT_MAX_HEADER_BYTES = 1 << 20
+# Shapes: no zero-size dimension (PEFT writes none; numpy and torch fail on e.g. [0, 2**62]),
+# few dimensions, and element counts that an upload's bytes could hold.
+MAX_DIMS = 4
+MAX_DIM = 1 << 31
+MAX_ELEMENTS = 1 << 31
 
 
 class SafetensorsFormatError(ValueError):
@@ -76,10 +83,10 @@ def parse(data: bytes, *, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES) -> S
         raise SafetensorsFormatError(f"header of {header_len} bytes exceeds the cap of {max_header_bytes} bytes")
     if 8 + header_len > len(data):
         raise SafetensorsFormatError("header length points past the end of the file")
-    try:
-        header = json.loads(data[8 : 8 + header_len].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise SafetensorsFormatError("header is not valid UTF-8 JSON") from None
+    try:  # a header is one object of objects: 4 levels leave room for __metadata__'s
+        header = bounded_json.loads(data[8 : 8 + header_len], max_bytes=max_header_bytes, max_depth=4)
+    except bounded_json.JsonBoundsError as exc:
+        raise SafetensorsFormatError(f"header: {exc}") from None
     if not isinstance(header, dict):
         raise SafetensorsFormatError("header is not a JSON object")
     metadata = header.pop("__metadata__", None) or {}
@@ -92,22 +99,31 @@ def parse(data: bytes, *, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES) -> S
 
 def _tensor_info(name: str, entry: object) -> TensorInfo:
     if not isinstance(entry, dict):
-        raise SafetensorsFormatError(f"entry {name!r} is not an object")
+        raise SafetensorsFormatError(f"entry {name[:80]!r} is not an object")
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-    if dtype not in DTYPE_SIZES:
-        raise SafetensorsFormatError(f"tensor {name!r} has unsupported dtype {dtype!r}")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-        raise SafetensorsFormatError(f"tensor {name!r} has an invalid shape {shape!r}")
+    if not isinstance(dtype, str) or dtype not in DTYPE_SIZES:  # (a list or an object is unhashable)
+        raise SafetensorsFormatError(f"tensor {name[:80]!r} has unsupported dtype {str(dtype)[:40]!r}")
+    if (
+        not isinstance(shape, list)
+        or len(shape) > MAX_DIMS
+        or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MAX_DIM for d in shape)
+    ):
+        raise SafetensorsFormatError(
+            f"tensor {name[:80]!r} has an invalid shape {str(shape)[:80]}: "
+            f"at most {MAX_DIMS} dimensions, each from 1 to {MAX_DIM}"
+        )
+    if math.prod(shape) > MAX_ELEMENTS:
+        raise SafetensorsFormatError(f"tensor {name[:80]!r} has over {MAX_ELEMENTS} elements")
     if (
         not isinstance(offsets, list)
         or len(offsets) != 2
         or not all(isinstance(o, int) and o >= 0 for o in offsets)
         or offsets[0] > offsets[1]
     ):
-        raise SafetensorsFormatError(f"tensor {name!r} has invalid data offsets {offsets!r}")
+        raise SafetensorsFormatError(f"tensor {name[:80]!r} has invalid data offsets {str(offsets)[:80]}")
     info = TensorInfo(name, dtype, tuple(shape), offsets[0], offsets[1])
     if info.numel * DTYPE_SIZES[dtype] != info.end - info.start:
-        raise SafetensorsFormatError(f"tensor {name!r}: byte size does not match its shape")
+        raise SafetensorsFormatError(f"tensor {name[:80]!r}: byte size does not match its shape")
     return info
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
@@ -25,6 +26,9 @@ from hub.errors import Conflict, NotFound, Unauthenticated, Unavailable
 KEY_PREFIX = "ahk_"
 _ROOT = "_system"
 _CACHE_SECONDS = 5.0
+# ahk_<16 hex digits>_<token_urlsafe(32): 43 characters of the URL-safe base64 alphabet>; a
+# little slack on the secret's length, none on the key id (it becomes part of a storage key)
+_KEY_SHAPE = re.compile(r"ahk_([0-9a-f]{16})_([A-Za-z0-9_-]{32,64})")
 
 
 @dataclass
@@ -178,10 +182,10 @@ class TenantDirectory:
     def authenticate(self, api_key: str) -> str:
         """Return the tenant owning this key; Unauthenticated for anything else."""
         refused = Unauthenticated("invalid or revoked API key")
-        body = api_key.removeprefix(KEY_PREFIX)
-        key_id, _, secret = body.partition("_")
-        if body == api_key or len(key_id) != 16 or not secret:
+        shape = _KEY_SHAPE.fullmatch(api_key)
+        if shape is None:  # only the shape create_key makes reaches the store as a key id
             raise refused
+        key_id, secret = shape.groups()
         tenant = self._key_owner.get(key_id) or self._read_owner(key_id)
         if tenant is None:
             raise refused

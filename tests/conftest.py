@@ -11,3 +11,20 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("ADAPTER_HUB_DTYPE", "float32")
 
 pytest_plugins = ["tests.fixtures.seaweedfs", "tests.fixtures.hub"]
+
+
+def _hypothesis_profiles() -> None:
+    """The fuzz tests' budgets (tests/fuzz/). ``ci`` (the default): few examples, derandomized,
+    so CI cannot flake and the fuzz module stays well under a minute. ``long``: 2,000 examples
+    per test, new ones each run. Pick with ``--hypothesis-profile long`` or
+    ``ADAPTER_HUB_FUZZ_PROFILE=long``."""
+    from hypothesis import HealthCheck, settings
+
+    quiet = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
+    settings.register_profile("ci", max_examples=12, derandomize=True, database=None, deadline=None,
+                              suppress_health_check=quiet, print_blob=True)  # fmt: skip
+    settings.register_profile("long", max_examples=2000, deadline=None, suppress_health_check=quiet, print_blob=True)
+    settings.load_profile(os.environ.get("ADAPTER_HUB_FUZZ_PROFILE", "ci"))
+
+
+_hypothesis_profiles()

@@ -39,6 +39,8 @@ def make_peft_adapter(
     target_modules: list[str] | None = None,
     alpha: int | None = None,
     use_rslora: bool = False,
+    rank_pattern: dict[str, int] | None = None,
+    alpha_pattern: dict[str, float] | None = None,
 ) -> Path:
     """A non-zero random LoRA adapter with a random classifier, saved by PEFT's save_pretrained."""
     import torch
@@ -55,6 +57,8 @@ def make_peft_adapter(
         target_modules=target_modules or ALL_LINEAR,
         init_lora_weights=False,  # random A and B: the update is non-zero
         use_rslora=use_rslora,
+        rank_pattern=rank_pattern or {},
+        alpha_pattern=alpha_pattern or {},
     )
     model = get_peft_model(base, config)
     model.save_pretrained(out_dir)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters_registry import names
 from adapters_registry.storage.uri import StoreURI, parse_store_uri
 from hub.config.settings_schema import (
     Group,
@@ -57,7 +58,6 @@ OBSERVE = Group("observe", "Metrics and logs")
 GROUPS = (SERVER, ENGINE, BATCHING, FAIRNESS, LIMITS, RESIDENCY, STORE, PLUGINS, AUTH, TLS, OBSERVE)
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
-_ENTRY = re.compile(r"^[^/@\s]+/[^/@\s]+(@[^/@\s]+)?$")
 
 
 def default_store() -> str:
@@ -101,8 +101,21 @@ def _store(value: str) -> str | None:
 
 
 def _entries(value: str) -> str | None:
-    bad = [e for e in (e.strip() for e in value.split(",")) if e and not _ENTRY.match(e)]
+    """Each entry's tenant, name and version by the rules every RPC applies (adapters_registry/names.py)."""
+    bad = [e for e in (e.strip() for e in value.split(",")) if e and not _valid_entry(e)]
     return f"expects comma-separated TENANT/NAME[@VERSION], got {', '.join(map(repr, bad))}" if bad else None
+
+
+def _valid_entry(entry: str) -> bool:
+    tenant, slash, rest = entry.partition("/")
+    name, _, ref = rest.partition("@")
+    try:
+        names.check("tenant", tenant)
+        names.check("adapter name", name)
+        names.check_version_ref(ref)
+    except InvalidArgument:
+        return False
+    return bool(slash)
 
 
 def _endpoint(value: str) -> str | None:
@@ -267,7 +280,9 @@ class Settings:
     )
     # --- auth and tenants
     auth: str = AUTH(
-        "auto", "auto: on unless loopback + local store; off only allowed there", choices=("auto", "on", "off")
+        "auto",
+        "auto: on unless loopback + local store with no admin key; off only allowed there (and without an admin key)",
+        choices=("auto", "on", "off"),
     )
     admin_key: str = AUTH("", "the operator's key for tenant management (required when auth is on)", secret=True)
     quota_bytes: int = AUTH(1 << 30, "default per-tenant storage quota", minimum=1, unit="bytes")

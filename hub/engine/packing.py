@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load as load_safetensors
 
 from adapters_registry.artifact import head_backbone_problems
-from adapters_registry.lora_config import parse_lora_config
+from adapters_registry.lora_config import LoraSettings, parse_lora_config, scaling
 from adapters_registry.manifest import (
     HEADS_FILE,
     PEFT_CONFIG_FILE,
@@ -104,7 +104,7 @@ def pack_adapter(key: str, files: dict[str, bytes], manifest: Manifest, backbone
             continue
         path = split[0]
         lora_b = tensors[name.replace(".lora_A.", ".lora_B.")].float()
-        scale = lora.scaling(path, lora_a.shape[0], backbone.spec.base_model_prefix)
+        scale = scaling(_alpha(manifest, lora, path), lora_a.shape[0], lora.use_rslora)
         module = resolve_module(path, backbone.spec)
         if module is not None:
             layers[module] = LoraPair(a=_host(lora_a.float(), backbone), b=_host(lora_b.t() * scale, backbone))
@@ -114,6 +114,19 @@ def pack_adapter(key: str, files: dict[str, bytes], manifest: Manifest, backbone
         else:
             raise IncompatibleAdapter([f"{path!r} is not a Linear module of {backbone.name}"])
     return PackedAdapter(key, layers, _pack_heads(heads, manifest, backbone))
+
+
+def _alpha(manifest: Manifest, lora: LoraSettings, path: str) -> float:
+    """The module's alpha as upload resolved it (manifest.lora_modules): no pattern of the
+    tenant's config is compiled here. A version stored before upload resolved them has them
+    only if its config has no patterns (every module then has lora_alpha)."""
+    if path in manifest.lora_modules:
+        return manifest.lora_modules[path][1]
+    if lora.has_patterns:
+        raise IncompatibleAdapter(
+            [f"{path}: stored before rank_pattern / alpha_pattern were resolved at upload; upload it again"]
+        )
+    return lora.alpha
 
 
 def _check_fits(manifest: Manifest, backbone: Backbone) -> None:

@@ -30,7 +30,7 @@ from hub.errors import (
 from hub.residency.tier import TierFull
 
 _current: ContextVar[RequestRecord | None] = ContextVar("hub_request", default=None)
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/-]{1,128}")  # fullmatch: "$" would let a trailing newline in
 
 # Why a request was refused, as the metrics count it (adapter_hub_rejected_total's reason).
 RATE, QUEUE, DEADLINE, QUOTA, AUTH, CAPACITY, DRAINING, CANCELLED = (
@@ -47,7 +47,7 @@ RATE, QUEUE, DEADLINE, QUOTA, AUTH, CAPACITY, DRAINING, CANCELLED = (
 
 def request_id(given: str | None = None) -> str:
     """The caller's ``x-request-id`` when it is a sane token, else a new one."""
-    if given and _REQUEST_ID.match(given):
+    if given and _REQUEST_ID.fullmatch(given):
         return given
     return uuid.uuid4().hex[:16]
 
@@ -55,7 +55,7 @@ def request_id(given: str | None = None) -> str:
 def safe_id(given: str) -> str:
     """A client-chosen id as it may appear in a log line: itself when it is a sane token, else a
     digest of it (no newline or control character from a client reaches the log)."""
-    if _REQUEST_ID.match(given):
+    if _REQUEST_ID.fullmatch(given):
         return given
     return "~" + hashlib.sha256(given.encode("utf-8", "replace")).hexdigest()[:12] if given else "-"
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from adapters_registry.tenants import TenantDirectory
-from hub.errors import PermissionDenied, Unauthenticated
+from hub.errors import FailedPrecondition, PermissionDenied, Unauthenticated
 
 LOCAL_TENANT = "local"
 
@@ -18,6 +18,15 @@ class Caller:
 
     tenant: str
     admin: bool = False
+    keyed: bool = True  # False: auth is off, nothing was checked (the local tenant and operator)
+
+    def check_keys_are_checked(self) -> None:
+        """Before making an API key: a key from a hub that checks none would protect nothing."""
+        if not self.keyed:
+            raise FailedPrecondition(
+                "auth is off on this hub, so API keys would not be checked: start it with an admin key "
+                "(ADAPTER_HUB_ADMIN_KEY, which turns auth on) before creating tenants"
+            )
 
     def namespace(self) -> str:
         if not self.tenant:
@@ -37,7 +46,7 @@ class LocalAuthenticator:
     enabled = False
 
     def authenticate(self, token: str | None) -> Caller:
-        return Caller(LOCAL_TENANT, admin=True)
+        return Caller(LOCAL_TENANT, admin=True, keyed=False)
 
 
 class KeyAuthenticator:

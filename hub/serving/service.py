@@ -374,8 +374,10 @@ class HubService(TenantOperations):
         return moved
 
     # ---- admin --------------------------------------------------------------------------
-    def server_info(self) -> ServerInfo:
-        return describe_server(self.runtime.describe(), self.settings, self.registry.store.uri)
+    def server_info(self, caller: Caller | None = None) -> ServerInfo:
+        """The store's location only for the operator (None: an in-process caller, who is)."""
+        store = self.registry.store.uri if caller is None or caller.admin else ""
+        return describe_server(self.runtime.describe(), self.settings, store)
 
     def list_tasks(self) -> list[TaskSpec]:
         return self.tasks.all()

@@ -52,6 +52,7 @@ class TenantOperations:
         self, caller: Caller, name: str, max_bytes: int = 0, max_adapters: int = 0, limits: LimitsChange | None = None
     ) -> tuple[str, str]:
         self._operator(caller)
+        caller.check_keys_are_checked()
         if max_bytes < 0 or max_adapters < 0:
             raise InvalidArgument("quotas must not be negative")
         if limits is not None:

@@ -83,8 +83,7 @@ class AdapterServicer(ServicerBase, adapters_pb2_grpc.AdapterServiceServicer):
 
     @unary()
     async def SetAlias(self, request: adapters_pb2.SetAliasRequest, context: Any, caller: Caller):
+        name, ref, alias = convert.alias_request(request)
         set_alias = self.service.set_alias
-        moved = await self.front.blocking(
-            caller.tenant, set_alias, caller, request.name, request.version, request.alias
-        )
-        return convert.alias_response(request.name, request.alias, *moved)
+        moved = await self.front.blocking(caller.tenant, set_alias, caller, name, ref, alias)
+        return convert.alias_response(name, alias, *moved)

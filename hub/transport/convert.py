@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.message import Message
 
+from adapters_registry import names
 from adapters_registry.manifest import HeadKind
 from adapters_registry.registry import AdapterListing, VersionRecord
 from hub.api.v1 import adapters_pb2, admin_pb2, common_pb2, inference_pb2, residency_pb2, tenants_pb2
@@ -45,14 +46,34 @@ def _message(cls: type[M], value: object, renamed: Mapping[str, str] | None = No
 
 
 # ---- requests in ------------------------------------------------------------------------
+# Every name, version, alias, label and tenant a request carries is checked here, by the one
+# rules table (adapters_registry/names.py), before the service sees it. Servicers read the caller
+# first: a caller without a valid key learns nothing about its request, not even that it is bad.
 def target(ref: common_pb2.AdapterRef, task: str = "") -> Target:
     if not ref.name:
         raise InvalidArgument("adapter.name is required")
-    return Target(ref.name, ref.version, task)
+    name = names.check("adapter name", ref.name)
+    return Target(name, names.check_version_ref(ref.version), names.check("task", task))
 
 
 def upload_header(header: adapters_pb2.UploadHeader) -> UploadHeader:
-    return UploadHeader(header.name, header.task, tuple(header.labels), header.description)
+    return UploadHeader(
+        names.check("adapter name", header.name),
+        names.check("task", header.task),
+        names.check_labels(header.labels),
+        names.check("description", header.description),
+    )
+
+
+def alias_request(request: adapters_pb2.SetAliasRequest) -> tuple[str, str, str]:
+    """(adapter name, version reference, alias) of a SetAlias call."""
+    name = names.check("adapter name", request.name)
+    return name, names.check_version_ref(request.version), names.check("alias", request.alias)
+
+
+def tenant_name(name: str, new: bool = False) -> str:
+    """``new``: a tenant being created, which may not take a reserved name."""
+    return names.check("tenant", name, new=new)
 
 
 def limits_change(limits: tenants_pb2.TenantLimits) -> LimitsChange:

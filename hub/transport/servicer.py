@@ -66,7 +66,7 @@ class InferenceServicer(ServicerBase, inference_pb2_grpc.InferenceServiceService
 class AdminServicer(ServicerBase, admin_pb2_grpc.AdminServiceServicer):
     @unary()
     async def ServerInfo(self, request: admin_pb2.ServerInfoRequest, context: Any, caller: Caller):
-        info = await self.front.blocking(caller.tenant, self.service.server_info)
+        info = await self.front.blocking(caller.tenant, self.service.server_info, caller)
         return convert.server_info(info, auth_enabled=self.auth.enabled)
 
     @unary()

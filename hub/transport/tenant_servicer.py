@@ -14,12 +14,12 @@ from hub.transport.base import ServicerBase, unary
 class TenantServicer(ServicerBase, tenants_pb2_grpc.TenantServiceServicer):
     @unary()
     async def CreateTenant(self, request: tenants_pb2.CreateTenantRequest, context: Any, caller: Caller):
-        quota, limits = request.quota, convert.limits_change(request.limits)
-        create = self.service.create_tenant
+        name, limits = convert.tenant_name(request.tenant, new=True), convert.limits_change(request.limits)
+        quota, create = request.quota, self.service.create_tenant
         key, key_id = await self.front.blocking(
-            caller.tenant, create, caller, request.tenant, quota.max_bytes, quota.max_adapters, limits
+            caller.tenant, create, caller, name, quota.max_bytes, quota.max_adapters, limits
         )
-        return convert.tenant_created(request.tenant, key, key_id)
+        return convert.tenant_created(name, key, key_id)
 
     @unary()
     async def ListTenants(self, request: tenants_pb2.ListTenantsRequest, context: Any, caller: Caller):
@@ -29,11 +29,12 @@ class TenantServicer(ServicerBase, tenants_pb2_grpc.TenantServiceServicer):
 
     @unary()
     async def RevokeTenant(self, request: tenants_pb2.RevokeTenantRequest, context: Any, caller: Caller):
-        revoked = await self.front.blocking(caller.tenant, self.service.revoke_tenant, caller, request.tenant)
+        name = convert.tenant_name(request.tenant)
+        revoked = await self.front.blocking(caller.tenant, self.service.revoke_tenant, caller, name)
         return convert.tenant_revoked(request.tenant, revoked)
 
     @unary()
     async def SetTenantLimits(self, request: tenants_pb2.SetTenantLimitsRequest, context: Any, caller: Caller):
-        change = convert.limits_change(request.limits)
-        usage = await self.front.blocking(caller.tenant, self.service.set_tenant_limits, caller, request.tenant, change)
+        name, change = convert.tenant_name(request.tenant), convert.limits_change(request.limits)
+        usage = await self.front.blocking(caller.tenant, self.service.set_tenant_limits, caller, name, change)
         return convert.tenant_info(usage)

@@ -9,6 +9,7 @@ import torch
 from hub.engine.backbone import load_backbone
 from hub.engine.engine import Engine, Row
 from hub.engine.packing import pack_adapter
+from hub.errors import IncompatibleAdapter
 from tests.helpers import artifact_from_dir, make_peft_adapter, make_tiny_backbone
 
 TEXTS = [
@@ -104,3 +105,37 @@ def test_single_adapter_batch_matches_peft(setup) -> None:
     for text, got in zip(TEXTS, results, strict=True):
         want = peft_scores(backbone_dir, path, task_type, len(labels), text)
         np.testing.assert_allclose(got.probs, want, atol=1e-4)
+
+
+# Regex keys as PEFT users write them: a shadowed key (the first match wins), a character class,
+# an alternation. Upload resolves them once into per-module ranks and alphas (manifest.lora_modules);
+# the engine must then scale every module exactly as PEFT does.
+RANK_PATTERN = {r"layer\.0\.attention\.self\.query": 2, "query": 6, r"(key|value)": 3}
+ALPHA_PATTERN = {r"layer\.[1-9]\d*\..*dense": 5.0, "value": 11.0}
+
+
+@pytest.mark.parametrize("rslora", [False, True])
+def test_rank_and_alpha_patterns_match_peft(tmp_path, rslora: bool) -> None:  # type: ignore[no-untyped-def]
+    backbone_dir = make_tiny_backbone(tmp_path / "backbone")
+    path = make_peft_adapter(
+        backbone_dir, tmp_path / "patterned", task_type="SEQ_CLS", num_labels=3, rank=4, seed=7,
+        target_modules=["query", "key", "value", "dense"], alpha=8, use_rslora=rslora,
+        rank_pattern=RANK_PATTERN, alpha_pattern=ALPHA_PATTERN,
+    )  # fmt: skip
+    backbone = load_backbone(str(backbone_dir), device="cpu")
+    art = artifact_from_dir(path, backbone.spec, "generic.sequence_classification", ("a", "b", "c"))
+    ranks = {m: r for m, (r, _) in art.manifest.lora_modules.items()}
+    alphas = {m: a for m, (_, a) in art.manifest.lora_modules.items()}
+    assert (
+        ranks["bert.encoder.layer.0.attention.self.query"] == 2
+        and ranks["bert.encoder.layer.1.attention.self.query"] == 6
+    )
+    assert {alphas[m] for m in alphas if m.endswith("value")} == {11.0} and 5.0 in alphas.values()
+    packed = pack_adapter("p", art.files, art.manifest, backbone)
+    head = packed.heads["generic.sequence_classification"]
+    for text, got in zip(TEXTS, Engine(backbone).run([Row(t, packed, head) for t in TEXTS]), strict=True):
+        np.testing.assert_allclose(got.probs, peft_scores(backbone_dir, path, "SEQ_CLS", 3, text), atol=1e-4)
+    # A version stored before patterns were resolved at upload: loading it compiles nothing, it is refused.
+    art.manifest.lora_modules = {}
+    with pytest.raises(IncompatibleAdapter, match="upload it again"):
+        pack_adapter("old", art.files, art.manifest, backbone)

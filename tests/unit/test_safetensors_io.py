@@ -71,3 +71,27 @@ def test_malformed_files_are_refused(data: bytes, message: str) -> None:
 def test_non_finite_tensors_are_named() -> None:
     data = _file({"ok": np.zeros(2, np.float32), "bad": np.array([1.0, np.nan], np.float32)})
     assert st.non_finite_tensors(st.parse(data)) == ["bad"]
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [[0, 2**62], [0], [2**62, 0], [1, 2, 3, 4, 5], [2**31 + 1], [2**20, 2**20], [True, 2], [-1], ["2"]],
+)
+def test_shapes_outside_the_bounds_are_refused(shape: list) -> None:
+    header = json.dumps({"t": {"dtype": "F32", "shape": shape, "data_offsets": [0, 0]}}).encode()
+    with pytest.raises(st.SafetensorsFormatError, match=r"shape|elements"):
+        st.parse(struct.pack("<Q", len(header)) + header)
+
+
+def test_a_deeply_nested_header_is_refused() -> None:
+    header = b'{"t": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(st.SafetensorsFormatError, match="nested"):
+        st.parse(struct.pack("<Q", len(header)) + header, max_header_bytes=1 << 20)
+
+
+@pytest.mark.parametrize("dtype", [["F32"], {"a": 1}, 4, None])
+def test_a_dtype_that_is_not_a_string_is_refused(dtype: object) -> None:
+    # found by the long fuzz run (tests/fuzz): an unhashable dtype was an INTERNAL error
+    header = json.dumps({"t": {"dtype": dtype, "shape": [1], "data_offsets": [0, 4]}}).encode()
+    with pytest.raises(st.SafetensorsFormatError, match="dtype"):
+        st.parse(struct.pack("<Q", len(header)) + header + b"\0" * 4)
