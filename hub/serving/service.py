@@ -6,16 +6,16 @@ returns plain results or raises a DomainError subclass that the transport maps t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from adapters_registry.artifact import ArtifactLimits, UploadInfo, build_artifact
 from adapters_registry.domains import DomainDirectory, reference_name
 from adapters_registry.manifest import Manifest
-from adapters_registry.registry import AdapterListing, AdapterRegistry, VersionRecord, check_name
-from adapters_registry.tenants import TenantDirectory, TenantRecord
+from adapters_registry.registry import AdapterListing, AdapterRegistry, VersionRecord
+from adapters_registry.tenants import TenantDirectory
 from hub.config.settings import Settings
-from hub.errors import InvalidArgument, InvalidArtifact, NotFound, PermissionDenied, ResourceExhausted, Unavailable
+from hub.errors import InvalidArgument, InvalidArtifact, NotFound, ResourceExhausted, Unavailable
 from hub.observe import request_log as rl
 from hub.observe.health import HealthState
 from hub.observe.telemetry import Telemetry
@@ -23,19 +23,22 @@ from hub.observe.tracing import span
 from hub.plugins.manager import CacheEvents, HubPlugins, PluginInfo
 from hub.residency import prefetch
 from hub.scheduling.scope import CallScope
-from hub.scheduling.tickets import Headroom
+from hub.scheduling.tickets import Headroom, Ticket
 from hub.serving.auth import Caller
 from hub.serving.domains import DomainGate, offered_domains
-from hub.serving.fairness import LimitsChange, QueueStatus, TenantPolicies, build_scheduler, queue_status
+from hub.serving.fairness import QueueStatus, TenantPolicies, build_scheduler, queue_status
 from hub.serving.info import ServerInfo, describe_server
 from hub.serving.label_drift import LabelDrift
 from hub.serving.plugin_work import PluginWork
 from hub.serving.stores import build_residency, tenant_journal
-from hub.serving.types import Served, Target, TenantUsage
+from hub.serving.tenant_ops import TenantOperations
+from hub.serving.types import Plan, Served, Target, TenantUsage
 from hub.serving.upload import UploadHeader
 from hub.tasks.answers import pieces
 from hub.tasks.pipeline import Prepared, TaskPipeline
 from hub.tasks.specs import TaskRegistry, TaskSpec, choose_task
+
+__all__ = ["HubService", "Plan", "Served", "Target", "TenantUsage"]  # the values: from hub.serving.types
 
 if TYPE_CHECKING:
     from hub.engine.packing import PackedAdapter
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
     from hub.engine.tokens import Encoded
 
 
-class HubService:
+class HubService(TenantOperations):
     def __init__(
         self,
         settings: Settings,
@@ -70,6 +73,7 @@ class HubService:
         self.policies = TenantPolicies(self.tenants, self.batcher)
         self.telemetry.watch(self.cache, self.health, self.batcher, scheduler_counts=settings.scheduler == "fair")
         self.plugin_work = PluginWork.started(self, tasks, settings)  # plugin code under a time budget
+        self.revocation_listeners: list[Callable[[str], None]] = []
 
     # ---- lifecycle ----------------------------------------------------------------------
     def load_backbone(self) -> None:
@@ -108,24 +112,33 @@ class HubService:
         return self._runtime
 
     # ---- inference ----------------------------------------------------------------------
+    # A call goes through four steps; the asyncio front end (hub/transport/frontend.py) runs the
+    # cheap ones on its event loop and the blocking ones on its worker pool:
+    #   admit_* (checks and admission at the least possible size: cheap, before any work),
+    #   plan_* (resolve, plugins' text preparation, tokenization, adapter load: blocking),
+    #   submit (the rows into the scheduler: a ticket whose future gets the scores),
+    #   Plan.finish (scores -> answers, plugins' postprocessors: blocking).
+    # ``predict`` and ``fan_out`` run the four in the calling thread (in-process callers).
     def predict(self, caller: Caller, target: Target, texts: Sequence[str], scope: CallScope | None = None) -> Served:
         """``scope``: the call's deadline and cancellation (queued work leaves when it ends)."""
-        self._check_texts(texts)
-        rl.note_work(len(texts), 0)
-        self._admissible(caller, scope, texts)
-        record, task = self._resolve(caller, target)
-        pipeline = self.tasks.pipeline(task)  # once per request
-        prepared, encoded = self._prepare([(f"texts[{i}]", pipeline, text) for i, text in enumerate(texts)])
-        packed = self._packed(caller, record)
-        from hub.engine.runtime import RowRequest
-
-        rows = [RowRequest(piece.text, packed, task, e) for piece, e in zip(pieces(prepared), encoded, strict=True)]
-        return self._served(record, task, pipeline, prepared, self._run(caller, rows, scope))
+        self.admit_predict(caller, texts, scope)
+        plan = self.plan_predict(caller, target, texts)
+        return plan.finish(self._run(caller, plan, scope))
 
     def fan_out(
         self, caller: Caller, text: str, targets: Sequence[Target], scope: CallScope | None = None
     ) -> list[Served]:
         """One text, many (adapter, task) targets, answered by a single forward pass."""
+        self.admit_fan_out(caller, text, targets, scope)
+        plan = self.plan_fan_out(caller, text, targets)
+        return plan.finish(self._run(caller, plan, scope))
+
+    def admit_predict(self, caller: Caller, texts: Sequence[str], scope: CallScope | None) -> None:
+        self._check_texts(texts)
+        rl.note_work(len(texts), 0)
+        self._admissible(caller, scope, texts)
+
+    def admit_fan_out(self, caller: Caller, text: str, targets: Sequence[Target], scope: CallScope | None) -> None:
         if not targets:
             raise InvalidArgument("fan-out needs at least one target")
         if len(targets) > self.settings.max_fanout_targets:
@@ -133,6 +146,19 @@ class HubService:
         self._check_texts([text])
         rl.note_work(1, 0)
         self._admissible(caller, scope, [text] * len(targets))
+
+    def plan_predict(self, caller: Caller, target: Target, texts: Sequence[str]) -> Plan:
+        record, task = self._resolve(caller, target)
+        pipeline = self.tasks.pipeline(task)  # once per request
+        prepared, encoded = self._prepare([(f"texts[{i}]", pipeline, text) for i, text in enumerate(texts)])
+        packed = self._packed(caller, record)
+        from hub.engine.runtime import RowRequest
+
+        rows = [RowRequest(piece.text, packed, task, e) for piece, e in zip(pieces(prepared), encoded, strict=True)]
+        light = not (pipeline.preprocessors or pipeline.segmenter or pipeline.postprocessor)
+        return Plan(rows, lambda scores: self._served(record, task, pipeline, prepared, scores), light)
+
+    def plan_fan_out(self, caller: Caller, text: str, targets: Sequence[Target]) -> Plan:
         resolved = [self._resolve(caller, t) for t in targets]
         pipelines = [self.tasks.pipeline(task) for _, task in resolved]
         prepared, encoded = self._prepare([("texts[0]", pipeline, text) for pipeline in pipelines])
@@ -142,12 +168,22 @@ class HubService:
         for (record, task), p in zip(resolved, prepared, strict=True):
             packed = self._packed(caller, record)
             rows += [RowRequest(piece.text, packed, task, encoded[len(rows) + j]) for j, piece in enumerate(p.pieces)]
-        scores = self._run(caller, rows, scope)
-        served, used = [], 0
-        for (record, task), pipeline, p in zip(resolved, pipelines, prepared, strict=True):
-            served.append(self._served(record, task, pipeline, [p], scores[used : used + len(p.pieces)]))
-            used += len(p.pieces)
-        return served
+
+        def finish(scores: list) -> list[Served]:
+            served, used = [], 0
+            for (record, task), pipeline, p in zip(resolved, pipelines, prepared, strict=True):
+                served.append(self._served(record, task, pipeline, [p], scores[used : used + len(p.pieces)]))
+                used += len(p.pieces)
+            return served
+
+        return Plan(rows, finish)
+
+    def submit(self, caller: Caller, plan: Plan, scope: CallScope | None) -> Ticket:
+        """The plan's rows into the scheduler, in fair order (each costs its tokens); raises the
+        admission refusal at once, else the ticket's future gets the scores."""
+        costs = plan.costs
+        rl.note_work(0, sum(costs))
+        return self.batcher.submit(plan.rows, costs, caller.namespace(), scope)
 
     def _resolve(self, caller: Caller, target: Target) -> tuple[VersionRecord, str]:
         owner, name = self.domains.owner(caller, target.name)  # DOMAIN:NAME, or the caller's own
@@ -202,14 +238,12 @@ class HubService:
         self.policies.refresh(tenant)
         self.batcher.precheck(tenant, sum(len(t.split()) + 2 for t in texts), scope)
 
-    def _run(self, caller: Caller, rows: list[RowRequest], scope: CallScope | None) -> list:
-        """The rows through the scheduler, in fair order; each costs its tokens."""
-        if not rows:
+    def _run(self, caller: Caller, plan: Plan, scope: CallScope | None) -> list:
+        """The plan's rows through the scheduler, waiting in this thread."""
+        if not plan.rows:
             return []
-        costs = [row.encoded.tokens for row in rows]
-        rl.note_work(0, sum(costs))
-        with self.telemetry.waiting(rows):  # queue wait and forward: metrics, log line, spans
-            return self.batcher.run(rows, costs, caller.namespace(), scope)
+        with self.telemetry.waiting(plan.rows):  # queue wait and forward: metrics, log line, spans
+            return self.batcher.wait(self.submit(caller, plan, scope), scope)
 
     def drain(self, timeout: float | None = None) -> bool:
         """Stop admitting inference (UNAVAILABLE) and wait for what was admitted; False if
@@ -334,48 +368,6 @@ class HubService:
         moved = self.registry.set_alias(owner, name, alias, ref)
         self.cache.expire(owner, name)  # this server sees the move at once, others within alias_ttl_s
         return moved
-
-    # ---- tenants (operator only) --------------------------------------------------------
-    def create_tenant(
-        self, caller: Caller, name: str, max_bytes: int = 0, max_adapters: int = 0, limits: LimitsChange | None = None
-    ) -> tuple[str, str]:
-        self._operator(caller)
-        caller.check_keys_are_checked()
-        if max_bytes < 0 or max_adapters < 0:
-            raise InvalidArgument("quotas must not be negative")
-        if limits is not None:
-            limits.check()  # before anything is stored
-        created = self.tenants.create_key(check_name("tenant", name), max_bytes, max_adapters)
-        if limits is not None and not limits.empty:
-            self.set_tenant_limits(caller, name, limits)
-        return created
-
-    def set_tenant_limits(self, caller: Caller, name: str, change: LimitsChange) -> TenantUsage:
-        """Change a tenant's weight and rate limits: this server applies them at once, others
-        within a few seconds."""
-        self._operator(caller)
-        change.check()
-        record = self.tenants.set_limits(check_name("tenant", name), change.apply)
-        self.policies.changed(record)
-        return self._usage(record)
-
-    def list_tenants(self, caller: Caller) -> list[TenantUsage]:
-        self._operator(caller)
-        return [self._usage(record) for record in self.tenants.list()]
-
-    def _usage(self, record: TenantRecord) -> TenantUsage:
-        used, names = self.registry.usage(record.name)
-        max_bytes, max_adapters = self.quota(record.name)
-        return TenantUsage(record, used, len(names), max_bytes, max_adapters)
-
-    def revoke_tenant(self, caller: Caller, name: str) -> int:
-        self._operator(caller)
-        return self.tenants.revoke(check_name("tenant", name))
-
-    @staticmethod
-    def _operator(caller: Caller) -> None:
-        if not caller.admin:
-            raise PermissionDenied("this call needs the operator's admin key")
 
     # ---- admin --------------------------------------------------------------------------
     def server_info(self, caller: Caller | None = None) -> ServerInfo:

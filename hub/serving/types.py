@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from adapters_registry.manifest import HeadKind
 from adapters_registry.tenants import TenantRecord
 from hub.tasks.results import Prediction
+
+if TYPE_CHECKING:
+    from hub.engine.runtime import RowRequest
 
 
 @dataclass(frozen=True)
@@ -42,3 +47,16 @@ class Target:
     name: str
     ref: str = ""
     task: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A request ready for the scheduler: its rows, and what turns their scores into the answer."""
+
+    rows: list[RowRequest]
+    finish: Callable[[list], Any]
+    light: bool = False  # finish runs no plugin code (no pre/postprocessor, no segmenter): only decoding
+
+    @property
+    def costs(self) -> list[int]:
+        return [row.encoded.tokens for row in self.rows]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import grpc
+from typing import Any
 
 from hub.api.v1 import domains_pb2, domains_pb2_grpc
 from hub.errors import InvalidArgument
+from hub.serving.auth import Caller
 from hub.transport import convert
-from hub.transport.base import ServicerBase
-from hub.transport.status import guarded
+from hub.transport.base import ServicerBase, unary
 
 
 def _who(request: domains_pb2.DomainAccessRequest) -> str | None:
@@ -18,19 +18,20 @@ def _who(request: domains_pb2.DomainAccessRequest) -> str | None:
 
 
 class DomainServicer(ServicerBase, domains_pb2_grpc.DomainServiceServicer):
-    @guarded
-    def GrantDomain(self, request: domains_pb2.DomainAccessRequest, context: grpc.ServicerContext):
-        caller = self.caller(context)
-        access = self.service.domains.grant(caller, request.domain, _who(request))
+    @unary()
+    async def GrantDomain(self, request: domains_pb2.DomainAccessRequest, context: Any, caller: Caller):
+        grant = self.service.domains.grant
+        access = await self.front.blocking(caller.tenant, grant, caller, request.domain, _who(request))
         return convert.domain_access(access, caller.admin)
 
-    @guarded
-    def RevokeDomain(self, request: domains_pb2.DomainAccessRequest, context: grpc.ServicerContext):
-        caller = self.caller(context)
-        access = self.service.domains.revoke(caller, request.domain, _who(request))
+    @unary()
+    async def RevokeDomain(self, request: domains_pb2.DomainAccessRequest, context: Any, caller: Caller):
+        revoke = self.service.domains.revoke
+        access = await self.front.blocking(caller.tenant, revoke, caller, request.domain, _who(request))
         return convert.domain_access(access, caller.admin)
 
-    @guarded
-    def ListDomains(self, request: domains_pb2.ListDomainsRequest, context: grpc.ServicerContext):
-        caller = self.caller(context)
-        return convert.list_domains_response(self.service.domains.catalog(caller, self.service.registry.listings))
+    @unary()
+    async def ListDomains(self, request: domains_pb2.ListDomainsRequest, context: Any, caller: Caller):
+        catalog = self.service.domains.catalog
+        listed = await self.front.blocking(caller.tenant, catalog, caller, self.service.registry.listings)
+        return convert.list_domains_response(listed)

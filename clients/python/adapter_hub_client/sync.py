@@ -132,8 +132,10 @@ class HubClient(ClientBase, DomainCalls):
     def predict_stream(self, requests: Iterable[Request], *, timeout: float | None = None) -> StreamCall:
         """Many requests on one call; answers as each finishes (any order), by request_id.
         A request's failure is its item's ``error``; ``timeout`` bounds the whole call."""
+        return self._open_stream(requests, timeout or self.config.timeout)
+
+    def _open_stream(self, requests: Iterable[Request], wait: float | None) -> StreamCall:
         messages = (stream_request(r) for r in requests)
-        wait = timeout or self.config.timeout
         metadata = self.config.call_metadata("", wait)  # a stream names no one adapter: any replica
         call = self.stubs["inference"].PredictStream(messages, timeout=wait, metadata=metadata)
         return StreamCall(call, self._fail)
@@ -148,10 +150,14 @@ class HubClient(ClientBase, DomainCalls):
         timeout: float | None = None,
     ) -> Iterator[t.Batch]:
         """Each batch's answer (or error) in input order over one PredictStream call, with at
-        most ``in_flight`` batches outstanding; ``timeout`` bounds the whole call."""
-        return ordered_batches(
-            lambda requests: self.predict_stream(requests, timeout=timeout), adapter, batches, task, in_flight
-        )
+        most ``in_flight`` batches outstanding; a batch refused with a retry hint is sent again
+        after it. ``timeout`` bounds the whole call; without it the call has no deadline (a
+        file of any length) and each batch has the client's timeout."""
+        if timeout is not None:
+            opener = lambda requests: self._open_stream(requests, timeout)  # noqa: E731
+            return ordered_batches(opener, adapter, batches, task, in_flight)
+        opener = lambda requests: self._open_stream(requests, None)  # noqa: E731
+        return ordered_batches(opener, adapter, batches, task, in_flight, self.config.timeout)
 
     def predict_iter(
         self,
