@@ -44,7 +44,7 @@ def test_empty_responses_are_the_generated_classes() -> None:
 def test_each_rpc_gets_a_serve_method_of_its_streaming_kind() -> None:
     for _, method in RPCS:
         serve_method = _serve_method(method)
-        if method.name == "PredictStream":  # bidirectional: answers are yielded
+        if method.server_streaming:  # PredictStream, DownloadAdapter: answers are yielded
             assert inspect.isasyncgenfunction(serve_method)
         else:  # UploadAdapter (client stream) and every unary RPC: one awaited reply
             assert inspect.iscoroutinefunction(serve_method) and not inspect.isasyncgenfunction(serve_method)
@@ -61,6 +61,7 @@ def test_the_replica_class_has_a_method_per_rpc_and_the_multiplexed_route() -> N
         "AdminService",
         "TenantService",
         "ResidencyService",
+        "DomainService",
     }
     for name in names | {"route"}:
         assert callable(getattr(cls, name, None)), name
