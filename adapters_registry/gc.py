@@ -36,7 +36,7 @@ from typing import Any
 from adapters_registry.storage.base import ObjectInfo, ObjectNotFound, ObjectStore
 
 log = logging.getLogger("adapters_registry.gc")
-ROOT = "tenants/"
+ROOTS = ("tenants/", "domains/")  # tenants' data, and domains' catalogs (adapters_registry/domains.py)
 
 
 @dataclass
@@ -62,7 +62,8 @@ class Roots:
 
 
 def _records(store: ObjectStore, keys: list[str]) -> dict[tuple[str, str, int], tuple[str, Any]]:
-    """(namespace, name, version) -> ("live" | "deleted@<time>" | "damaged", record JSON)."""
+    """(namespace, name, version) -> ("live" | "deleted@<time>" | "damaged", record JSON); a
+    namespace is ``tenants/<tenant>`` or ``domains/<domain>``."""
     out: dict[tuple[str, str, int], tuple[str, Any]] = {}
     for key in keys:
         parts = key.split("/")  # tenants/<ns>/adapters/<name>/<versions|tombstones>/<n>[.json]
@@ -75,7 +76,7 @@ def _records(store: ObjectStore, keys: list[str]) -> dict[tuple[str, str, int], 
             data = store.get(key).data
         except ObjectNotFound:
             continue
-        where = (parts[1], parts[3], int(stem))
+        where = (f"{parts[0]}/{parts[1]}", parts[3], int(stem))
         try:
             raw = json.loads(data) if data else {}
         except ValueError:
@@ -96,12 +97,13 @@ def _files(record: Any) -> list[str]:
 
 def base_of(record: Any) -> tuple[str, str, int] | None:
     """The (namespace, name, version) a stacked version's manifest names as its ``base``; None
-    when it names none (the field is optional). The base's namespace is its domain's name."""
+    when it names none (the field is optional). The base lives in its domain's catalog,
+    ``domains/<domain>/`` (adapters_registry/domains.py)."""
     try:
         base = record["manifest"].get("base")
         if not base:
             return None
-        return str(base["domain"]), str(base["name"]), int(base["version"])
+        return f"domains/{base['domain']}", str(base["name"]), int(base["version"])
     except (KeyError, TypeError, AttributeError, ValueError):
         return None
 
@@ -130,13 +132,14 @@ def collect(store: ObjectStore, grace_s: float, dry_run: bool = False) -> GcRepo
     """Reclaim unreferenced blobs (and the local store's stale temp and lock files) older than
     ``grace_s``; ``dry_run``: only count them."""
     started, report = time.time(), GcReport(dry_run)
-    listed = store.scan(ROOT)  # blobs and their times first, then the records (see above)
+    listed = [info for root in ROOTS for info in store.scan(root)]  # blobs and times first, then records
     blobs = [info for info in listed if info.key.split("/")[2:3] == ["blobs"]]
     roots = root_set(store, [info.key for info in listed if "/adapters/" in info.key], grace_s, started)
     report.skipped = sorted(roots.skipped)
     cutoff = started - grace_s
     for info in blobs:
-        namespace, digest = info.key.split("/")[1], info.key.rsplit("/", 1)[1]
+        parts = info.key.split("/")
+        namespace, digest = f"{parts[0]}/{parts[1]}", parts[-1]
         if (namespace, digest) in roots.blobs or namespace in roots.skipped:
             continue
         if info.modified > cutoff or _touched_since(store, info, cutoff):

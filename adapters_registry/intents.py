@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("adapters_registry.intents")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_OWNER = re.compile(r"^(?:domain:[a-z][a-z0-9_]{0,62}|[a-z0-9][a-z0-9._-]{0,62})$")  # a tenant or a domain
 
 PREFIX = "intents/"
 
@@ -52,7 +53,9 @@ class Intent:
 
     @property
     def key(self) -> str:
-        return f"{PREFIX}{self.tenant}/{self.id}.json"
+        # a domain's owner string ("domain:medical") holds a ':', which no key may: '=' stands
+        # for it (no tenant or domain name holds either)
+        return f"{PREFIX}{self.tenant.replace(':', '=')}/{self.id}.json"
 
     def to_json(self) -> bytes:
         body = {"op": self.op, "name": self.name, "versions": list(self.versions), "created": self.created}
@@ -64,6 +67,7 @@ class Intent:
         happen on either store, but a damaged object is skipped, not fatal)."""
         try:
             tenant, file = key[len(PREFIX) :].split("/", 1)
+            tenant = tenant.replace("=", ":")
             raw: Any = json.loads(data)
             return cls(
                 tenant=tenant,
@@ -89,7 +93,7 @@ def recover(registry: AdapterRegistry, older_than_s: float = 0.0) -> list[Intent
             continue  # finished meanwhile
         if intent is not None and intent.created > cutoff:
             continue
-        if intent is not None and _NAME.match(intent.tenant) and _NAME.match(intent.name):
+        if intent is not None and _OWNER.match(intent.tenant) and _NAME.match(intent.name):
             with crashpoints.suppressed():
                 registry.finish(intent)
             done.append(intent)

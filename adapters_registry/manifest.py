@@ -158,6 +158,24 @@ class FileRecord:
     size: int
 
 
+@dataclass(frozen=True)
+class BaseAdapter:
+    """The domain adapter a tenant adapter is stacked on: its exact version and content digest
+    (adapters_registry.domains.content_digest). Stored as ``"base"`` in hub_adapter.json."""
+
+    domain: str
+    name: str
+    version: int
+    digest: str
+
+    @property
+    def reference(self) -> str:
+        return f"{self.domain}:{self.name}@{self.version}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"domain": self.domain, "name": self.name, "version": self.version, "digest": self.digest}
+
+
 @dataclass
 class Manifest:
     tasks: list[HeadSpec]
@@ -170,12 +188,14 @@ class Manifest:
     # each LoRA module's (rank, alpha), resolved at upload from the PEFT config (its patterns
     # included: adapters_registry/patterns.py); empty for versions stored before
     lora_modules: dict[str, tuple[int, float]] = field(default_factory=dict)
+    base: BaseAdapter | None = None  # stacked on this domain adapter
 
     def task(self, name: str) -> HeadSpec | None:
         return next((t for t in self.tasks if t.task == name), None)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        base = {"base": self.base.to_json()} if self.base is not None else {}
+        return base | {
             "format_version": self.format_version,
             "base_model": {
                 "name": self.base_model_name,
@@ -217,6 +237,7 @@ def parse_manifest(data: dict[str, Any], problems: list[str]) -> Manifest | None
         description = ""
     files = _parse_files(data.get("files") or {}, problems)
     lora_modules = _parse_lora_modules(data.get("lora_modules") or {}, problems)
+    stacked = _parse_base(data.get("base"), problems)
     if len(problems) > start:
         return None
     return Manifest(
@@ -226,6 +247,7 @@ def parse_manifest(data: dict[str, Any], problems: list[str]) -> Manifest | None
         description=description,
         metrics=metrics,
         files=files,
+        base=stacked,
         lora_modules=lora_modules,
     )
 
@@ -243,6 +265,34 @@ def _parse_lora_modules(raw: object, problems: list[str]) -> dict[str, tuple[int
             continue
         modules[str(module)] = (rank, float(alpha))
     return modules
+
+
+_BASE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_BASE_DOMAIN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def _parse_base(raw: object, problems: list[str]) -> BaseAdapter | None:
+    """``"base": {"domain", "name", "version", "digest"}``, or absent."""
+    if raw is None:
+        return None
+    where = f"{MANIFEST_FILE}: base"
+    if not isinstance(raw, dict):
+        problems.append(f"{where} must be an object with domain, name, version and digest")
+        return None
+    domain, name, version, digest = (raw.get(k) for k in ("domain", "name", "version", "digest"))
+    before = len(problems)
+    if not isinstance(domain, str) or not _BASE_DOMAIN.match(domain):
+        problems.append(f"{where}.domain must be a domain (a plugin namespace such as medical)")
+    if not isinstance(name, str) or not _BASE_NAME.match(name):
+        problems.append(f"{where}.name must be an adapter name")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        problems.append(f"{where}.version must be a version number (an exact version, not an alias)")
+    if not isinstance(digest, str) or not _DIGEST.match(digest):
+        problems.append(f"{where}.digest must be sha256:<64 hex digits>")
+    if len(problems) > before:
+        return None
+    return BaseAdapter(str(domain), str(name), int(version), str(digest))  # type: ignore[arg-type]
 
 
 def _parse_head(index: int, raw: object, problems: list[str]) -> HeadSpec | None:

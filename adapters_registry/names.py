@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from hub.errors import InvalidArgument
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+# an adapter as a request names it: NAME, or DOMAIN:NAME (a domain adapter, adapters_registry/domains.py)
+_REFERENCE = re.compile(r"(?:[a-z][a-z0-9_]{0,62}:)?[a-z0-9][a-z0-9._-]{0,62}")
 _VERSION_DIGITS = 8  # versions are stored as %08d: at most 99,999,999
 
 
@@ -47,6 +49,9 @@ RESERVED_TENANTS = frozenset({"admin", "local", "other", "operator", "system"})
 
 RULES: dict[str, Rule] = {
     "adapter name": Rule(63, _NAME, _NAME_HINT),
+    "adapter reference": Rule(
+        127, _REFERENCE, "an adapter name, or DOMAIN:NAME for a domain's (DOMAIN: lowercase letters, digits and _)"
+    ),
     "tenant": Rule(63, _NAME, _NAME_HINT, reserved=RESERVED_TENANTS),
     "alias": Rule(63, _NAME, _NAME_HINT + "; not all digits"),
     "version": Rule(

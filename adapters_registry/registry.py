@@ -1,6 +1,7 @@
 """Versioned, per-tenant adapter storage on top of any ObjectStore.
 
-Layout (all keys under ``tenants/<tenant>/``):
+Layout (all keys under ``tenants/<tenant>/``; a domain's adapters, owner ``domain:<domain>``
+(adapters_registry/domains.py), under ``domains/<domain>/`` in the same layout):
 
     blobs/<sha256>                                  file contents, content-addressed
     adapters/<name>/versions/<00000007>.json        version record (immutable once written)
@@ -33,6 +34,8 @@ from typing import Any
 
 from adapters_registry import crashpoints, names
 from adapters_registry.artifact import Artifact, sha256_hex
+from adapters_registry.domains import OWNER_PREFIX as DOMAIN_OWNER
+from adapters_registry.domains import check_domain
 from adapters_registry.intents import Intent, recover
 from adapters_registry.manifest import MANIFEST_FILE, FileRecord
 from adapters_registry.records import VersionRecord, record_from_json
@@ -82,6 +85,8 @@ class AdapterRegistry:
     # ---- keys -------------------------------------------------------------------------
     @staticmethod
     def _tenant_prefix(tenant: str) -> str:
+        if tenant.startswith(DOMAIN_OWNER):  # a domain's catalog, beside the tenants'
+            return f"domains/{check_domain(tenant[len(DOMAIN_OWNER) :])}/"
         return f"tenants/{check_name('tenant', tenant)}/"
 
     def _adapter_prefix(self, tenant: str, name: str) -> str:

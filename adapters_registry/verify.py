@@ -42,16 +42,16 @@ class VerifyReport:
 
 
 def verify(store: ObjectStore, quarantine: bool = False) -> VerifyReport:
-    """Check every blob and version record under ``tenants/``."""
+    """Check every blob and version record under ``tenants/`` and ``domains/``."""
     report = VerifyReport()
     bad_blobs: set[tuple[str, str]] = set()
-    keys = store.list("tenants/")
+    keys = store.list("tenants/") + store.list("domains/")
     for key in keys:
         parts = key.split("/")
         if len(parts) == 4 and parts[2] == "blobs":
             report.blobs += 1
             if not _blob_ok(store, key, parts[3]):
-                bad_blobs.add((parts[1], parts[3]))
+                bad_blobs.add((f"{parts[0]}/{parts[1]}", parts[3]))
                 report.damaged.append(Damage(parts[1], "blob", parts[3], quarantine and _move(store, key)))
     for key in keys:
         parts = key.split("/")
@@ -80,6 +80,7 @@ def _check_record(
     store: ObjectStore, key: str, parts: list[str], bad: set[tuple[str, str]], quarantine: bool, report: VerifyReport
 ) -> None:
     namespace, what = parts[1], f"{parts[3]}@{parts[5].split('.', 1)[0].lstrip('0') or '0'}"
+    root = f"{parts[0]}/{parts[1]}"
     try:
         record = record_from_json(namespace, json.loads(store.get(key).data), what)
     except ObjectNotFound:
@@ -88,8 +89,7 @@ def _check_record(
         report.damaged.append(Damage(namespace, "record", what, quarantine and _move(store, key)))
         return
     for path, file in record.manifest.files.items():
-        blob = f"tenants/{namespace}/blobs/{file.sha256}"
-        if (namespace, file.sha256) not in bad and not store.exists(blob):
+        if (root, file.sha256) not in bad and not store.exists(f"{root}/blobs/{file.sha256}"):
             report.damaged.append(Damage(namespace, "missing", f"{what} {path}"))
 
 

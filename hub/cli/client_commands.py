@@ -27,9 +27,10 @@ def cmd_push(args: argparse.Namespace) -> int:
         return 2
     labels = [x.strip() for x in args.labels.split(",")] if args.labels else []
     with connect(args) as client:
+        name = f"{args.domain}:{args.name}" if args.domain else args.name
         info = client.push(
             directory,
-            args.name,
+            name,
             task=args.task,
             labels=labels,
             description=args.description,
@@ -65,9 +66,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_fanout(args: argparse.Namespace) -> int:
-    targets = [(t.partition(":")[0], t.partition(":")[2]) for t in args.targets]
     with connect(args) as client:
-        predictions = client.fan_out(args.text, targets)
+        predictions = client.fan_out(args.text, list(args.targets))  # ADAPTER[@VERSION][:TASK] strings
     data, lines = [], []
     for p in predictions:
         data.append({"adapter": p.adapter, "task": p.task, **prediction_json(p)})
@@ -89,7 +89,7 @@ def _adapter_lines(adapters: list[Adapter]) -> Iterator[str]:
 
 def cmd_adapters(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        adapters = client.list_adapters()
+        adapters = client.list_adapters(args.domain)
     data = [
         {"name": a.name, "aliases": dict(a.aliases), "versions": [version_json(v) for v in a.versions]}
         for a in adapters

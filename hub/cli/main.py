@@ -11,6 +11,7 @@ from adapter_hub_client import HubError
 
 from hub.cli import client_commands as cc
 from hub.cli.cluster_commands import add_cluster_parsers
+from hub.cli.domain_commands import add_domain_parsers
 from hub.cli.fairness_commands import add_limit_flags, add_tenant_set_parser
 from hub.cli.plugins import cmd_plugins
 from hub.cli.residency_commands import add_residency_parsers
@@ -85,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = client_cmd("push", cc.cmd_push, "upload an adapter directory (PEFT save_pretrained output)")
     p.add_argument("directory")
-    p.add_argument("--name", required=True, help="adapter name in your namespace")
+    p.add_argument("--name", required=True, help="adapter name in your namespace (or, with --domain, the domain's)")
+    p.add_argument("--domain", default="", help="publish into this domain's catalog, DOMAIN:NAME (operator: admin key)")
     p.add_argument("--task", help="task its classifier serves (needed for a plain PEFT directory)")
     p.add_argument("--labels", help="comma-separated label names in classifier order")
     p.add_argument("--description", default="", help="free text stored in the manifest")
@@ -97,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = client_cmd("predict", cc.cmd_predict, "score texts with an adapter")
-    p.add_argument("--adapter", required=True, help="NAME or NAME@VERSION (number or alias)")
+    p.add_argument("--adapter", required=True, help="NAME[@VERSION] (number or alias), or DOMAIN:NAME[@VERSION]")
     p.add_argument("--task", help="task to use when the adapter has several")
     p.add_argument("--file", help="score this file's lines instead (one text per line; - reads stdin), streamed")
     p.add_argument(
@@ -109,9 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = client_cmd("fanout", cc.cmd_fanout, "score one text with several adapters in one pass")
     p.add_argument("text")
-    p.add_argument("targets", nargs="+", metavar="ADAPTER[@VERSION][:TASK]")
+    p.add_argument("targets", nargs="+", metavar="ADAPTER[@VERSION][:TASK]", help="ADAPTER: NAME or DOMAIN:NAME")
 
-    client_cmd("adapters", cc.cmd_adapters, "list your adapters with versions, aliases, tasks, sizes")
+    p = client_cmd(
+        "adapters", cc.cmd_adapters, "list your adapters (or a domain's) with versions, aliases, tasks, sizes"
+    )
+    p.add_argument("--domain", default="", help="list this domain's adapters instead of yours")
     p = client_cmd("show", cc.cmd_show, "show one adapter version in full (JSON)")
     p.add_argument("adapter", metavar="NAME[@VERSION]")
     p = client_cmd("delete", cc.cmd_delete, "delete one version (NAME@VERSION) or a whole adapter (NAME)")
@@ -128,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tenant_parsers(sub, common)
     add_store_parsers(sub, common)
     add_training_parsers(sub, common)
+    add_domain_parsers(sub, common)
     return parser
 
 

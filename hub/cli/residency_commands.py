@@ -10,6 +10,7 @@ from typing import Any
 from adapter_hub_client import ResidencyStatus, ResidentAdapter
 
 from hub.cli.client_commands import connect
+from hub.cli.domain_commands import domain_json, domain_lines
 from hub.cli.fairness_commands import queue_json, queue_lines
 from hub.cli.render import emit_json, fields_json
 from hub.residency.tier import human_bytes
@@ -75,8 +76,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     with connect(args) as client:
         response = client.residency_status()
         queue = client.queue_status()
+        domains = client.list_domains()
     if args.json:
-        emit_json({**status_json(response), "queue": queue_json(queue)})
+        emit_json({**status_json(response), "queue": queue_json(queue), "domains": [domain_json(d) for d in domains]})
         return 0
     head = ("tier", "count", "bytes", "budget", "pinned", "hits", "misses", "evictions", "loads", "p50 ms", "p99 ms")
     print("{:<7}{:>7}{:>11}{:>11}{:>8}{:>9}{:>8}{:>11}{:>7}{:>9}{:>9}".format(*head))
@@ -114,4 +116,6 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"stored adapters whose labels differ from their task's ({len(response.label_drift)}):")
         for line in response.label_drift:
             print(f"  {line}")
+    for line in domain_lines(domains):  # each domain adapter's users: counts only
+        print(line)
     return 0

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters_registry.manifest import Pooling
+from hub.cli.train_base import add_base_options, resolve_base
 from hub.config.settings import Settings
 from hub.engine.train.types import EvalRecord, Mode, Observer, TrainOptions, parse_head_layers
 from hub.errors import DomainError
@@ -67,6 +68,7 @@ def _add_train_parser(sub: Any) -> None:
     g.add_argument("--holdout-seed", type=int, default=0, help="seed of the held-out split (default 0)")
     _add_column_options(g)
     _add_model_options(p)
+    add_base_options(p)
     g = p.add_argument_group("optimization")
     g.add_argument("--lr", type=float, default=None,
                    help="learning rate (default 1e-3 LoRA, 5e-5 full fine-tune, 5e-3 head-only)")  # fmt: skip
@@ -233,7 +235,9 @@ def command_line(args: argparse.Namespace) -> str:
         argv += ["--task", t.task, "--train", str(t.train)]
         argv += ["--dev", str(t.dev)] if t.dev else []
         argv += ["--reader", t.reader] if t.reader else []
-    skip = {"tasks", "train", "dev", "reader", "handler", "command", "json", "no_progress", "overwrite"}
+    skip = {"tasks", "train", "dev", "reader", "handler", "command", "json", "no_progress", "overwrite", "api_key"}
+    if not args.base or Path(args.base).is_dir():
+        skip.add("target")
     if not args.holdout:
         skip |= {"holdout", "holdout_seed"}
     skip |= {name for name, default in COLUMN_DEFAULTS.items() if getattr(args, name, default) == default}
@@ -286,6 +290,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     _quiet_loading()
     settings, plugins = _plugins([t.task for t in args.tasks])
     options = reader_options(args)
+    base, base_files = resolve_base(args)  # before the backbone loads: a wrong reference fails fast
     request = TrainRequest(
         inputs=[dataclasses.replace(t, options=options) for t in args.tasks],
         options=_options(args, args.backbone or settings.backbone),
@@ -299,6 +304,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         description=args.description,
         command=command_line(args),
         overwrite=args.overwrite,
+        base=base,
+        base_files=base_files,
     )
     report = train(request, plugins.catalog, ProgressBar(not args.no_progress and not args.json))
     o = report.outcome

@@ -6,12 +6,13 @@ real call when the method returns. The hub's servicers (hub/transport) expect a
 ``grpc.ServicerContext``; this adapter gives them one, so every RPC runs the same servicer code
 in a replica as in the single-process server:
 
-- ``abort`` sets the code and details and raises ``CallAborted``; the replica turns that into a
+- ``abort`` sets the code and details and raises ``CallAborted`` (the aio context's abort is a
+  coroutine; hub/transport/status.py awaits it only when it is one); the replica turns that into a
   plain return of an empty message, which is how Serve sends a status it did not choose.
 - ``time_remaining`` is the client's deadline as the client library sends it in the
   ``hub-deadline-ms`` metadata (the proxy does not pass the gRPC deadline on); None without it.
-- ``add_callback`` callbacks run when the call ends: returned, failed, or cancelled because the
-  client went away (the proxy cancels the replica's request).
+- ``add_callback`` (and aio's ``add_done_callback``) callbacks run when the call ends: returned,
+  failed, or cancelled because the client went away (the proxy cancels the replica's request).
 """
 
 from __future__ import annotations
@@ -56,8 +57,17 @@ class ServeCallContext:
             self._callbacks.append(callback)
             return True
 
+    def add_done_callback(self, callback: Callable[[ServeCallContext], None]) -> None:
+        """As ``grpc.aio.ServicerContext``'s: ``callback(context)`` when the call ends (at once if
+        it has)."""
+        if not self.add_callback(lambda: callback(self)):
+            callback(self)
+
     def is_active(self) -> bool:
         return not self._ended.is_set()
+
+    def cancelled(self) -> bool:
+        return self._ended.is_set() and not self.aborted
 
     def set_trailing_metadata(self, metadata: Sequence[tuple[str, str]]) -> None:
         self.serve_context.set_trailing_metadata(list(metadata))

@@ -3,9 +3,9 @@
 A replica is the whole single-process hub minus its listener: HubService (engine, residency
 tiers, fair batcher) and the same servicers as hub/transport/server.py. Its Serve methods are
 made from the protos' service descriptors, one per RPC of the five services, so every RPC works
-through the proxy and a new RPC needs nothing here. Each method runs its servicer on the
-replica's thread pool (hub/cluster/bridge.py), so concurrent calls meet in the batcher and share
-forwards across adapters and tenants. Every call is authenticated by the replica from its own
+through the proxy and a new RPC needs nothing here. Each method awaits its (asyncio) servicer on
+the replica's event loop (hub/cluster/bridge.py), so concurrent calls meet in the fair queue and
+share forwards across adapters and tenants. Every call is authenticated by the replica from its own
 ``authorization`` metadata; the routing key (``multiplexed_model_id``) only picks the replica.
 
 Calls that put an adapter on this replica (``ROUTED``) register their routing key with Serve's
@@ -21,14 +21,13 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message_factory import GetMessageClass
 from ray import serve
 
-from hub.cluster.bridge import blocking_iterator, run_stream_in, run_stream_out, run_unary
+from hub.cluster.bridge import run_stream_out, run_unary
 from hub.cluster.context import ServeCallContext
 from hub.cluster.directory import REPORT_EVERY_S, directory
 from hub.cluster.routes import ChainedObserver, Route, RouteBook
@@ -36,6 +35,7 @@ from hub.config.settings import Settings
 from hub.config.settings_schema import ENV_PREFIX
 from hub.residency.residency import split_key
 from hub.serving.app import build_authenticator, build_service
+from hub.transport.frontend import FrontEnd
 from hub.transport.server import SERVICES, hub_servicers
 
 log = logging.getLogger("hub.cluster")
@@ -51,11 +51,11 @@ class ReplicaBase:
         self.service = build_service(settings)
         self.auth = build_authenticator(settings, self.service)
         self.service.load_backbone()
+        self.front = FrontEnd(self.service, self.auth)
         self.methods: dict[str, Callable[..., Any]] = {}
-        for descriptor, servicer in zip(SERVICES, hub_servicers(self.service, self.auth), strict=True):
+        for descriptor, servicer in zip(SERVICES, hub_servicers(self.front), strict=True):
             for method in descriptor.methods:
                 self.methods[method.name] = getattr(servicer, method.name)
-        self.pool = ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="rpc")
         self.routes = RouteBook(self, self.service.cache)
         self.service.cache.observer = ChainedObserver(self.service.cache.observer, self.routes)
         self.replica_id = serve.get_replica_context().replica_id.unique_id
@@ -65,6 +65,8 @@ class ReplicaBase:
         log.info("replica %s serving (pid %d)", self.replica_id, os.getpid())
 
     def context(self, serve_context: Any) -> ServeCallContext:
+        if self.front.loop is None:  # the replica's loop: revocations from worker threads reach it
+            self.front.bind(asyncio.get_running_loop())
         return ServeCallContext(serve_context)
 
     async def follow_route(self, method: str, context: ServeCallContext) -> None:
@@ -112,7 +114,7 @@ class ReplicaBase:
         self._stop.set()
         self.service.drain(self.service.settings.shutdown_grace_s)
         self.service.close(drain=False)
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.front.close()
         try:
             self.directory.leave.remote(self.replica_id)
         except Exception:
@@ -154,8 +156,7 @@ def _serve_method(method: MethodDescriptor) -> Callable[..., Any]:
     if method.client_streaming and method.server_streaming:
 
         async def bidi(self: ReplicaBase, request: Any, grpc_context: Any) -> Any:
-            inbound = blocking_iterator(request, asyncio.get_running_loop())
-            async for answer in run_stream_out(self.pool, self.methods[name], inbound, self.context(grpc_context)):
+            async for answer in run_stream_out(self.methods[name], request, self.context(grpc_context)):
                 yield answer
 
         return bidi
@@ -163,20 +164,20 @@ def _serve_method(method: MethodDescriptor) -> Callable[..., Any]:
 
         async def stream_in(self: ReplicaBase, request: Any, grpc_context: Any) -> Any:
             context = self.context(grpc_context)
-            return await run_stream_in(self.pool, self.methods[name], request, context, empty_response(name))
+            return await run_unary(self.methods[name], request, context, empty_response(name))
 
         return stream_in
     if method.server_streaming:
 
         async def stream_out(self: ReplicaBase, request: Any, grpc_context: Any) -> Any:
-            async for answer in run_stream_out(self.pool, self.methods[name], request, self.context(grpc_context)):
+            async for answer in run_stream_out(self.methods[name], request, self.context(grpc_context)):
                 yield answer
 
         return stream_out
 
     async def unary(self: ReplicaBase, request: Any, grpc_context: Any) -> Any:
         context = self.context(grpc_context)
-        answer = await run_unary(self.pool, self.methods[name], request, context, empty_response(name))
+        answer = await run_unary(self.methods[name], request, context, empty_response(name))
         await self.follow_route(name, context)
         return answer
 

@@ -135,10 +135,27 @@ class Settings:
         check=_not_empty,
     )
     port: int = SERVER(DEFAULT_PORT, "gRPC port (0: any free port)", minimum=0, maximum=65535)
-    # Each waiting request holds a handler thread, so this also bounds how many single-text
-    # requests one batch can gather (the serving benchmark's figures were measured at 96).
+    # The front end is asyncio (hub/transport): a waiting call holds no thread. These threads
+    # run only the blocking steps (text preparation, store reads and writes, admin), each tenant
+    # at most half of them, so one tenant's slow work cannot take them all.
     max_workers: int = SERVER(
-        96, "gRPC handler threads; each waiting request holds one: keep well above the batch size", minimum=1
+        16, "threads for blocking steps of calls (text preparation, store I/O); a waiting call holds none", minimum=1
+    )
+    max_open_calls: int = SERVER(
+        4096, "open calls in total (unary and streams); beyond it RESOURCE_EXHAUSTED with a hint", minimum=1
+    )
+    tenant_max_open_calls: int = SERVER(
+        0, "cap on one tenant's open calls; 0: its weighted share of max-open-calls (at least 8)", minimum=0
+    )
+    max_open_streams: int = SERVER(1024, "open streaming calls (PredictStream, uploads) in total", minimum=1)
+    tenant_max_open_streams: int = SERVER(
+        0, "cap on one tenant's open streams; 0: its weighted share of max-open-streams (at least 4)", minimum=0
+    )
+    stream_idle_timeout_s: float = SERVER(
+        60.0, "a PredictStream with nothing in flight that sends nothing for this long is ended", minimum=0.01
+    )
+    upload_stall_timeout_s: float = SERVER(
+        30.0, "an upload that sends no chunk for this long is ended and discarded", minimum=0.01
     )
     shutdown_grace_s: float = SERVER(10.0, "seconds to drain in-flight calls at shutdown", minimum=0)
     # --- backbone and engine
@@ -180,7 +197,7 @@ class Settings:
         minimum=0,
     )
     queue_max_requests: int = FAIRNESS(
-        0, "requests queued in total; 0: three quarters of max-workers (each waiting call holds a thread)", minimum=0
+        0, "requests queued in total; 0: 1024 (a queued call is a coroutine: memory, not threads, bounds it)", minimum=0
     )
     tenant_queue_max_tokens: int = FAIRNESS(
         0, "cap on one tenant's queued input tokens; 0: none but its weighted share of the total", minimum=0

@@ -182,3 +182,22 @@ def _host(tensor: torch.Tensor, backbone: Backbone) -> torch.Tensor:
     """Host copy in the serving dtype; pinned for GPU engines (non-blocking bank loads)."""
     host = tensor.to(dtype=backbone.dtype).contiguous()
     return host.pin_memory() if backbone.device.type == "cuda" else host
+
+
+def stack_adapters(own: PackedAdapter, base: PackedAdapter) -> PackedAdapter:
+    """A stacked adapter as one: per module, the base's and its own low-rank updates joined
+    along the rank, ``a = [a_base; a_own]``, ``b = [b_base; b_own]``, so ``(x @ a.T) @ b`` is
+    exactly the sum of both updates; the heads are its own. The engine then serves a stacked row
+    like any row (one bank slot, one group per bucket): unstacked rows cost what they did, and a
+    stacked row costs its summed rank (measured: benchmarks/bench_stacking.py)."""
+    layers = dict(own.layers)
+    for module, pair in base.layers.items():
+        mine = layers.get(module)
+        if mine is None:
+            layers[module] = pair
+        else:
+            a = torch.cat([pair.a, mine.a]).contiguous()
+            b = torch.cat([pair.b, mine.b]).contiguous()
+            pinned = a.device.type == "cpu" and pair.a.is_pinned()
+            layers[module] = LoraPair(a.pin_memory() if pinned else a, b.pin_memory() if pinned else b)
+    return PackedAdapter(own.key, layers, own.heads)

@@ -14,6 +14,7 @@ import json
 import logging
 from pathlib import Path
 
+from adapters_registry.domains import owner_domain
 from adapters_registry.journal import Journal
 from adapters_registry.registry import VersionRecord, record_from_json
 from hub.errors import IntegrityError
@@ -27,11 +28,11 @@ class NameJournal:
 
     def remember(self, ref: str, record: VersionRecord) -> None:
         """``record.name@ref`` resolved to ``record``."""
-        self.journal.write((record.tenant, record.name, ref), record.to_json())
+        self.journal.write((_owner_part(record.tenant), record.name, ref), record.to_json())
 
     def recall(self, tenant: str, name: str, ref: str) -> VersionRecord | None:
         """The last record ``name@ref`` resolved to, or None (never written, or unreadable)."""
-        data = self.journal.read((tenant, name, ref))
+        data = self.journal.read((_owner_part(tenant), name, ref))
         if data is None:
             return None
         try:
@@ -41,4 +42,11 @@ class NameJournal:
             return None
 
     def forget(self, tenant: str, name: str, ref: str) -> None:
-        self.journal.remove((tenant, name, ref))
+        self.journal.remove((_owner_part(tenant), name, ref))
+
+
+def _owner_part(owner: str) -> str:
+    """The owner as a journal path part: a domain's ``domain:medical`` (":" is no path part) as
+    ``Domain.medical``, which no tenant name can spell (tenant names are lowercase)."""
+    domain = owner_domain(owner)
+    return owner if domain is None else f"Domain.{domain}"

@@ -42,6 +42,18 @@ DEFAULT_TENANT = "local"
 class Scheduler(Protocol):
     stats: BatchStats
 
+    def submit(
+        self,
+        rows: Sequence[Any],
+        costs: Sequence[int] | None = None,
+        tenant: str = DEFAULT_TENANT,
+        scope: CallScope | None = None,
+    ) -> Ticket: ...
+
+    def wait(self, ticket: Ticket, scope: CallScope | None = None) -> list[Any]: ...
+
+    def expire(self, ticket: Ticket) -> None: ...
+
     def run(
         self,
         rows: Sequence[Any],
@@ -143,14 +155,23 @@ class FairBatcher:
         scope: CallScope | None = None,
     ) -> list[Any]:
         """Submit and wait: the results for ``rows`` in order, or the request's error."""
-        ticket = self.submit(rows, costs, tenant, scope)
+        return self.wait(self.submit(rows, costs, tenant, scope), scope)
+
+    def wait(self, ticket: Ticket, scope: CallScope | None = None) -> list[Any]:
+        """Block this thread for the ticket's results (the asyncio front end awaits
+        ``ticket.future`` instead, and calls ``expire`` at the scope's deadline)."""
         left = scope.remaining() if scope is not None else None
         try:
             return ticket.future.result(timeout=None if left is None else max(0.0, left))
         except TimeoutError:
-            if not ticket.future.done():
-                self._withdraw(ticket, EXPIRED)  # still queued: it leaves; in flight: wait for it
+            self.expire(ticket)
             return ticket.future.result()
+
+    def expire(self, ticket: Ticket) -> None:
+        """The ticket's deadline passed: still queued, it leaves (DEADLINE_EXCEEDED); in flight,
+        its results still come."""
+        if not ticket.future.done():
+            self._withdraw(ticket, EXPIRED)
 
     def precheck(self, tenant: str, tokens: int, scope: CallScope | None = None) -> None:
         """Raise now if a request of at least ``tokens`` would be refused (before tokenizing it)."""
@@ -352,6 +373,22 @@ class FifoScheduler:
         scope: CallScope | None = None,
     ) -> list[Any]:
         return self.batcher.run(rows)
+
+    def submit(
+        self,
+        rows: Sequence[Any],
+        costs: Sequence[int] | None = None,
+        tenant: str = DEFAULT_TENANT,
+        scope: CallScope | None = None,
+    ) -> Ticket:
+        costs = list(costs) if costs is not None else [1] * len(rows)
+        return Ticket(tenant, rows, costs, future=self.batcher.submit(rows))
+
+    def wait(self, ticket: Ticket, scope: CallScope | None = None) -> list[Any]:
+        return ticket.future.result()
+
+    def expire(self, ticket: Ticket) -> None:
+        return None  # no deadlines in the FIFO batcher
 
     def set_policy(self, tenant: str, policy: TenantPolicy) -> None:
         return None

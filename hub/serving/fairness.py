@@ -24,11 +24,12 @@ log = logging.getLogger("hub.serving.fairness")
 
 POLICY_TTL_S = 5.0  # as the tenant directory's record cache: other servers' changes arrive within it
 TYPICAL_ROW_TOKENS = 64  # the derived token bound's floor: one full batch of rows this long
+DEFAULT_QUEUE_REQUESTS = 1024  # queued calls wait as coroutines (hub/transport): the token bound is the real one
 
 
 def queue_limits(settings: Settings) -> QueueLimits:
     return QueueLimits(
-        max_requests=settings.queue_max_requests or max(1, settings.max_workers * 3 // 4),
+        max_requests=settings.queue_max_requests or DEFAULT_QUEUE_REQUESTS,
         max_tokens=settings.queue_max_tokens,
         tenant_max_requests=settings.tenant_queue_max_requests,
         tenant_max_tokens=settings.tenant_queue_max_tokens,

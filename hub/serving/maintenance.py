@@ -15,30 +15,12 @@ from dataclasses import dataclass
 
 from adapters_registry.gc import GcReport, collect
 from adapters_registry.registry import AdapterRegistry
-from adapters_registry.tenants import TenantRecord
 from adapters_registry.verify import VerifyReport, verify
 from hub.config.settings import Settings
 from hub.errors import ResourceExhausted, Unavailable
 
 log = logging.getLogger("hub.serving.maintenance")
 _OTHERS_INTENT_AGE_S = 60.0  # an intent this old belongs to a dead process, not a slow one
-
-
-@dataclass(frozen=True)
-class TenantUsage:
-    record: TenantRecord
-    used_bytes: int
-    adapters: int
-    max_bytes: int
-    max_adapters: int
-
-    @property
-    def active_keys(self) -> int:
-        return sum(1 for k in self.record.keys if not k.revoked)
-
-    @property
-    def revoked_keys(self) -> int:
-        return len(self.record.keys) - self.active_keys
 
 
 @dataclass

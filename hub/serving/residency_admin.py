@@ -6,7 +6,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
-from adapters_registry.registry import VersionRecord, check_name
+from adapters_registry.registry import VersionRecord
 from hub.residency.residency import ResidencyStatus, Resident
 from hub.serving.auth import Caller
 from hub.serving.service import HubService
@@ -24,29 +24,31 @@ class ResidencyAdmin:
     def __init__(self, service: HubService) -> None:
         self.service = service
 
-    def _record(self, caller: Caller, name: str, ref: str) -> VersionRecord:
-        return self.service.cache.resolve(caller.namespace(), check_name("adapter name", name), ref)
+    def _record(self, caller: Caller, name: str, ref: str, write: bool = False) -> VersionRecord:
+        """``write``: a change others see (a domain adapter's: the operator only)."""
+        owner, name = self.service.domains.owner(caller, name, write)
+        return self.service.cache.resolve(owner, name, ref)
 
     def load(self, caller: Caller, name: str, ref: str = "") -> Done:
         started = time.perf_counter()
         record = self._record(caller, name, ref)
-        return Done(self.service.cache.load(record, self.service.runtime.pack), _ms(started))
+        return Done(self.service.cache.load(record, self.service.pack), _ms(started))
 
     def pin(self, caller: Caller, name: str, ref: str = "") -> Done:
         started = time.perf_counter()
-        record = self._record(caller, name, ref)
+        record = self._record(caller, name, ref, write=True)
         # a tenant's pins share the device tier with every other tenant's; the operator (and the
         # single local user when auth is off) may pin up to the whole budget
         limit = None if caller.admin else self.service.settings.tenant_pin_limit
-        return Done(self.service.cache.pin(record, self.service.runtime.pack, tenant_limit=limit), _ms(started))
+        return Done(self.service.cache.pin(record, self.service.pack, tenant_limit=limit), _ms(started))
 
     def unpin(self, caller: Caller, name: str, ref: str = "") -> Done:
         started = time.perf_counter()
-        return Done(self.service.cache.unpin(self._record(caller, name, ref)), _ms(started))
+        return Done(self.service.cache.unpin(self._record(caller, name, ref, write=True)), _ms(started))
 
     def unload(self, caller: Caller, name: str, ref: str = "") -> Done:
         started = time.perf_counter()
-        return Done(self.service.cache.unload(self._record(caller, name, ref)), _ms(started))
+        return Done(self.service.cache.unload(self._record(caller, name, ref, write=True)), _ms(started))
 
     def status(self, caller: Caller) -> ResidencyStatus:
         """Tier counters (server-wide) and the caller's resident adapters (the operator: all)."""

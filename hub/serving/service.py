@@ -6,18 +6,16 @@ returns plain results or raises a DomainError subclass that the transport maps t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from adapters_registry.artifact import ArtifactLimits, UploadInfo, build_artifact
-from adapters_registry.gc import GcReport
-from adapters_registry.manifest import HeadKind
-from adapters_registry.registry import AdapterListing, AdapterRegistry, VersionRecord, check_name
-from adapters_registry.tenants import TenantDirectory, TenantRecord
-from adapters_registry.verify import VerifyReport
+from adapters_registry.domains import DomainDirectory, reference_name
+from adapters_registry.manifest import Manifest
+from adapters_registry.registry import AdapterListing, AdapterRegistry, VersionRecord
+from adapters_registry.tenants import TenantDirectory
 from hub.config.settings import Settings
-from hub.errors import InvalidArgument, InvalidArtifact, NotFound, PermissionDenied, ResourceExhausted, Unavailable
+from hub.errors import InvalidArgument, InvalidArtifact, NotFound, ResourceExhausted, Unavailable
 from hub.observe import request_log as rl
 from hub.observe.collectors import StoreCollector
 from hub.observe.health import HealthState
@@ -26,19 +24,23 @@ from hub.observe.tracing import span
 from hub.plugins.manager import CacheEvents, HubPlugins, PluginInfo
 from hub.residency import prefetch
 from hub.scheduling.scope import CallScope
-from hub.scheduling.tickets import Headroom
+from hub.scheduling.tickets import Headroom, Ticket
 from hub.serving.auth import Caller
-from hub.serving.fairness import LimitsChange, QueueStatus, TenantPolicies, build_scheduler, queue_status
+from hub.serving.domains import DomainGate, offered_domains
+from hub.serving.fairness import QueueStatus, TenantPolicies, build_scheduler, queue_status
 from hub.serving.info import ServerInfo, describe_server
 from hub.serving.label_drift import LabelDrift
-from hub.serving.maintenance import Maintenance, TenantUsage
+from hub.serving.maintenance import Maintenance
 from hub.serving.plugin_work import PluginWork
 from hub.serving.stores import build_residency, tenant_journal
+from hub.serving.tenant_ops import TenantOperations
+from hub.serving.types import Plan, Served, Target, TenantUsage
 from hub.serving.upload import UploadHeader
 from hub.tasks.answers import pieces
 from hub.tasks.pipeline import Prepared, TaskPipeline
-from hub.tasks.results import Prediction
 from hub.tasks.specs import TaskRegistry, TaskSpec, choose_task
+
+__all__ = ["HubService", "Plan", "Served", "Target", "TenantUsage"]  # the values: from hub.serving.types
 
 if TYPE_CHECKING:
     from hub.engine.packing import PackedAdapter
@@ -46,25 +48,7 @@ if TYPE_CHECKING:
     from hub.engine.tokens import Encoded
 
 
-@dataclass(frozen=True)
-class Served:
-    """The answer for one (adapter version, task) pair."""
-
-    adapter: str
-    version: int
-    task: str
-    head_kind: HeadKind
-    predictions: list[Prediction]
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    ref: str = ""
-    task: str = ""
-
-
-class HubService:
+class HubService(TenantOperations):
     def __init__(
         self,
         settings: Settings,
@@ -82,6 +66,7 @@ class HubService:
         observer = CacheEvents(plugins) if plugins is not None else None
         self.cache = build_residency(settings, registry, observer)  # tiers, single-flight, hot swap
         self.maintenance = Maintenance.started(registry, settings)  # recovery now, GC in the background
+        self.domains = DomainGate(DomainDirectory(registry.store), self.cache, lambda: offered_domains(plugins, tasks))
         self._runtime: Runtime | None = None
         self.health = HealthState()  # gRPC health, /livez, /readyz, adapter_hub_ready all read it
         self.telemetry = Telemetry.from_settings(settings)  # this service's metrics (hub/observe/telemetry.py)
@@ -92,6 +77,7 @@ class HubService:
         self.telemetry.watch(self.cache, self.health, self.batcher, scheduler_counts=settings.scheduler == "fair")
         self.telemetry.add_collector(StoreCollector(registry.store.fault_counts, lambda: self.maintenance.totals))
         self.plugin_work = PluginWork.started(self, tasks, settings)  # plugin code under a time budget
+        self.revocation_listeners: list[Callable[[str], None]] = []
 
     # ---- lifecycle ----------------------------------------------------------------------
     def load_backbone(self) -> None:
@@ -116,8 +102,8 @@ class HubService:
 
     def _warm_up(self) -> None:
         """Load the adapters settings name (pinned ones first) before reporting ready; problems are logged."""
-        prefetch(self.cache, self.settings.pin, self.runtime.pack, pin=True)
-        prefetch(self.cache, self.settings.prefetch, self.runtime.pack)
+        prefetch(self.cache, self.settings.pin, self.pack, pin=True)
+        prefetch(self.cache, self.settings.prefetch, self.pack)
 
     @property
     def ready(self) -> bool:
@@ -130,24 +116,33 @@ class HubService:
         return self._runtime
 
     # ---- inference ----------------------------------------------------------------------
+    # A call goes through four steps; the asyncio front end (hub/transport/frontend.py) runs the
+    # cheap ones on its event loop and the blocking ones on its worker pool:
+    #   admit_* (checks and admission at the least possible size: cheap, before any work),
+    #   plan_* (resolve, plugins' text preparation, tokenization, adapter load: blocking),
+    #   submit (the rows into the scheduler: a ticket whose future gets the scores),
+    #   Plan.finish (scores -> answers, plugins' postprocessors: blocking).
+    # ``predict`` and ``fan_out`` run the four in the calling thread (in-process callers).
     def predict(self, caller: Caller, target: Target, texts: Sequence[str], scope: CallScope | None = None) -> Served:
         """``scope``: the call's deadline and cancellation (queued work leaves when it ends)."""
-        self._check_texts(texts)
-        rl.note_work(len(texts), 0)
-        self._admissible(caller, scope, texts)
-        record, task = self._resolve(caller, target)
-        pipeline = self.tasks.pipeline(task)  # once per request
-        prepared, encoded = self._prepare([(f"texts[{i}]", pipeline, text) for i, text in enumerate(texts)])
-        packed = self._packed(record)
-        from hub.engine.runtime import RowRequest
-
-        rows = [RowRequest(piece.text, packed, task, e) for piece, e in zip(pieces(prepared), encoded, strict=True)]
-        return self._served(record, task, pipeline, prepared, self._run(caller, rows, scope))
+        self.admit_predict(caller, texts, scope)
+        plan = self.plan_predict(caller, target, texts)
+        return plan.finish(self._run(caller, plan, scope))
 
     def fan_out(
         self, caller: Caller, text: str, targets: Sequence[Target], scope: CallScope | None = None
     ) -> list[Served]:
         """One text, many (adapter, task) targets, answered by a single forward pass."""
+        self.admit_fan_out(caller, text, targets, scope)
+        plan = self.plan_fan_out(caller, text, targets)
+        return plan.finish(self._run(caller, plan, scope))
+
+    def admit_predict(self, caller: Caller, texts: Sequence[str], scope: CallScope | None) -> None:
+        self._check_texts(texts)
+        rl.note_work(len(texts), 0)
+        self._admissible(caller, scope, texts)
+
+    def admit_fan_out(self, caller: Caller, text: str, targets: Sequence[Target], scope: CallScope | None) -> None:
         if not targets:
             raise InvalidArgument("fan-out needs at least one target")
         if len(targets) > self.settings.max_fanout_targets:
@@ -155,6 +150,19 @@ class HubService:
         self._check_texts([text])
         rl.note_work(1, 0)
         self._admissible(caller, scope, [text] * len(targets))
+
+    def plan_predict(self, caller: Caller, target: Target, texts: Sequence[str]) -> Plan:
+        record, task = self._resolve(caller, target)
+        pipeline = self.tasks.pipeline(task)  # once per request
+        prepared, encoded = self._prepare([(f"texts[{i}]", pipeline, text) for i, text in enumerate(texts)])
+        packed = self._packed(caller, record)
+        from hub.engine.runtime import RowRequest
+
+        rows = [RowRequest(piece.text, packed, task, e) for piece, e in zip(pieces(prepared), encoded, strict=True)]
+        light = not (pipeline.preprocessors or pipeline.segmenter or pipeline.postprocessor)
+        return Plan(rows, lambda scores: self._served(record, task, pipeline, prepared, scores), light)
+
+    def plan_fan_out(self, caller: Caller, text: str, targets: Sequence[Target]) -> Plan:
         resolved = [self._resolve(caller, t) for t in targets]
         pipelines = [self.tasks.pipeline(task) for _, task in resolved]
         prepared, encoded = self._prepare([("texts[0]", pipeline, text) for pipeline in pipelines])
@@ -162,26 +170,51 @@ class HubService:
 
         rows: list[RowRequest] = []
         for (record, task), p in zip(resolved, prepared, strict=True):
-            packed = self._packed(record)
+            packed = self._packed(caller, record)
             rows += [RowRequest(piece.text, packed, task, encoded[len(rows) + j]) for j, piece in enumerate(p.pieces)]
-        scores = self._run(caller, rows, scope)
-        served, used = [], 0
-        for (record, task), pipeline, p in zip(resolved, pipelines, prepared, strict=True):
-            served.append(self._served(record, task, pipeline, [p], scores[used : used + len(p.pieces)]))
-            used += len(p.pieces)
-        return served
+
+        def finish(scores: list) -> list[Served]:
+            served, used = [], 0
+            for (record, task), pipeline, p in zip(resolved, pipelines, prepared, strict=True):
+                served.append(self._served(record, task, pipeline, [p], scores[used : used + len(p.pieces)]))
+                used += len(p.pieces)
+            return served
+
+        return Plan(rows, finish)
+
+    def submit(self, caller: Caller, plan: Plan, scope: CallScope | None) -> Ticket:
+        """The plan's rows into the scheduler, in fair order (each costs its tokens); raises the
+        admission refusal at once, else the ticket's future gets the scores."""
+        costs = plan.costs
+        rl.note_work(0, sum(costs))
+        return self.batcher.submit(plan.rows, costs, caller.namespace(), scope)
 
     def _resolve(self, caller: Caller, target: Target) -> tuple[VersionRecord, str]:
-        check_name("adapter name", target.name)
+        owner, name = self.domains.owner(caller, target.name)  # DOMAIN:NAME, or the caller's own
         with span("resolve", adapter=target.name):
-            record = self.cache.resolve(caller.namespace(), target.name, target.ref)  # once per request
+            record = self.cache.resolve(owner, name, target.ref)  # once per request
             available = [t.task for t in record.manifest.tasks]
             task = choose_task(target.task, available, f"{target.name}@{record.version}")
-        rl.note_target(record.name, record.version, task)
+        rl.note_target(reference_name(record.tenant, record.name), record.version, task)
         return record, task
 
-    def _packed(self, record: VersionRecord) -> PackedAdapter:
-        return self.cache.get(record, self.runtime.pack)
+    def _packed(self, caller: Caller, record: VersionRecord) -> PackedAdapter:
+        self.domains.note_use(caller.namespace(), record)
+        if record.manifest.base is not None:  # stacked: its base still there, unchanged, readable
+            self.domains.note_use(
+                caller.namespace(), self.domains.base_record(caller, record.manifest.base, record.name)
+            )
+        return self.cache.get(record, self.pack)
+
+    def pack(self, key: str, files: dict[str, bytes], manifest: Manifest) -> PackedAdapter:
+        """The engine's tensors for a version; a stacked one carries its base's updates too."""
+        packed = self.runtime.pack(key, files, manifest)
+        if manifest.base is None:
+            return packed
+        from hub.engine.packing import stack_adapters
+
+        base = self.domains.base_record(Caller("", admin=True), manifest.base, key)
+        return stack_adapters(packed, self.cache.get(base, self.runtime.pack))
 
     def _prepare(self, jobs: Sequence[tuple[str, TaskPipeline, str]]) -> tuple[list[Prepared], list[Encoded]]:
         """Each (name, pipeline, text): the task's segmenter and preprocessors, before any text
@@ -209,14 +242,12 @@ class HubService:
         self.policies.refresh(tenant)
         self.batcher.precheck(tenant, sum(len(t.split()) + 2 for t in texts), scope)
 
-    def _run(self, caller: Caller, rows: list[RowRequest], scope: CallScope | None) -> list:
-        """The rows through the scheduler, in fair order; each costs its tokens."""
-        if not rows:
+    def _run(self, caller: Caller, plan: Plan, scope: CallScope | None) -> list:
+        """The plan's rows through the scheduler, waiting in this thread."""
+        if not plan.rows:
             return []
-        costs = [row.encoded.tokens for row in rows]
-        rl.note_work(0, sum(costs))
-        with self.telemetry.waiting(rows):  # queue wait and forward: metrics, log line, spans
-            return self.batcher.run(rows, costs, caller.namespace(), scope)
+        with self.telemetry.waiting(plan.rows):  # queue wait and forward: metrics, log line, spans
+            return self.batcher.wait(self.submit(caller, plan, scope), scope)
 
     def drain(self, timeout: float | None = None) -> bool:
         """Stop admitting inference (UNAVAILABLE) and wait for what was admitted; False if
@@ -247,7 +278,7 @@ class HubService:
         assert head is not None
         with span("decode", task=task):
             predictions = self.plugin_work.answers(pipeline, head, prepared, scores)
-        return Served(record.name, record.version, task, head.head_kind, predictions)
+        return Served(reference_name(record.tenant, record.name), record.version, task, head.head_kind, predictions)
 
     def _check_texts(self, texts: Sequence[str]) -> None:
         s = self.settings
@@ -263,24 +294,25 @@ class HubService:
 
     # ---- adapters -----------------------------------------------------------------------
     def upload(self, caller: Caller, header: UploadHeader, files: dict[str, bytes]) -> VersionRecord:
-        check_name("adapter name", header.name)
+        tenant, name = self.domains.owner(caller, header.name, write=True)  # DOMAIN:NAME: the operator's
         limits = ArtifactLimits(max_total_bytes=self.settings.max_upload_bytes, max_rank=self.settings.max_adapter_rank)
         info = UploadInfo(header.task, header.labels, header.description)
         artifact = build_artifact(files, info, self.runtime.spec, self.tasks.contract, limits)
         if self.plugins is not None and (problems := self.plugins.validate_adapter(artifact.manifest)):
             raise InvalidArtifact(problems)
-        tenant = caller.namespace()
-        self._check_quota(tenant, header.name, self.registry.added_bytes(tenant, artifact))
-        record = self.registry.publish(tenant, header.name, artifact, header.idempotency_key)
-        self.cache.expire(tenant, header.name)  # `latest` moved: re-read on next use
+        self.domains.check_upload(caller, tenant, artifact.manifest, header.name)
+        self._check_quota(tenant, name, self.registry.added_bytes(tenant, artifact))
+        record = self.registry.publish(tenant, name, artifact, header.idempotency_key)
+        self.cache.expire(tenant, name)  # `latest` moved: re-read on next use
         self._recheck_quota(tenant, record)
         return record
 
     def quota(self, tenant: str) -> tuple[int, int]:
-        """(max bytes, max adapters) for the tenant: its own quota, else the server's default."""
+        """(max bytes, max adapters) for the tenant: its own quota, else the server's default
+        (a domain's too)."""
         try:
             record = self.tenants.get(tenant)
-        except NotFound:
+        except (NotFound, InvalidArgument):
             return self.settings.quota_bytes, self.settings.quota_adapters
         return (
             record.max_bytes or self.settings.quota_bytes,
@@ -316,75 +348,32 @@ class HubService:
                 f"{exc.message} (uploads arriving at the same time); {record.name} was not stored: try again"
             ) from None
 
-    def list_adapters(self, caller: Caller) -> list[AdapterListing]:
-        return self.registry.listings(caller.namespace())
+    def list_adapters(self, caller: Caller, domain: str = "") -> list[AdapterListing]:
+        """The caller's adapters, or (``domain``) a domain's."""
+        return self.registry.listings(self.domains.domain_owner(caller, domain) if domain else caller.namespace())
 
     def get_adapter(self, caller: Caller, name: str, ref: str) -> tuple[VersionRecord, list[str]]:
-        record = self.registry.resolve(caller.namespace(), check_name("adapter name", name), ref)
-        aliases = self.registry.aliases(caller.namespace(), name)
+        owner, name = self.domains.owner(caller, name)
+        record = self.registry.resolve(owner, name, ref)
+        aliases = self.registry.aliases(owner, name)
         return record, sorted(a for a, v in aliases.items() if v == record.version)
 
+    def adapter_files(self, caller: Caller, name: str, ref: str) -> dict[str, bytes]:
+        """Every file of one version (hub_adapter.json too), to a caller who may read it."""
+        owner, name = self.domains.owner(caller, name)
+        return self.registry.read_files(self.registry.resolve(owner, name, ref))
+
     def delete_adapter(self, caller: Caller, name: str, ref: str) -> list[int]:
-        deleted = self.registry.delete(caller.namespace(), check_name("adapter name", name), ref)
-        self.cache.drop(caller.namespace(), name, deleted)
+        owner, name = self.domains.owner(caller, name, write=True)
+        deleted = self.registry.delete(owner, name, ref)
+        self.cache.drop(owner, name, deleted)
         return deleted
 
     def set_alias(self, caller: Caller, name: str, ref: str, alias: str) -> tuple[int | None, int]:
-        moved = self.registry.set_alias(caller.namespace(), check_name("adapter name", name), alias, ref)
-        self.cache.expire(caller.namespace(), name)  # this server sees the move at once, others within alias_ttl_s
+        owner, name = self.domains.owner(caller, name, write=True)
+        moved = self.registry.set_alias(owner, name, alias, ref)
+        self.cache.expire(owner, name)  # this server sees the move at once, others within alias_ttl_s
         return moved
-
-    # ---- tenants (operator only) --------------------------------------------------------
-    def create_tenant(
-        self, caller: Caller, name: str, max_bytes: int = 0, max_adapters: int = 0, limits: LimitsChange | None = None
-    ) -> tuple[str, str]:
-        self._operator(caller)
-        caller.check_keys_are_checked()
-        if max_bytes < 0 or max_adapters < 0:
-            raise InvalidArgument("quotas must not be negative")
-        if limits is not None:
-            limits.check()  # before anything is stored
-        created = self.tenants.create_key(check_name("tenant", name), max_bytes, max_adapters)
-        if limits is not None and not limits.empty:
-            self.set_tenant_limits(caller, name, limits)
-        return created
-
-    def set_tenant_limits(self, caller: Caller, name: str, change: LimitsChange) -> TenantUsage:
-        """Change a tenant's weight and rate limits: this server applies them at once, others
-        within a few seconds."""
-        self._operator(caller)
-        change.check()
-        record = self.tenants.set_limits(check_name("tenant", name), change.apply)
-        self.policies.changed(record)
-        return self._usage(record)
-
-    def list_tenants(self, caller: Caller) -> list[TenantUsage]:
-        self._operator(caller)
-        return [self._usage(record) for record in self.tenants.list()]
-
-    def _usage(self, record: TenantRecord) -> TenantUsage:
-        used, names = self.registry.usage(record.name)
-        max_bytes, max_adapters = self.quota(record.name)
-        return TenantUsage(record, used, len(names), max_bytes, max_adapters)
-
-    def collect_garbage(self, caller: Caller, dry_run: bool) -> GcReport:
-        """Reclaim what no live version needs (adapters_registry/gc.py); operator only."""
-        self._operator(caller)
-        return self.maintenance.collect(dry_run)
-
-    def verify_store(self, caller: Caller, quarantine: bool) -> VerifyReport:
-        """Check every blob and version record (adapters_registry/verify.py); operator only."""
-        self._operator(caller)
-        return self.maintenance.verify(quarantine)
-
-    def revoke_tenant(self, caller: Caller, name: str) -> int:
-        self._operator(caller)
-        return self.tenants.revoke(check_name("tenant", name))
-
-    @staticmethod
-    def _operator(caller: Caller) -> None:
-        if not caller.admin:
-            raise PermissionDenied("this call needs the operator's admin key")
 
     # ---- admin --------------------------------------------------------------------------
     def server_info(self, caller: Caller | None = None) -> ServerInfo:

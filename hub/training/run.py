@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters_registry.artifact import ALLOWED_FILES, UploadInfo, build_artifact
-from adapters_registry.manifest import MANIFEST_FILE, MODEL_CARD_FILE, HeadSpec, Manifest, Pooling
+from adapters_registry.manifest import MANIFEST_FILE, MODEL_CARD_FILE, BaseAdapter, HeadSpec, Manifest, Pooling
 from hub.engine.train.types import (
     DevEvaluator,
     DevResult,
@@ -55,6 +55,8 @@ class TrainRequest:
     description: str = ""
     command: str = ""
     overwrite: bool = False
+    base: BaseAdapter | None = None  # stacked on this domain adapter version ...
+    base_files: dict[str, bytes] | None = None  # ... whose artifact this is (applied, frozen)
 
 
 @dataclass
@@ -128,7 +130,7 @@ def train(request: TrainRequest, catalog: Catalog, observer: Observer | None = N
     evaluator = dev_evaluator(tasks, heads, request.select_metric) if any(t.dev for t in tasks) else None
     from hub.engine.train.loop import run_training
 
-    outcome = run_training([t.data for t in tasks], options, evaluator, observer)
+    outcome = run_training([t.data for t in tasks], options, evaluator, observer, base=request.base_files)
     evaluations = []
     if outcome.best is not None:
         by_task = {t.spec.name: t for t in tasks}
@@ -214,6 +216,7 @@ def _write(
         base_model_fingerprint=outcome.backbone.fingerprint,
         description=request.description or title,
         metrics=summary,
+        base=request.base,
     )
     files = {**outcome.files, MANIFEST_FILE: manifest.dumps(), MODEL_CARD_FILE: card.encode()}
     artifact = build_artifact(files, UploadInfo(), outcome.backbone, catalog.tasks.contract)

@@ -15,20 +15,21 @@ import grpc
 from google.protobuf.message import Message
 
 from adapters_registry import names
+from adapters_registry.domains import DomainAccess, reference_name
 from adapters_registry.gc import GcReport
 from adapters_registry.manifest import HeadKind
 from adapters_registry.registry import AdapterListing, VersionRecord
 from adapters_registry.verify import VerifyReport
-from hub.api.v1 import adapters_pb2, admin_pb2, common_pb2, inference_pb2, residency_pb2, tenants_pb2
+from hub.api.v1 import adapters_pb2, admin_pb2, common_pb2, domains_pb2, inference_pb2, residency_pb2, tenants_pb2
 from hub.errors import InvalidArgument
 from hub.plugins.catalog import KINDS
 from hub.plugins.manager import PluginInfo
 from hub.residency.residency import ResidencyStatus, Resident
+from hub.serving.domains import DomainInfo
 from hub.serving.fairness import LimitsChange, QueueStatus
 from hub.serving.info import ServerInfo
-from hub.serving.maintenance import TenantUsage
 from hub.serving.residency_admin import Done
-from hub.serving.service import Served, Target
+from hub.serving.service import Served, Target, TenantUsage
 from hub.serving.upload import UploadHeader
 from hub.tasks.results import EntitySpan, LabelScore, Prediction, SegmentPrediction
 from hub.tasks.specs import TaskSpec
@@ -55,13 +56,13 @@ def _message(cls: type[M], value: object, renamed: Mapping[str, str] | None = No
 def target(ref: common_pb2.AdapterRef, task: str = "") -> Target:
     if not ref.name:
         raise InvalidArgument("adapter.name is required")
-    name = names.check("adapter name", ref.name)
+    name = names.check("adapter reference", ref.name)
     return Target(name, names.check_version_ref(ref.version), names.check("task", task))
 
 
 def upload_header(header: adapters_pb2.UploadHeader) -> UploadHeader:
     return UploadHeader(
-        names.check("adapter name", header.name),
+        names.check("adapter reference", header.name),
         names.check("task", header.task),
         names.check_labels(header.labels),
         names.check("description", header.description),
@@ -71,7 +72,7 @@ def upload_header(header: adapters_pb2.UploadHeader) -> UploadHeader:
 
 def alias_request(request: adapters_pb2.SetAliasRequest) -> tuple[str, str, str]:
     """(adapter name, version reference, alias) of a SetAlias call."""
-    name = names.check("adapter name", request.name)
+    name = names.check("adapter reference", request.name)
     return name, names.check_version_ref(request.version), names.check("alias", request.alias)
 
 
@@ -153,7 +154,7 @@ def stream_error(
 def version_info(record: VersionRecord, aliases: Sequence[str]) -> adapters_pb2.AdapterVersionInfo:
     m = record.manifest
     return adapters_pb2.AdapterVersionInfo(
-        name=record.name,
+        name=reference_name(record.tenant, record.name),
         version=str(record.version),
         aliases=aliases,
         tasks=[_message(common_pb2.TaskHead, t, head_kind=HEAD_KINDS[t.head_kind]) for t in m.tasks],
@@ -166,6 +167,8 @@ def version_info(record: VersionRecord, aliases: Sequence[str]) -> adapters_pb2.
         lora_alpha=float(record.lora.get("alpha", 0.0)),
         target_modules=list(record.lora.get("target_modules", [])),
         metrics_json=json.dumps(m.metrics, sort_keys=True) if m.metrics else "",
+        base=m.base.reference if m.base is not None else "",
+        base_digest=m.base.digest if m.base is not None else "",
     )
 
 
@@ -196,6 +199,38 @@ def delete_response(deleted: Iterable[int]) -> adapters_pb2.DeleteAdapterRespons
 def alias_response(name: str, alias: str, previous: int | None, version: int) -> adapters_pb2.SetAliasResponse:
     before = "" if previous is None else str(previous)
     return adapters_pb2.SetAliasResponse(name=name, alias=alias, version=str(version), previous_version=before)
+
+
+def file_chunks(files: Mapping[str, bytes], chunk: int = 1 << 20) -> Iterable[adapters_pb2.FileChunk]:
+    """Each file in chunks of at most ``chunk`` bytes (an empty file: one empty chunk)."""
+    for path, data in sorted(files.items()):
+        for start in range(0, max(1, len(data)), chunk):
+            yield adapters_pb2.FileChunk(path=path, data=data[start : start + chunk])
+
+
+# ---- domains ----------------------------------------------------------------------------
+def domain_access(access: DomainAccess, admin: bool) -> domains_pb2.DomainAccess:
+    """Tenant names go to the operator only."""
+    tenants = list(access.tenants) if admin else []
+    return domains_pb2.DomainAccess(domain=access.domain, everyone=access.everyone, tenants=tenants,
+                                    granted=len(access.tenants), readable=True)  # fmt: skip
+
+
+def list_domains_response(infos: Iterable[DomainInfo]) -> domains_pb2.ListDomainsResponse:
+    return domains_pb2.ListDomainsResponse(
+        domains=[
+            domains_pb2.DomainInfo(
+                access=domains_pb2.DomainAccess(
+                    domain=i.domain, everyone=i.everyone, tenants=i.tenants, granted=i.granted, readable=i.readable
+                ),
+                adapters=[adapter_summary(x) for x in i.adapters],
+                users=[
+                    domains_pb2.DomainAdapterUsers(name=u.name, version=str(u.version), users=u.users) for u in i.uses
+                ],
+            )
+            for i in infos
+        ]
+    )
 
 
 # ---- admin ------------------------------------------------------------------------------

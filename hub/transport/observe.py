@@ -4,17 +4,17 @@ metrics and its one log line (hub/observe/request_log.py, logs.py, telemetry.py)
 
 A gRPC server interceptor wraps each hub.api method's behaviour (health and reflection are not
 observed: probes are not traffic). The record and the span live in context variables, so each
-call runs in its own copy of the context; a streaming behaviour's steps all run in that copy.
-PredictStream's requests run on the stream's pool: ``stream_request`` gives each its own record
-and span, children of the call's, and its own log line.
+call runs in its own asyncio task (its own copy of the context). PredictStream's requests run
+as tasks of the call: ``stream_request`` gives each its own record and span, children of the
+call's, and its own log line.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import contextvars
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import grpc
@@ -28,26 +28,25 @@ from hub.transport.status import status_for
 
 OBSERVED_PREFIX = "/hub.api."
 REQUEST_ID_KEY = "x-request-id"
-_END = object()
 
 
 def _metadata_value(metadata: tuple[tuple[str, Any], ...], key: str) -> str | None:
     return next((v for k, v in metadata if k == key and isinstance(v, str)), None)
 
 
-class CallObserver(grpc.ServerInterceptor):
+class CallObserver(grpc.aio.ServerInterceptor):
     def __init__(self, telemetry: Telemetry, tracer: Any = None) -> None:
         self.telemetry = telemetry
         self.tracer = tracer
 
-    def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
-        handler = continuation(details)
+    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: Any) -> Any:
+        handler = await continuation(details)
         if handler is None or not details.method.startswith(OBSERVED_PREFIX):
             return handler
         service, _, method = details.method[1:].rpartition("/")
         metadata = tuple(details.invocation_metadata or ())
 
-        def call(context: grpc.ServicerContext) -> contextlib.AbstractContextManager[rl.RequestRecord]:
+        def call(context: grpc.aio.ServicerContext) -> contextlib.AbstractAsyncContextManager[Any]:
             return self._call(service, method, metadata, context)
 
         codec = {
@@ -62,65 +61,76 @@ class CallObserver(grpc.ServerInterceptor):
             return grpc.unary_stream_rpc_method_handler(_streaming(handler.unary_stream, call), **codec)
         return grpc.stream_stream_rpc_method_handler(_streaming(handler.stream_stream, call), **codec)
 
-    @contextlib.contextmanager
-    def _call(
-        self, service: str, method: str, metadata: tuple[tuple[str, Any], ...], context: grpc.ServicerContext
-    ) -> Iterator[rl.RequestRecord]:
+    @contextlib.asynccontextmanager
+    async def _call(
+        self, service: str, method: str, metadata: tuple[tuple[str, Any], ...], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[Any]:
+        """The call's record and span while it runs; yields the context the behaviour gets."""
         record = rl.RequestRecord(rl.request_id(_metadata_value(metadata, REQUEST_ID_KEY)), method)
-        with contextlib.suppress(grpc.RpcError, ValueError):  # the caller is already gone
-            context.send_initial_metadata(((REQUEST_ID_KEY, record.request_id),))
+        with contextlib.suppress(grpc.RpcError, ValueError, grpc.aio.UsageError):  # the caller is already gone
+            await context.send_initial_metadata(((REQUEST_ID_KEY, record.request_id),))
         attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": method}
-        started, failed = time.perf_counter(), False
+        started, finished = time.perf_counter(), list[grpc.StatusCode]()
         with rl.recording(record), tracing.CallSpan(self.tracer, f"{service}/{method}", metadata, **attributes) as span:
-            try:
-                yield record
-            except BaseException:
-                failed = True
-                raise
-            finally:
+
+            def finish(code: grpc.StatusCode) -> None:
+                if finished:  # once: at abort (before the client has the status), or at the end
+                    return
+                finished.append(code)
                 record.total_s = time.perf_counter() - started
-                code = context.code()
-                if code is None:
-                    code = grpc.StatusCode.UNKNOWN if failed else grpc.StatusCode.OK
-                    code = grpc.StatusCode.CANCELLED if not context.is_active() else code
                 record.status = code.name
                 self.telemetry.call_done(record)
                 span.finish(record.status, code.value[0], tenant=record.tenant, request_id=record.request_id)
                 log_request(record.fields())
 
+            try:
+                yield _ObservedContext(context, finish)
+            except asyncio.CancelledError:
+                finish(grpc.StatusCode.CANCELLED)
+                raise
+            except BaseException:
+                finish(_code(context) or grpc.StatusCode.UNKNOWN)
+                raise
+            finish(_code(context) or (grpc.StatusCode.CANCELLED if context.cancelled() else grpc.StatusCode.OK))
+
+
+class _ObservedContext:
+    """The call's context as the servicer sees it: ``abort`` first closes the call's record
+    (metrics, span, log line), since grpc.aio sends the status to the client at once."""
+
+    def __init__(self, context: grpc.aio.ServicerContext, finish: Callable[[grpc.StatusCode], None]) -> None:
+        self._context, self._finish = context, finish
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+    async def abort(self, code: grpc.StatusCode, details: str = "", trailing_metadata: Any = ()) -> None:
+        self._finish(code)
+        await self._context.abort(code, details, trailing_metadata)
+
+
+def _code(context: grpc.aio.ServicerContext) -> grpc.StatusCode | None:
+    code = context.code()
+    if isinstance(code, int):  # grpc.aio reports the code set by abort as its number
+        return next((c for c in grpc.StatusCode if c.value[0] == code), grpc.StatusCode.UNKNOWN)
+    return code
+
 
 def _unary(behaviour: Callable[..., Any], call: Callable[..., Any]) -> Callable[..., Any]:
-    def observed(request: Any, context: grpc.ServicerContext) -> Any:
-        def run() -> Any:
-            with call(context):
-                return behaviour(request, context)
-
-        return contextvars.copy_context().run(run)
+    async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async with call(context) as observed_context:
+            return await behaviour(request, observed_context)
 
     return observed
 
 
 def _streaming(behaviour: Callable[..., Any], call: Callable[..., Any]) -> Callable[..., Any]:
-    def observed(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-        def answers() -> Generator[Any, None, None]:
-            with call(context):
-                yield from behaviour(request, context)
-
-        ctx, steps = contextvars.copy_context(), answers()
-        try:
-            while (item := ctx.run(next, steps, _END)) is not _END:
+    async def observed(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async with call(context) as observed_context:
+            async for item in behaviour(request, observed_context):
                 yield item
-        finally:
-            ctx.run(steps.close)
 
     return observed
-
-
-def in_this_context(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn``, to run on another thread within a copy of the calling context (each run its own
-    copy), so spans and records opened there are children of this call's."""
-    parent = contextvars.copy_context()
-    return lambda *args: parent.copy().run(fn, *args)
 
 
 @contextlib.contextmanager

@@ -1,48 +1,46 @@
-"""ResidencyService: thin servicer over ResidencyAdmin (hub/serving/residency_admin.py)."""
+"""ResidencyService: thin servicer over ResidencyAdmin (hub/serving/residency_admin.py); each
+action may read the store or load an adapter, so it runs on the front end's worker pool."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-
-import grpc
+from typing import Any
 
 from hub.api.v1 import residency_pb2, residency_pb2_grpc
-from hub.serving.auth import Authenticator, Caller
+from hub.serving.auth import Caller
 from hub.serving.residency_admin import Done, ResidencyAdmin
-from hub.serving.service import HubService
 from hub.transport import convert
-from hub.transport.base import ServicerBase
-from hub.transport.status import guarded
+from hub.transport.base import ServicerBase, unary
+from hub.transport.frontend import FrontEnd
 
 Action = Callable[[Caller, str, str], Done]
 
 
 class ResidencyServicer(ServicerBase, residency_pb2_grpc.ResidencyServiceServicer):
-    def __init__(self, service: HubService, auth: Authenticator) -> None:
-        super().__init__(service, auth)
-        self.admin = ResidencyAdmin(service)
+    def __init__(self, front: FrontEnd) -> None:
+        super().__init__(front)
+        self.admin = ResidencyAdmin(front.service)
 
-    def _act(self, action: Action, request: residency_pb2.ResidencyRequest, context: grpc.ServicerContext):
-        caller = self.caller(context)  # first: an unknown caller learns nothing about the request
-        target = convert.target(request.adapter)
-        return convert.residency_done(action(caller, target.name, target.ref))
+    async def _act(self, action: Action, request: residency_pb2.ResidencyRequest, caller: Caller):
+        target = convert.target(request.adapter)  # after authentication: an unknown caller learns nothing
+        return convert.residency_done(await self.front.blocking(caller.tenant, action, caller, target.name, target.ref))
 
-    @guarded
-    def Load(self, request: residency_pb2.ResidencyRequest, context: grpc.ServicerContext):
-        return self._act(self.admin.load, request, context)
+    @unary()
+    async def Load(self, request: residency_pb2.ResidencyRequest, context: Any, caller: Caller):
+        return await self._act(self.admin.load, request, caller)
 
-    @guarded
-    def Unload(self, request: residency_pb2.ResidencyRequest, context: grpc.ServicerContext):
-        return self._act(self.admin.unload, request, context)
+    @unary()
+    async def Unload(self, request: residency_pb2.ResidencyRequest, context: Any, caller: Caller):
+        return await self._act(self.admin.unload, request, caller)
 
-    @guarded
-    def Pin(self, request: residency_pb2.ResidencyRequest, context: grpc.ServicerContext):
-        return self._act(self.admin.pin, request, context)
+    @unary()
+    async def Pin(self, request: residency_pb2.ResidencyRequest, context: Any, caller: Caller):
+        return await self._act(self.admin.pin, request, caller)
 
-    @guarded
-    def Unpin(self, request: residency_pb2.ResidencyRequest, context: grpc.ServicerContext):
-        return self._act(self.admin.unpin, request, context)
+    @unary()
+    async def Unpin(self, request: residency_pb2.ResidencyRequest, context: Any, caller: Caller):
+        return await self._act(self.admin.unpin, request, caller)
 
-    @guarded
-    def Status(self, request: residency_pb2.ResidencyStatusRequest, context: grpc.ServicerContext):
-        return convert.residency_status(self.admin.status(self.caller(context)))
+    @unary()
+    async def Status(self, request: residency_pb2.ResidencyStatusRequest, context: Any, caller: Caller):
+        return convert.residency_status(await self.front.blocking(caller.tenant, self.admin.status, caller))

@@ -1,12 +1,11 @@
-"""The one table that maps domain errors to gRPC status codes, and the guard that applies it."""
+"""The one table that maps domain errors to gRPC status codes, and the abort that applies it."""
 
 from __future__ import annotations
 
-import functools
+import inspect
 import logging
 import uuid
-from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import grpc
 
@@ -53,30 +52,18 @@ def status_of(error: BaseException) -> tuple[grpc.StatusCode, str]:
 RETRY_AFTER_KEY = "retry-after-ms"
 
 
-def abort(context: grpc.ServicerContext, error: BaseException) -> NoReturn:
+async def abort(context: Any, error: BaseException) -> NoReturn:
     """Abort the call with the mapped status; unknown errors become a bare INTERNAL. A refusal
     that may succeed later carries its hint as the `retry-after-ms` trailing metadata, with
-    the tenant's rate-limit headroom where the call reported one (hub/transport/headroom.py)."""
+    the tenant's rate-limit headroom where the call reported one (hub/transport/headroom.py).
+    ``context``: a ``grpc.aio.ServicerContext`` (its abort is awaited) or a cluster replica's
+    ServeCallContext (whose abort raises at once)."""
     note_error(error)  # the call's record: a refusal is counted by reason
     hint = error.retry_after_ms if isinstance(error, errors.DomainError) else None
     trailing = headroom.pending() + (((RETRY_AFTER_KEY, str(hint)),) if hint is not None else ())
     if trailing:
         context.set_trailing_metadata(trailing)
-    context.abort(*status_of(error))
+    aborted = context.abort(*status_of(error))
+    if inspect.isawaitable(aborted):
+        await aborted
     raise AssertionError("context.abort returned")  # grpc's abort always raises
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def guarded(method: F) -> F:
-    """Run a servicer method, turning raised errors into statuses via STATUS_TABLE."""
-
-    @functools.wraps(method)
-    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
-        try:
-            return method(self, request, context)
-        except Exception as exc:  # noqa: BLE001 - reported, not swallowed
-            abort(context, exc)  # servicer methods never call context.abort themselves
-
-    return wrapper  # type: ignore[return-value]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
@@ -44,7 +44,7 @@ def test_empty_responses_are_the_generated_classes() -> None:
 def test_each_rpc_gets_a_serve_method_of_its_streaming_kind() -> None:
     for _, method in RPCS:
         serve_method = _serve_method(method)
-        if method.name == "PredictStream":  # bidirectional: answers are yielded
+        if method.server_streaming:  # PredictStream, DownloadAdapter: answers are yielded
             assert inspect.isasyncgenfunction(serve_method)
         else:  # UploadAdapter (client stream) and every unary RPC: one awaited reply
             assert inspect.iscoroutinefunction(serve_method) and not inspect.isasyncgenfunction(serve_method)
@@ -61,6 +61,7 @@ def test_the_replica_class_has_a_method_per_rpc_and_the_multiplexed_route() -> N
         "AdminService",
         "TenantService",
         "ResidencyService",
+        "DomainService",
     }
     for name in names | {"route"}:
         assert callable(getattr(cls, name, None)), name
@@ -70,17 +71,21 @@ def test_the_replica_class_has_a_method_per_rpc_and_the_multiplexed_route() -> N
 def servicer_stand_ins() -> dict[str, Any]:
     """Servicer methods with the hub servicers' calling shape (request or iterator, context)."""
 
-    def predict(request: inference_pb2.PredictRequest, context: ServeCallContext) -> inference_pb2.PredictResponse:
+    async def predict(
+        request: inference_pb2.PredictRequest, context: ServeCallContext
+    ) -> inference_pb2.PredictResponse:
         if request.adapter.name == "missing":
             context.abort(grpc.StatusCode.NOT_FOUND, "adapter missing not found")
         return inference_pb2.PredictResponse(adapter=request.adapter.name, version="1")
 
-    def upload(stream: Iterator[adapters_pb2.UploadAdapterRequest], context: ServeCallContext) -> Any:
-        size = sum(len(message.chunk.data) for message in stream)
+    async def upload(stream: AsyncIterator[adapters_pb2.UploadAdapterRequest], context: ServeCallContext) -> Any:
+        size = sum([len(message.chunk.data) async for message in stream])
         return adapters_pb2.UploadAdapterResponse(adapter=adapters_pb2.AdapterVersionInfo(size_bytes=size))
 
-    def predict_stream(stream: Iterator[inference_pb2.PredictRequest], context: ServeCallContext) -> Iterator[Any]:
-        for request in stream:
+    async def predict_stream(
+        stream: AsyncIterator[inference_pb2.PredictRequest], context: ServeCallContext
+    ) -> AsyncIterator[Any]:
+        async for request in stream:
             yield inference_pb2.PredictResponse(adapter=request.adapter.name)
 
     return {"Predict": predict, "UploadAdapter": upload, "PredictStream": predict_stream}
@@ -100,20 +105,20 @@ def test_generated_methods_run_the_servicers_and_answer_in_serves_shape() -> Non
     """The replica's Serve methods on an instance built without Serve (no backbone, no Ray)."""
     replica: Any = object.__new__(replica_class(2))
     replica.methods = servicer_stand_ins()
+    replica.front = SimpleNamespace(loop=object())  # bound already: context() leaves it
 
     async def calls() -> list[Any]:
-        with ThreadPoolExecutor(2) as replica.pool:
-            answered = await replica.Predict(predict_request("sent"), serve_call()[1])
-            missing_context = serve_call()[1]
-            missing = await replica.Predict(predict_request("missing"), missing_context)
-            uploads = [
-                adapters_pb2.UploadAdapterRequest(chunk=adapters_pb2.FileChunk(path="a", data=data))
-                for data in (b"ab", b"cde")
-            ]
-            uploaded = await replica.UploadAdapter(client_stream(uploads), serve_call()[1])
-            requests = [predict_request(name) for name in ("a", "b", "c")]
-            streamed = [r.adapter async for r in replica.PredictStream(client_stream(requests), serve_call()[1])]
-            return [answered, missing, missing_context.code(), uploaded.adapter.size_bytes, streamed]
+        answered = await replica.Predict(predict_request("sent"), serve_call()[1])
+        missing_context = serve_call()[1]
+        missing = await replica.Predict(predict_request("missing"), missing_context)
+        uploads = [
+            adapters_pb2.UploadAdapterRequest(chunk=adapters_pb2.FileChunk(path="a", data=data))
+            for data in (b"ab", b"cde")
+        ]
+        uploaded = await replica.UploadAdapter(client_stream(uploads), serve_call()[1])
+        requests = [predict_request(name) for name in ("a", "b", "c")]
+        streamed = [r.adapter async for r in replica.PredictStream(client_stream(requests), serve_call()[1])]
+        return [answered, missing, missing_context.code(), uploaded.adapter.size_bytes, streamed]
 
     answered, missing, code, size, streamed = asyncio.run(calls())
     assert (answered.adapter, answered.version) == ("sent", "1")

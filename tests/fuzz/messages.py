@@ -18,11 +18,11 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescri
 from google.protobuf.message import Message
 from hypothesis import strategies as st
 
-from hub.api.v1 import adapters_pb2, admin_pb2, inference_pb2, residency_pb2, tenants_pb2
+from hub.api.v1 import adapters_pb2, admin_pb2, domains_pb2, inference_pb2, residency_pb2, tenants_pb2
 
 SERVICES: list[ServiceDescriptor] = [
     service
-    for module in (inference_pb2, adapters_pb2, admin_pb2, tenants_pb2, residency_pb2)
+    for module in (inference_pb2, adapters_pb2, admin_pb2, tenants_pb2, residency_pb2, domains_pb2)
     for service in module.DESCRIPTOR.services_by_name.values()
 ]
 METHODS: dict[str, MethodDescriptor] = {f"{s.name}/{m.name}": m for s in SERVICES for m in s.methods}
@@ -38,6 +38,7 @@ SPECIAL_STRINGS = [
     "admin", "other", "local", "acme", "ahk_!!!!!!!!!!!!!!!!_x", "ahk_../tenants/victi_x",
     "generic.sequence_classification", "generic.token_classification", "medical.ner", "no.such_task",
     "a" * 63, "a" * 64, "x" * 100_000, "\U0001f600", "e\u0301",
+    "medical", "generic", "medical:sentiment", "generic:sentiment", "attacker:sentiment", "medical:", ":x",
 ]  # fmt: skip
 _TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
 _CONTROL = st.text(st.sampled_from("\x00\x01\n\r\t\x1b\x7f\u0085\u2028\u200b\ufeffab1."), max_size=12)

@@ -87,7 +87,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, tiny_backbone_dir: Path) -
         *CLI, "cluster", "up", "--replicas", "2", "--port", str(port), "--state-dir", str(state_dir),
         "--store", str(store), "--backbone", str(tiny_backbone_dir), "--disk-cache-dir", str(root / "disk"),
         "--auth", "on", "--torch-threads", "1", "--max-ongoing", "8", "--max-queued", "16",
-        "--models-per-replica", "16", "--wait", "300",
+        "--models-per-replica", "16", "--max-adapter-rank", "1024", "--wait", "300",
     ]  # fmt: skip
     env = {**os.environ, "ADAPTER_HUB_ADMIN_KEY": ADMIN}
     started = subprocess.run(up, env=env, capture_output=True, text=True)
@@ -132,6 +132,21 @@ def test_every_rpc_works_through_the_proxy(cluster: Cluster) -> None:
         assert c.delete_adapter(f"scratch@{temporary.version}")
         assert admin.create_tenant("short-lived").api_key
         assert admin.revoke_tenant("short-lived").tenant == "short-lived"
+
+
+def test_a_multi_chunk_upload_goes_through_the_proxy(cluster: Cluster, tiny_backbone_dir: Path, tmp_path: Path) -> None:
+    """An adapter of several 1 MiB chunks (rank 1024 on the tiny backbone: 1.5 MiB of weights);
+    the proxy once failed to pickle the client stream's messages for the replica."""
+    big = make_peft_adapter(
+        tiny_backbone_dir, tmp_path / "big", task_type="SEQ_CLS", num_labels=3, rank=1024, seed=11,
+        target_modules=["query", "key", "value"],
+    )  # fmt: skip
+    assert (big / "adapter_model.safetensors").stat().st_size > 1 << 20
+    with cluster.client() as c:
+        pushed = c.push(big, "big", task=SEQ, labels=LABELS)
+        assert pushed.size_bytes > 1 << 20
+        for _ in range(4):  # answered by whichever replica each call reaches
+            assert c.predict("big", TEXTS)[0].adapter == "big"
 
 
 def test_cli_client_commands_work_against_the_cluster_unchanged(cluster: Cluster) -> None:

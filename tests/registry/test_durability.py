@@ -215,21 +215,21 @@ def test_gc_keeps_a_base_named_by_a_live_stacked_version(artifacts: list[Artifac
     version's blobs (live or deleted) for as long as the tenant's version lives."""
     store = MemoryStore()
     registry = AdapterRegistry(store)
-    base = registry.publish("medical", "ncbi-disease", artifacts[0])
+    base = registry.publish("domain:medical", "ncbi-disease", artifacts[0])  # a domain's catalog
     stacked = registry.publish(T, "mine", artifacts[1])
     key = f"tenants/{T}/adapters/mine/versions/{stacked.version:08d}.json"
     raw = json.loads(store.get(key).data)  # the manifest's base field, built by hand
     raw["manifest"]["base"] = {"domain": "medical", "name": "ncbi-disease", "version": base.version, "digest": "0" * 64}
     store.put(key, json.dumps(raw).encode())
-    base_blobs = {f"tenants/medical/blobs/{f.sha256}" for f in base.manifest.files.values()}
-    registry.delete("medical", "ncbi-disease")
+    base_blobs = {f"domains/medical/blobs/{f.sha256}" for f in base.manifest.files.values()}
+    registry.delete("domain:medical", "ncbi-disease")
     collect(store, grace_s=0)
-    assert base_blobs <= set(store.list("tenants/medical/blobs/"))  # kept: the stacked version needs them
-    tombstone = json.loads(store.get("tenants/medical/adapters/ncbi-disease/tombstones/00000001").data)
+    assert base_blobs <= set(store.list("domains/medical/blobs/"))  # kept: the stacked version needs them
+    tombstone = json.loads(store.get("domains/medical/adapters/ncbi-disease/tombstones/00000001").data)
     assert tombstone["record"]["version"] == base.version  # and the base's record
     registry.delete(T, "mine")
     collect(store, grace_s=0)
-    assert store.list("tenants/medical/blobs/") == []  # no live version names it any more
+    assert store.list("domains/medical/blobs/") == []  # no live version names it any more
 
 
 def test_gc_keeps_blobs_an_upload_just_wrote(artifacts: list[Artifact]) -> None:

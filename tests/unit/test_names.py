@@ -27,6 +27,11 @@ def test_every_kind_refuses_control_characters_surrounding_whitespace_and_length
     [
         ("adapter name", ["a", "sentiment-v2.1_x", "0" * 63], ["", "Sentiment", "évil", "-a", "a/b", "a" * 64, "..x"]),
         ("tenant", ["acme", "t1"], ["", "Acme", "a b", "../x", "a%2Fb"]),
+        (
+            "adapter reference",
+            ["a", "medical:ncbi-disease", "legal_x:v1.2"],
+            ["", ":a", "a:", "Medical:a", "a:b:c", "1x:a"],
+        ),
         ("alias", ["prod", "v1", "latest"], ["1", "00", "\u00b2", "prod!", ""]),
         ("label", ["B-Disease", "Bearish", "non-ascii é ok", "a b"], ["", "a" * 129]),
         ("task", ["", "medical.ner"], ["x" * 129]),

@@ -22,9 +22,10 @@ from adapter_hub_client.base import ClientBase
 from adapter_hub_client.calls import Meta
 from adapter_hub_client.config import ClientConfig
 from adapter_hub_client.connection import explain
+from adapter_hub_client.domain_calls import AsyncDomainCalls
 from adapter_hub_client.errors import HubError, Unavailable, from_rpc_error
 from adapter_hub_client.retry import with_retries_async
-from adapter_hub_client.streaming import Request, chunked, file_lines, stream_item, stream_request
+from adapter_hub_client.streaming import Request, chunked, file_lines, resend_delay, stream_item, stream_request
 from adapter_hub_client.sync import STUBS
 
 T = TypeVar("T")
@@ -64,53 +65,91 @@ class AsyncStreamCall:
         self._call.cancel()
 
 
+class _Sender:
+    """The sending side of ``ordered_batches``: new batches while the window has room, refused
+    ones again after their hint, until every batch has its final answer."""
+
+    def __init__(self, batches: Any, adapter: str, task: str | None, in_flight: int, timeout_s: float | None) -> None:
+        self.batches, self.adapter, self.task, self.timeout_s = batches, adapter, task, timeout_s
+        self.work: asyncio.Queue[tuple[str, int, float]] = asyncio.Queue()
+        for _ in range(in_flight):
+            self.work.put_nowait(("slot", -1, 0.0))
+        self.sent: dict[int, list[str]] = {}
+        self.done, self.total = 0, -1  # total: known once the caller's batches are exhausted
+        self.failure: list[BaseException] = []
+
+    def finished(self) -> bool:
+        return 0 <= self.total <= self.done
+
+    def request(self, index: int) -> Request:
+        return t.StreamRequest(str(index), self.adapter, self.sent[index], self.task, self.timeout_s)
+
+    async def requests(self) -> AsyncIterator[Request]:
+        source, index = _each(self.batches).__aiter__(), 0
+        try:
+            while True:
+                kind, resend, delay = await self.work.get()
+                if kind == "stop" or self.finished():
+                    return
+                if kind == "resend":
+                    await asyncio.sleep(delay)
+                    yield self.request(resend)
+                    continue
+                if self.total < 0:
+                    try:
+                        texts = await source.__anext__()
+                    except StopAsyncIteration:
+                        self.total = index
+                    else:
+                        self.sent[index] = list(texts)
+                        yield self.request(index)
+                        index += 1
+                        continue
+                if self.finished():
+                    return
+        except Exception as exc:  # noqa: BLE001 - the caller's iterable failed: raised to the caller below
+            self.failure.append(exc)
+
+
 async def ordered_batches(
     open_stream: Any,
     adapter: str,
     batches: Iterable[Iterable[str]] | AsyncIterable[Iterable[str]],
     task: str | None,
     in_flight: int,
+    request_timeout_s: float | None = None,
 ) -> AsyncIterator[t.Batch]:
-    """Each batch's answer in input order, at most ``in_flight`` batches outstanding."""
+    """Each batch's answer in input order, at most ``in_flight`` batches outstanding; a batch
+    refused with a retry hint is sent again after it (as the synchronous one does)."""
     if in_flight < 1:
         raise ValueError(f"in_flight must be at least 1, got {in_flight}")
-    window, stopped = asyncio.Semaphore(in_flight), asyncio.Event()
-    sent: dict[int, list[str]] = {}
-    failure: list[BaseException] = []
-
-    async def requests() -> AsyncIterator[Request]:
-        try:
-            index = 0
-            async for texts in _each(batches):
-                await window.acquire()
-                if stopped.is_set():
-                    return
-                sent[index] = list(texts)
-                yield t.StreamRequest(str(index), adapter, sent[index], task)
-                index += 1
-        except Exception as exc:  # noqa: BLE001 - the caller's iterable failed: raised to the caller below
-            failure.append(exc)
-
-    stream = open_stream(requests())
+    sender = _Sender(batches, adapter, task, in_flight, request_timeout_s)
+    resends: dict[int, int] = {}
+    stream = open_stream(sender.requests())
     early: dict[int, t.StreamItem] = {}
-    done = 0
     try:
         async for item in stream:
-            early[int(item.request_id)] = item
-            while done in early:
+            index = int(item.request_id)
+            delay = resend_delay(item, resends.get(index, 0))
+            if delay is not None:
+                resends[index] = resends.get(index, 0) + 1
+                sender.work.put_nowait(("resend", index, delay))
+                continue
+            early[index] = item
+            while sender.done in early:
+                done = sender.done
                 answer = early.pop(done)
-                window.release()
-                yield t.Batch(done, sent.pop(done), answer.predictions, answer.error)
-                done += 1
+                sender.done += 1
+                sender.work.put_nowait(("slot", -1, 0.0))  # also wakes the sender to see it is finished
+                yield t.Batch(done, sender.sent.pop(done), answer.predictions, answer.error)
     finally:
-        stopped.set()
-        window.release()
+        sender.work.put_nowait(("stop", -1, 0.0))
         stream.cancel()
-    if failure:
-        raise failure[0]
+    if sender.failure:
+        raise sender.failure[0]
 
 
-class AsyncHubClient(ClientBase, AsyncOperatorCalls):
+class AsyncHubClient(ClientBase, AsyncOperatorCalls, AsyncDomainCalls):
     """``async with AsyncHubClient("127.0.0.1:50051", api_key=...) as hub: await hub.predict(...)``.
 
     Configured as ``HubClient`` is (arguments, then the ``ADAPTER_HUB_*`` environment). Create
@@ -151,6 +190,9 @@ class AsyncHubClient(ClientBase, AsyncOperatorCalls):
             request = call.request() if call.streaming else call.request
             try:
                 rpc = method(request, timeout=wait, metadata=sent)
+                if call.answers_stream:  # server-streamed: every message, then the call's metadata
+                    messages = [m async for m in rpc]
+                    return messages, await rpc.initial_metadata(), await rpc.trailing_metadata()
                 response = await rpc
                 return response, await rpc.initial_metadata(), await rpc.trailing_metadata()
             except grpc.RpcError as exc:
@@ -190,8 +232,10 @@ class AsyncHubClient(ClientBase, AsyncOperatorCalls):
     def predict_stream(
         self, requests: Iterable[Request] | AsyncIterable[Request], *, timeout: float | None = None
     ) -> AsyncStreamCall:
+        return self._open_stream(requests, timeout or self.config.timeout)
+
+    def _open_stream(self, requests: Iterable[Request] | AsyncIterable[Request], wait: float | None) -> AsyncStreamCall:
         messages = (stream_request(r) async for r in _each(requests))
-        wait = timeout or self.config.timeout
         metadata = self.config.call_metadata("", wait)  # a stream names no one adapter: any replica
         call = self.stubs["inference"].PredictStream(messages, timeout=wait, metadata=metadata)
         return AsyncStreamCall(call, self.config)
@@ -205,8 +249,13 @@ class AsyncHubClient(ClientBase, AsyncOperatorCalls):
         in_flight: int = 8,
         timeout: float | None = None,
     ) -> AsyncIterator[t.Batch]:
-        opener = lambda requests: self.predict_stream(requests, timeout=timeout)  # noqa: E731
-        return ordered_batches(opener, adapter, batches, task, in_flight)
+        """As ``HubClient.predict_batches``: ``timeout`` bounds the whole call; without it each
+        batch has the client's timeout and the call none."""
+        if timeout is not None:
+            opener = lambda requests: self._open_stream(requests, timeout)  # noqa: E731
+            return ordered_batches(opener, adapter, batches, task, in_flight)
+        opener = lambda requests: self._open_stream(requests, None)  # noqa: E731
+        return ordered_batches(opener, adapter, batches, task, in_flight, self.config.timeout)
 
     async def predict_iter(
         self,
@@ -269,9 +318,10 @@ class AsyncHubClient(ClientBase, AsyncOperatorCalls):
         )
 
     async def list_adapters(
-        self, *, timeout: float | None = None, retries: int | None = None, metadata: Meta = None
+        self, domain: str = "", *, timeout: float | None = None, retries: int | None = None, metadata: Meta = None
     ) -> list[t.Adapter]:
-        return await self.run(calls.list_adapters(), timeout, retries, metadata)
+        """Your adapters, or (``domain``) that domain's."""
+        return await self.run(calls.list_adapters(domain), timeout, retries, metadata)
 
     async def get_adapter(
         self,

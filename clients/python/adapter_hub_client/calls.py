@@ -17,6 +17,7 @@ from adapter_hub_client.api.v1 import (
     adapters_pb2,
     admin_pb2,
     common_pb2,
+    domains_pb2,
     inference_pb2,
     residency_pb2,
     tenants_pb2,
@@ -46,6 +47,7 @@ class Call(Generic[T]):
     idempotent: bool
     streaming: bool = False
     route: str = ""
+    answers_stream: bool = False  # server-streamed: ``read`` gets the list of messages
 
 
 def answered(value: T, initial: Any, trailing: Any) -> T:
@@ -57,7 +59,8 @@ def answered(value: T, initial: Any, trailing: Any) -> T:
 
 
 def parse_ref(text: str) -> common_pb2.AdapterRef:
-    """``name`` or ``name@version`` (a number or an alias)."""
+    """``name`` or ``name@version`` (a number or an alias); a domain adapter's name is
+    ``DOMAIN:NAME`` (``medical:ncbi-disease@3``)."""
     name, _, version = text.partition("@")
     return common_pb2.AdapterRef(name=name, version=version)
 
@@ -86,11 +89,21 @@ def predict(adapter: str, texts: list[str], task: str | None) -> Call[list[t.Pre
 
 def fan_out(text: str, targets: list[str] | list[tuple[str, str]]) -> Call[list[t.Prediction]]:
     """``targets``: ``"name[@version][:task]"`` strings, or (adapter, task) pairs."""
-    pairs = [target.partition(":")[::2] if isinstance(target, str) else target for target in targets]
+    pairs = [split_target(target) if isinstance(target, str) else target for target in targets]
     request = inference_pb2.FanOutRequest(
         text=text, targets=[inference_pb2.FanOutTarget(adapter=parse_ref(a), task=task) for a, task in pairs]
     )
     return Call("inference", "FanOut", request, convert.fan_out, True)
+
+
+def split_target(text: str) -> tuple[str, str]:
+    """``ADAPTER[@VERSION][:TASK]`` -> (adapter, task); ADAPTER may be ``DOMAIN:NAME``. The part
+    after the last ``:`` is the task when a version comes before it, or when it has a dot (task
+    names are ``<namespace>.<name>``); otherwise the ``:`` is a domain's (``medical:ncbi``)."""
+    head, sep, tail = text.rpartition(":")
+    if sep and head and (not tail or "@" in head or ("." in tail and "@" not in tail)):
+        return head, tail
+    return text, ""
 
 
 def upload_files(directory: Path) -> list[Path]:
@@ -139,11 +152,11 @@ def push(
     )
 
 
-def list_adapters() -> Call[list[t.Adapter]]:
+def list_adapters(domain: str = "") -> Call[list[t.Adapter]]:
     return Call(
         "adapters",
         "ListAdapters",
-        adapters_pb2.ListAdaptersRequest(),
+        adapters_pb2.ListAdaptersRequest(domain=domain),
         lambda r: [convert.mirror(t.Adapter, a) for a in r.adapters],
         True,
     )
@@ -152,6 +165,36 @@ def list_adapters() -> Call[list[t.Adapter]]:
 def get_adapter(adapter: str) -> Call[t.AdapterVersion]:
     request = adapters_pb2.GetAdapterRequest(adapter=parse_ref(adapter))
     return Call("adapters", "GetAdapter", request, lambda r: convert.mirror(t.AdapterVersion, r), True)
+
+
+def download_adapter(adapter: str) -> Call[dict[str, bytes]]:
+    """Every file of ``name[@version]`` (hub_adapter.json too): path -> bytes."""
+
+    def read(chunks: list[adapters_pb2.FileChunk]) -> dict[str, bytes]:
+        files: dict[str, bytearray] = {}
+        for chunk in chunks:
+            files.setdefault(chunk.path, bytearray()).extend(chunk.data)
+        return {path: bytes(data) for path, data in files.items()}
+
+    request = adapters_pb2.GetAdapterRequest(adapter=parse_ref(adapter))
+    return Call("adapters", "DownloadAdapter", request, read, True, answers_stream=True)
+
+
+def grant_domain(domain: str, tenant: str = "") -> Call[t.DomainAccess]:
+    """``tenant`` may read ``domain`` ("": every tenant may)."""
+    request = domains_pb2.DomainAccessRequest(domain=domain, tenant=tenant, all=not tenant)
+    return Call("domains", "GrantDomain", request, lambda r: convert.mirror(t.DomainAccess, r), True)
+
+
+def revoke_domain(domain: str, tenant: str = "") -> Call[t.DomainAccess]:
+    """``tenant`` may no longer read ``domain`` ("": nobody may)."""
+    request = domains_pb2.DomainAccessRequest(domain=domain, tenant=tenant, all=not tenant)
+    return Call("domains", "RevokeDomain", request, lambda r: convert.mirror(t.DomainAccess, r), True)
+
+
+def list_domains() -> Call[list[t.DomainInfo]]:
+    read: Callable[[Any], list[t.DomainInfo]] = lambda r: [convert.mirror(t.DomainInfo, x) for x in r.domains]  # noqa: E731
+    return Call("domains", "ListDomains", domains_pb2.ListDomainsRequest(), read, True)
 
 
 def delete_adapter(adapter: str) -> Call[list[str]]:

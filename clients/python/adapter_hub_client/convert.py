@@ -47,6 +47,9 @@ MIRRORS: dict[str, type] = {
     "hub.api.v1.CollectGarbageResponse": t.GarbageCollection,
     "hub.api.v1.StoreDamage": t.StoreDamage,
     "hub.api.v1.VerifyStoreResponse": t.StoreVerification,
+    "hub.api.v1.DomainAccess": t.DomainAccess,
+    "hub.api.v1.DomainAdapterUsers": t.DomainAdapterUsers,
+    "hub.api.v1.DomainInfo": t.DomainInfo,
 }
 
 

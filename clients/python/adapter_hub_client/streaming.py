@@ -3,12 +3,16 @@ bounded batching on top of it (the synchronous half; ``aio`` has the asyncio one
 
 ``predict_batches`` keeps at most ``in_flight`` batches between sent and handed to the caller:
 the server batches the ones in flight together, and a slow first batch holds back neither
-memory (answers that came early wait in a buffer of at most ``in_flight``) nor order.
+memory (answers that came early wait in a buffer of at most ``in_flight``) nor order. The server
+reads a stream only as fast as its tenant's queue share allows (flow control); a batch it still
+refuses with a retry hint is sent again after the hint.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -19,7 +23,7 @@ import grpc
 from adapter_hub_client import convert
 from adapter_hub_client.api.v1 import inference_pb2
 from adapter_hub_client.calls import predict_request
-from adapter_hub_client.errors import HubError, error_for_number
+from adapter_hub_client.errors import HubError, ResourceExhausted, error_for_number
 from adapter_hub_client.types import Batch, StreamItem, StreamRequest
 
 T = TypeVar("T")
@@ -84,45 +88,103 @@ class StreamCall:
         self._call.cancel()  # type: ignore[attr-defined]
 
 
+MAX_RESENDS = 20  # a batch refused this often in a row is handed back with its refusal
+_SLOT, _RESEND, _STOP = "slot", "resend", "stop"
+
+
+def resend_delay(item: StreamItem, resends: int) -> float | None:
+    """Seconds to wait before sending a refused batch again (the server's hint), or None when
+    its answer is final: only a refusal with a retry hint (RESOURCE_EXHAUSTED: a full queue, a
+    rate limit) is sent again, at most MAX_RESENDS times."""
+    error = item.error
+    if isinstance(error, ResourceExhausted) and error.retry_after_s is not None and resends < MAX_RESENDS:
+        return error.retry_after_s
+    return None
+
+
+class _Window:
+    """What the sender and the reader of ``ordered_batches`` share: the work for the sender
+    (a free slot, a batch to send again, stop), the batches sent, and the counts that say when
+    every batch has its final answer."""
+
+    def __init__(self, in_flight: int) -> None:
+        self.work: queue.Queue[tuple[str, int, float]] = queue.Queue()
+        for _ in range(in_flight):
+            self.work.put((_SLOT, -1, 0.0))
+        self.sent: dict[int, list[str]] = {}
+        self.resends: dict[int, int] = {}
+        self.lock = threading.Lock()
+        self.total: int | None = None  # known once the caller's batches are exhausted
+        self.done = 0
+
+    def finished(self) -> bool:
+        with self.lock:
+            return self.total is not None and self.done >= self.total
+
+    def deliver(self, early: dict[int, StreamItem]) -> Iterator[Batch]:
+        """The answers that are next in input order, each freeing a slot of the window."""
+        while self.done in early:
+            answer = early.pop(self.done)
+            with self.lock:
+                batch = Batch(self.done, self.sent.pop(self.done), answer.predictions, answer.error)
+                self.done += 1
+            self.work.put((_SLOT, -1, 0.0))  # also wakes the sender to see it is finished
+            yield batch
+
+
 def ordered_batches(
     open_stream: Callable[[Iterator[Request]], StreamCall],
     adapter: str,
     batches: Iterable[Iterable[str]],
     task: str | None,
     in_flight: int,
+    request_timeout_s: float | None = None,
 ) -> Iterator[Batch]:
-    """Each batch's answer in input order, at most ``in_flight`` batches outstanding."""
+    """Each batch's answer in input order, at most ``in_flight`` batches outstanding; a batch
+    refused with a retry hint is sent again after it (``resend_delay``). ``request_timeout_s``:
+    each batch's own deadline."""
     if in_flight < 1:
         raise ValueError(f"in_flight must be at least 1, got {in_flight}")
-    window, stop = threading.Semaphore(in_flight), threading.Event()
-    sent: dict[int, list[str]] = {}
+    window = _Window(in_flight)
     failure: list[BaseException] = []
 
     def requests() -> Iterator[Request]:  # runs on gRPC's sending thread
+        source = enumerate(batches)
         try:
-            for index, texts in enumerate(batches):
-                window.acquire()
-                if stop.is_set():
+            while True:
+                kind, index, delay = window.work.get()
+                if kind == _STOP or window.finished():
                     return
-                sent[index] = list(texts)
-                yield StreamRequest(str(index), adapter, sent[index], task)
+                if kind == _RESEND:
+                    time.sleep(delay)
+                elif window.total is None and (pair := next(source, None)) is not None:
+                    index, texts = pair
+                    window.sent[index] = list(texts)
+                else:
+                    if window.total is None:
+                        with window.lock:
+                            window.total = len(window.sent) + window.done
+                    if window.finished():
+                        return
+                    continue
+                yield StreamRequest(str(index), adapter, window.sent[index], task, request_timeout_s)
         except Exception as exc:  # noqa: BLE001 - the caller's iterable failed: raised to the caller below
             failure.append(exc)
 
     stream = open_stream(requests())
     early: dict[int, StreamItem] = {}
-    done = 0
     try:
         for item in stream:
-            early[int(item.request_id)] = item
-            while done in early:
-                answer = early.pop(done)
-                window.release()
-                yield Batch(done, sent.pop(done), answer.predictions, answer.error)
-                done += 1
+            index = int(item.request_id)
+            delay = resend_delay(item, window.resends.get(index, 0))
+            if delay is not None:
+                window.resends[index] = window.resends.get(index, 0) + 1
+                window.work.put((_RESEND, index, delay))
+                continue
+            early[index] = item
+            yield from window.deliver(early)
     finally:
-        stop.set()
-        window.release()  # wakes a sender waiting for room, which then sees stop
+        window.work.put((_STOP, -1, 0.0))
         stream.cancel()
     if failure:
         raise failure[0]

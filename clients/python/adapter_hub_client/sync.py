@@ -14,6 +14,7 @@ from adapter_hub_client import types as t
 from adapter_hub_client.api.v1 import (
     adapters_pb2_grpc,
     admin_pb2_grpc,
+    domains_pb2_grpc,
     inference_pb2_grpc,
     residency_pb2_grpc,
     tenants_pb2_grpc,
@@ -21,6 +22,7 @@ from adapter_hub_client.api.v1 import (
 from adapter_hub_client.base import ClientBase
 from adapter_hub_client.calls import Meta
 from adapter_hub_client.connection import explain
+from adapter_hub_client.domain_calls import DomainCalls
 from adapter_hub_client.errors import HubError, from_rpc_error
 from adapter_hub_client.retry import with_retries
 from adapter_hub_client.store_calls import StoreCalls
@@ -34,10 +36,11 @@ STUBS = {
     "admin": admin_pb2_grpc.AdminServiceStub,
     "residency": residency_pb2_grpc.ResidencyServiceStub,
     "tenants": tenants_pb2_grpc.TenantServiceStub,
+    "domains": domains_pb2_grpc.DomainServiceStub,
 }
 
 
-class HubClient(ClientBase, StoreCalls):
+class HubClient(ClientBase, DomainCalls, StoreCalls):
     """A synchronous client: ``with HubClient("127.0.0.1:50051", api_key=...) as hub: ...``.
 
     ``target`` and the keyword ``options`` are ``ClientConfig`` fields (api_key, tls_ca,
@@ -85,6 +88,9 @@ class HubClient(ClientBase, StoreCalls):
         def attempt() -> tuple[Any, Any]:
             request = call.request() if call.streaming else call.request
             try:
+                if call.answers_stream:  # server-streamed: every message, then the call's metadata
+                    stream = method(request, timeout=wait, metadata=sent)
+                    return list(stream), stream
                 return method.with_call(request, timeout=wait, metadata=sent)
             except grpc.RpcError as exc:
                 raise from_rpc_error(exc) from None
@@ -127,8 +133,10 @@ class HubClient(ClientBase, StoreCalls):
     def predict_stream(self, requests: Iterable[Request], *, timeout: float | None = None) -> StreamCall:
         """Many requests on one call; answers as each finishes (any order), by request_id.
         A request's failure is its item's ``error``; ``timeout`` bounds the whole call."""
+        return self._open_stream(requests, timeout or self.config.timeout)
+
+    def _open_stream(self, requests: Iterable[Request], wait: float | None) -> StreamCall:
         messages = (stream_request(r) for r in requests)
-        wait = timeout or self.config.timeout
         metadata = self.config.call_metadata("", wait)  # a stream names no one adapter: any replica
         call = self.stubs["inference"].PredictStream(messages, timeout=wait, metadata=metadata)
         return StreamCall(call, self._fail)
@@ -143,10 +151,14 @@ class HubClient(ClientBase, StoreCalls):
         timeout: float | None = None,
     ) -> Iterator[t.Batch]:
         """Each batch's answer (or error) in input order over one PredictStream call, with at
-        most ``in_flight`` batches outstanding; ``timeout`` bounds the whole call."""
-        return ordered_batches(
-            lambda requests: self.predict_stream(requests, timeout=timeout), adapter, batches, task, in_flight
-        )
+        most ``in_flight`` batches outstanding; a batch refused with a retry hint is sent again
+        after it. ``timeout`` bounds the whole call; without it the call has no deadline (a
+        file of any length) and each batch has the client's timeout."""
+        if timeout is not None:
+            opener = lambda requests: self._open_stream(requests, timeout)  # noqa: E731
+            return ordered_batches(opener, adapter, batches, task, in_flight)
+        opener = lambda requests: self._open_stream(requests, None)  # noqa: E731
+        return ordered_batches(opener, adapter, batches, task, in_flight, self.config.timeout)
 
     def predict_iter(
         self,
@@ -213,9 +225,10 @@ class HubClient(ClientBase, StoreCalls):
         )
 
     def list_adapters(
-        self, *, timeout: float | None = None, retries: int | None = None, metadata: Meta = None
+        self, domain: str = "", *, timeout: float | None = None, retries: int | None = None, metadata: Meta = None
     ) -> list[t.Adapter]:
-        return self.run(calls.list_adapters(), timeout, retries, metadata)
+        """Your adapters, or (``domain``) that domain's."""
+        return self.run(calls.list_adapters(domain), timeout, retries, metadata)
 
     def get_adapter(
         self,

@@ -129,6 +129,8 @@ class AdapterVersion:
     lora_alpha: float
     target_modules: list[str]
     metrics_json: str
+    base: str = ""  # stacked on this domain adapter, DOMAIN:NAME@VERSION ("" when not stacked)
+    base_digest: str = ""
 
     @property
     def ref(self) -> str:
@@ -384,3 +386,28 @@ class Predictions(list[Prediction]):
         super().__init__(items)
         self.request_id = request_id
         self.ratelimit = dict(ratelimit or {})
+
+
+@dataclass(frozen=True)
+class DomainAccess:
+    """Who may read a domain's adapters: every tenant, or a list (names: the operator only)."""
+
+    domain: str
+    everyone: bool
+    tenants: list[str]
+    granted: int
+    readable: bool  # by the caller
+
+
+@dataclass(frozen=True)
+class DomainAdapterUsers:
+    name: str
+    version: str
+    users: int  # distinct tenants served by it (directly or as a base) on the server since start
+
+
+@dataclass(frozen=True)
+class DomainInfo:
+    access: DomainAccess
+    adapters: list[Adapter]
+    users: list[DomainAdapterUsers]

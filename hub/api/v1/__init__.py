@@ -18,6 +18,8 @@ from adapter_hub_client.api.v1 import (
     admin_pb2_grpc,
     common_pb2,
     common_pb2_grpc,
+    domains_pb2,
+    domains_pb2_grpc,
     inference_pb2,
     inference_pb2_grpc,
     residency_pb2,
@@ -33,6 +35,8 @@ __all__ = [
     "admin_pb2_grpc",
     "common_pb2",
     "common_pb2_grpc",
+    "domains_pb2",
+    "domains_pb2_grpc",
     "inference_pb2",
     "inference_pb2_grpc",
     "residency_pb2",
@@ -41,5 +45,5 @@ __all__ = [
     "tenants_pb2_grpc",
 ]
 
-for _module in (adapters_pb2, admin_pb2, common_pb2, inference_pb2, residency_pb2, tenants_pb2):
+for _module in (adapters_pb2, admin_pb2, common_pb2, domains_pb2, inference_pb2, residency_pb2, tenants_pb2):
     sys.modules.setdefault(f"{__name__}.{_module.__name__.rpartition('.')[2]}", _module)

@@ -50,8 +50,10 @@ def run_training(
     options: TrainOptions,
     evaluate: DevEvaluator | None = None,
     observer: Observer | None = None,
+    base: dict[str, bytes] | None = None,
 ) -> TrainOutcome:
-    """Train, keep the weights of the best dev evaluation, return the artifact's tensor files."""
+    """Train, keep the weights of the best dev evaluation, return the artifact's tensor files.
+    ``base``: a domain adapter's files, applied and frozen under what is trained (train/base.py)."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # ours is the one progress bar
@@ -60,6 +62,10 @@ def run_training(
         torch.set_num_threads(options.threads)
     backbone = load_backbone(options.backbone, device=options.device)
     backbone_parameters = backbone.parameters  # before LoRA layers join the module tree
+    if base is not None:
+        from hub.engine.train.base import merge_base
+
+        merge_base(backbone, base)  # after fingerprinting: the artifact records the bare backbone's
     seed_everything(options.seed)
     model = TrainModel(backbone, tasks, options)
     encoded = [encode_task(backbone.tokenizer, t, options.max_seq_length) for t in tasks]

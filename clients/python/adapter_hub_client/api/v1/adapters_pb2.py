@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from adapter_hub_client.api.v1 import common_pb2 as hub_dot_api_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19hub/api/v1/adapters.proto\x12\nhub.api.v1\x1a\x17hub/api/v1/common.proto\"h\n\x0cUploadHeader\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\x0e\n\x06labels\x18\x03 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"\'\n\tFileChunk\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"r\n\x14UploadAdapterRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x18.hub.api.v1.UploadHeaderH\x00\x12&\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x15.hub.api.v1.FileChunkH\x00\x42\x06\n\x04part\"<\n\x08\x46ileInfo\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"\xb9\x02\n\x12\x41\x64\x61pterVersionInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0f\n\x07\x61liases\x18\x03 \x03(\t\x12#\n\x05tasks\x18\x04 \x03(\x0b\x32\x14.hub.api.v1.TaskHead\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x1c\n\x14\x62\x61\x63kbone_fingerprint\x18\x06 \x01(\t\x12\x12\n\ncreated_at\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12#\n\x05\x66iles\x18\t \x03(\x0b\x32\x14.hub.api.v1.FileInfo\x12\x0c\n\x04rank\x18\n \x01(\x05\x12\x12\n\nlora_alpha\x18\x0b \x01(\x02\x12\x16\n\x0etarget_modules\x18\x0c \x03(\t\x12\x14\n\x0cmetrics_json\x18\r \x01(\t\"H\n\x15UploadAdapterResponse\x12/\n\x07\x61\x64\x61pter\x18\x01 \x01(\x0b\x32\x1e.hub.api.v1.AdapterVersionInfo\"\x15\n\x13ListAdaptersRequest\"\xd4\x01\n\x0e\x41\x64\x61pterSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x30\n\x08versions\x18\x02 \x03(\x0b\x32\x1e.hub.api.v1.AdapterVersionInfo\x12\x38\n\x07\x61liases\x18\x03 \x03(\x0b\x32\'.hub.api.v1.AdapterSummary.AliasesEntry\x12\x18\n\x10\x64\x61maged_versions\x18\x04 \x03(\t\x1a.\n\x0c\x41liasesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"D\n\x14ListAdaptersResponse\x12,\n\x08\x61\x64\x61pters\x18\x01 \x03(\x0b\x32\x1a.hub.api.v1.AdapterSummary\"<\n\x11GetAdapterRequest\x12\'\n\x07\x61\x64\x61pter\x18\x01 \x01(\x0b\x32\x16.hub.api.v1.AdapterRef\"?\n\x14\x44\x65leteAdapterRequest\x12\'\n\x07\x61\x64\x61pter\x18\x01 \x01(\x0b\x32\x16.hub.api.v1.AdapterRef\"1\n\x15\x44\x65leteAdapterResponse\x12\x18\n\x10\x64\x65leted_versions\x18\x01 \x03(\t\"?\n\x0fSetAliasRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\r\n\x05\x61lias\x18\x03 \x01(\t\"Z\n\x10SetAliasResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x61lias\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x18\n\x10previous_version\x18\x04 \x01(\t2\xa5\x03\n\x0e\x41\x64\x61pterService\x12V\n\rUploadAdapter\x12 .hub.api.v1.UploadAdapterRequest\x1a!.hub.api.v1.UploadAdapterResponse(\x01\x12Q\n\x0cListAdapters\x12\x1f.hub.api.v1.ListAdaptersRequest\x1a .hub.api.v1.ListAdaptersResponse\x12K\n\nGetAdapter\x12\x1d.hub.api.v1.GetAdapterRequest\x1a\x1e.hub.api.v1.AdapterVersionInfo\x12T\n\rDeleteAdapter\x12 .hub.api.v1.DeleteAdapterRequest\x1a!.hub.api.v1.DeleteAdapterResponse\x12\x45\n\x08SetAlias\x12\x1b.hub.api.v1.SetAliasRequest\x1a\x1c.hub.api.v1.SetAliasResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19hub/api/v1/adapters.proto\x12\nhub.api.v1\x1a\x17hub/api/v1/common.proto\"h\n\x0cUploadHeader\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\x0e\n\x06labels\x18\x03 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"\'\n\tFileChunk\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"r\n\x14UploadAdapterRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x18.hub.api.v1.UploadHeaderH\x00\x12&\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x15.hub.api.v1.FileChunkH\x00\x42\x06\n\x04part\"<\n\x08\x46ileInfo\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"\xdc\x02\n\x12\x41\x64\x61pterVersionInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0f\n\x07\x61liases\x18\x03 \x03(\t\x12#\n\x05tasks\x18\x04 \x03(\x0b\x32\x14.hub.api.v1.TaskHead\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x1c\n\x14\x62\x61\x63kbone_fingerprint\x18\x06 \x01(\t\x12\x12\n\ncreated_at\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12#\n\x05\x66iles\x18\t \x03(\x0b\x32\x14.hub.api.v1.FileInfo\x12\x0c\n\x04rank\x18\n \x01(\x05\x12\x12\n\nlora_alpha\x18\x0b \x01(\x02\x12\x16\n\x0etarget_modules\x18\x0c \x03(\t\x12\x14\n\x0cmetrics_json\x18\r \x01(\t\x12\x0c\n\x04\x62\x61se\x18\x0e \x01(\t\x12\x13\n\x0b\x62\x61se_digest\x18\x0f \x01(\t\"H\n\x15UploadAdapterResponse\x12/\n\x07\x61\x64\x61pter\x18\x01 \x01(\x0b\x32\x1e.hub.api.v1.AdapterVersionInfo\"%\n\x13ListAdaptersRequest\x12\x0e\n\x06\x64omain\x18\x01 \x01(\t\"\xd4\x01\n\x0e\x41\x64\x61pterSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x30\n\x08versions\x18\x02 \x03(\x0b\x32\x1e.hub.api.v1.AdapterVersionInfo\x12\x38\n\x07\x61liases\x18\x03 \x03(\x0b\x32\'.hub.api.v1.AdapterSummary.AliasesEntry\x12\x18\n\x10\x64\x61maged_versions\x18\x04 \x03(\t\x1a.\n\x0c\x41liasesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"D\n\x14ListAdaptersResponse\x12,\n\x08\x61\x64\x61pters\x18\x01 \x03(\x0b\x32\x1a.hub.api.v1.AdapterSummary\"<\n\x11GetAdapterRequest\x12\'\n\x07\x61\x64\x61pter\x18\x01 \x01(\x0b\x32\x16.hub.api.v1.AdapterRef\"?\n\x14\x44\x65leteAdapterRequest\x12\'\n\x07\x61\x64\x61pter\x18\x01 \x01(\x0b\x32\x16.hub.api.v1.AdapterRef\"1\n\x15\x44\x65leteAdapterResponse\x12\x18\n\x10\x64\x65leted_versions\x18\x01 \x03(\t\"?\n\x0fSetAliasRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\r\n\x05\x61lias\x18\x03 \x01(\t\"Z\n\x10SetAliasResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x61lias\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x18\n\x10previous_version\x18\x04 \x01(\t2\xf0\x03\n\x0e\x41\x64\x61pterService\x12V\n\rUploadAdapter\x12 .hub.api.v1.UploadAdapterRequest\x1a!.hub.api.v1.UploadAdapterResponse(\x01\x12Q\n\x0cListAdapters\x12\x1f.hub.api.v1.ListAdaptersRequest\x1a .hub.api.v1.ListAdaptersResponse\x12K\n\nGetAdapter\x12\x1d.hub.api.v1.GetAdapterRequest\x1a\x1e.hub.api.v1.AdapterVersionInfo\x12T\n\rDeleteAdapter\x12 .hub.api.v1.DeleteAdapterRequest\x1a!.hub.api.v1.DeleteAdapterResponse\x12\x45\n\x08SetAlias\x12\x1b.hub.api.v1.SetAliasRequest\x1a\x1c.hub.api.v1.SetAliasResponse\x12I\n\x0f\x44ownloadAdapter\x12\x1d.hub.api.v1.GetAdapterRequest\x1a\x15.hub.api.v1.FileChunk0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,27 +43,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FILEINFO']._serialized_start=329
   _globals['_FILEINFO']._serialized_end=389
   _globals['_ADAPTERVERSIONINFO']._serialized_start=392
-  _globals['_ADAPTERVERSIONINFO']._serialized_end=705
-  _globals['_UPLOADADAPTERRESPONSE']._serialized_start=707
-  _globals['_UPLOADADAPTERRESPONSE']._serialized_end=779
-  _globals['_LISTADAPTERSREQUEST']._serialized_start=781
-  _globals['_LISTADAPTERSREQUEST']._serialized_end=802
-  _globals['_ADAPTERSUMMARY']._serialized_start=805
-  _globals['_ADAPTERSUMMARY']._serialized_end=1017
-  _globals['_ADAPTERSUMMARY_ALIASESENTRY']._serialized_start=971
-  _globals['_ADAPTERSUMMARY_ALIASESENTRY']._serialized_end=1017
-  _globals['_LISTADAPTERSRESPONSE']._serialized_start=1019
-  _globals['_LISTADAPTERSRESPONSE']._serialized_end=1087
-  _globals['_GETADAPTERREQUEST']._serialized_start=1089
-  _globals['_GETADAPTERREQUEST']._serialized_end=1149
-  _globals['_DELETEADAPTERREQUEST']._serialized_start=1151
-  _globals['_DELETEADAPTERREQUEST']._serialized_end=1214
-  _globals['_DELETEADAPTERRESPONSE']._serialized_start=1216
-  _globals['_DELETEADAPTERRESPONSE']._serialized_end=1265
-  _globals['_SETALIASREQUEST']._serialized_start=1267
-  _globals['_SETALIASREQUEST']._serialized_end=1330
-  _globals['_SETALIASRESPONSE']._serialized_start=1332
-  _globals['_SETALIASRESPONSE']._serialized_end=1422
-  _globals['_ADAPTERSERVICE']._serialized_start=1425
-  _globals['_ADAPTERSERVICE']._serialized_end=1846
+  _globals['_ADAPTERVERSIONINFO']._serialized_end=740
+  _globals['_UPLOADADAPTERRESPONSE']._serialized_start=742
+  _globals['_UPLOADADAPTERRESPONSE']._serialized_end=814
+  _globals['_LISTADAPTERSREQUEST']._serialized_start=816
+  _globals['_LISTADAPTERSREQUEST']._serialized_end=853
+  _globals['_ADAPTERSUMMARY']._serialized_start=856
+  _globals['_ADAPTERSUMMARY']._serialized_end=1068
+  _globals['_ADAPTERSUMMARY_ALIASESENTRY']._serialized_start=1022
+  _globals['_ADAPTERSUMMARY_ALIASESENTRY']._serialized_end=1068
+  _globals['_LISTADAPTERSRESPONSE']._serialized_start=1070
+  _globals['_LISTADAPTERSRESPONSE']._serialized_end=1138
+  _globals['_GETADAPTERREQUEST']._serialized_start=1140
+  _globals['_GETADAPTERREQUEST']._serialized_end=1200
+  _globals['_DELETEADAPTERREQUEST']._serialized_start=1202
+  _globals['_DELETEADAPTERREQUEST']._serialized_end=1265
+  _globals['_DELETEADAPTERRESPONSE']._serialized_start=1267
+  _globals['_DELETEADAPTERRESPONSE']._serialized_end=1316
+  _globals['_SETALIASREQUEST']._serialized_start=1318
+  _globals['_SETALIASREQUEST']._serialized_end=1381
+  _globals['_SETALIASRESPONSE']._serialized_start=1383
+  _globals['_SETALIASRESPONSE']._serialized_end=1473
+  _globals['_ADAPTERSERVICE']._serialized_start=1476
+  _globals['_ADAPTERSERVICE']._serialized_end=1972
 # @@protoc_insertion_point(module_scope)

@@ -48,7 +48,7 @@ class FileInfo(_message.Message):
     def __init__(self, path: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class AdapterVersionInfo(_message.Message):
-    __slots__ = ("name", "version", "aliases", "tasks", "size_bytes", "backbone_fingerprint", "created_at", "description", "files", "rank", "lora_alpha", "target_modules", "metrics_json")
+    __slots__ = ("name", "version", "aliases", "tasks", "size_bytes", "backbone_fingerprint", "created_at", "description", "files", "rank", "lora_alpha", "target_modules", "metrics_json", "base", "base_digest")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ALIASES_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +62,8 @@ class AdapterVersionInfo(_message.Message):
     LORA_ALPHA_FIELD_NUMBER: _ClassVar[int]
     TARGET_MODULES_FIELD_NUMBER: _ClassVar[int]
     METRICS_JSON_FIELD_NUMBER: _ClassVar[int]
+    BASE_FIELD_NUMBER: _ClassVar[int]
+    BASE_DIGEST_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     aliases: _containers.RepeatedScalarFieldContainer[str]
@@ -75,7 +77,9 @@ class AdapterVersionInfo(_message.Message):
     lora_alpha: float
     target_modules: _containers.RepeatedScalarFieldContainer[str]
     metrics_json: str
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., tasks: _Optional[_Iterable[_Union[_common_pb2.TaskHead, _Mapping]]] = ..., size_bytes: _Optional[int] = ..., backbone_fingerprint: _Optional[str] = ..., created_at: _Optional[str] = ..., description: _Optional[str] = ..., files: _Optional[_Iterable[_Union[FileInfo, _Mapping]]] = ..., rank: _Optional[int] = ..., lora_alpha: _Optional[float] = ..., target_modules: _Optional[_Iterable[str]] = ..., metrics_json: _Optional[str] = ...) -> None: ...
+    base: str
+    base_digest: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., tasks: _Optional[_Iterable[_Union[_common_pb2.TaskHead, _Mapping]]] = ..., size_bytes: _Optional[int] = ..., backbone_fingerprint: _Optional[str] = ..., created_at: _Optional[str] = ..., description: _Optional[str] = ..., files: _Optional[_Iterable[_Union[FileInfo, _Mapping]]] = ..., rank: _Optional[int] = ..., lora_alpha: _Optional[float] = ..., target_modules: _Optional[_Iterable[str]] = ..., metrics_json: _Optional[str] = ..., base: _Optional[str] = ..., base_digest: _Optional[str] = ...) -> None: ...
 
 class UploadAdapterResponse(_message.Message):
     __slots__ = ("adapter",)
@@ -84,8 +88,10 @@ class UploadAdapterResponse(_message.Message):
     def __init__(self, adapter: _Optional[_Union[AdapterVersionInfo, _Mapping]] = ...) -> None: ...
 
 class ListAdaptersRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("domain",)
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    domain: str
+    def __init__(self, domain: _Optional[str] = ...) -> None: ...
 
 class AdapterSummary(_message.Message):
     __slots__ = ("name", "versions", "aliases", "damaged_versions")

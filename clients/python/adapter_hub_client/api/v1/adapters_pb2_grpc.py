@@ -60,6 +60,11 @@ class AdapterServiceStub:
                 request_serializer=hub_dot_api_dot_v1_dot_adapters__pb2.SetAliasRequest.SerializeToString,
                 response_deserializer=hub_dot_api_dot_v1_dot_adapters__pb2.SetAliasResponse.FromString,
                 _registered_method=True)
+        self.DownloadAdapter = channel.unary_stream(
+                '/hub.api.v1.AdapterService/DownloadAdapter',
+                request_serializer=hub_dot_api_dot_v1_dot_adapters__pb2.GetAdapterRequest.SerializeToString,
+                response_deserializer=hub_dot_api_dot_v1_dot_adapters__pb2.FileChunk.FromString,
+                _registered_method=True)
 
 
 class AdapterServiceServicer:
@@ -98,6 +103,15 @@ class AdapterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DownloadAdapter(self, request, context):
+        """Server-streamed: every file of one version (hub_adapter.json included), in chunks, each
+        file's chunks in sequence. A domain adapter's files only to a caller who may read the domain
+        (what `adapter-hub train --base DOMAIN:NAME@VERSION` trains on).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdapterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -125,6 +139,11 @@ def add_AdapterServiceServicer_to_server(servicer, server):
                     servicer.SetAlias,
                     request_deserializer=hub_dot_api_dot_v1_dot_adapters__pb2.SetAliasRequest.FromString,
                     response_serializer=hub_dot_api_dot_v1_dot_adapters__pb2.SetAliasResponse.SerializeToString,
+            ),
+            'DownloadAdapter': grpc.unary_stream_rpc_method_handler(
+                    servicer.DownloadAdapter,
+                    request_deserializer=hub_dot_api_dot_v1_dot_adapters__pb2.GetAdapterRequest.FromString,
+                    response_serializer=hub_dot_api_dot_v1_dot_adapters__pb2.FileChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -263,6 +282,33 @@ class AdapterService:
             '/hub.api.v1.AdapterService/SetAlias',
             hub_dot_api_dot_v1_dot_adapters__pb2.SetAliasRequest.SerializeToString,
             hub_dot_api_dot_v1_dot_adapters__pb2.SetAliasResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadAdapter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/hub.api.v1.AdapterService/DownloadAdapter',
+            hub_dot_api_dot_v1_dot_adapters__pb2.GetAdapterRequest.SerializeToString,
+            hub_dot_api_dot_v1_dot_adapters__pb2.FileChunk.FromString,
             options,
             channel_credentials,
             insecure,

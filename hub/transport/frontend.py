@@ -1,0 +1,159 @@
+"""The asyncio side of the hub's calls: what the servicers await.
+
+The event loop runs only cheap steps: authentication (a cached key look-up), the open-call
+bounds (hub/transport/limits.py), request checks and admission at the least possible size
+(``HubService.admit_*``), the scheduler's submit, and the wait for its future. Everything that
+blocks or runs tenant text through plugin code (resolving the adapter, preprocessors,
+tokenization, loading an adapter from the store, postprocessors, uploads' spills and store
+writes, listings, residency and tenant admin) runs on a bounded worker pool, each tenant at most
+half of it, so one tenant's slow work cannot take every worker. A queued call is a coroutine
+awaiting a ``concurrent.futures.Future`` that the scheduler's worker thread completes
+(``asyncio.wrap_future``): queue bounds are limited by memory, not threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from hub.errors import Overloaded
+from hub.scheduling.admission import (
+    RATE_REQUESTS,
+    RATE_TOKENS,
+    TENANT_REQUESTS,
+    TENANT_TOKENS,
+    TOTAL_REQUESTS,
+    TOTAL_TOKENS,
+)
+from hub.scheduling.scheduler import FairBatcher
+from hub.scheduling.scope import CallScope
+from hub.serving.auth import Authenticator, Caller
+from hub.serving.service import HubService, Plan, Served, Target
+from hub.transport.limits import CallLimits
+
+T = TypeVar("T")
+
+# Refusals a flow-controlled stream waits out instead of answering: its tenant's share, the
+# queue's total, its rates. Polled at most every MAX_POLL_S (the hint may be long for a rate).
+WAITABLE = frozenset({TENANT_REQUESTS, TENANT_TOKENS, TOTAL_REQUESTS, TOTAL_TOKENS, RATE_REQUESTS, RATE_TOKENS})
+MIN_POLL_S, MAX_POLL_S = 0.005, 0.1
+
+
+class FrontEnd:
+    """One per server (or cluster replica): the service, the authenticator, the worker pool and
+    the open-call bounds, shared by every servicer."""
+
+    def __init__(self, service: HubService, auth: Authenticator) -> None:
+        self.service = service
+        self.auth = auth
+        s = service.settings
+        self.workers = s.max_workers
+        self.pool = ThreadPoolExecutor(max_workers=s.max_workers, thread_name_prefix="hub-work")
+        self.limits = CallLimits(
+            s.max_open_calls, s.max_open_streams, s.tenant_max_open_calls, s.tenant_max_open_streams, self.weight
+        )
+        self._tenant_slots: dict[str, asyncio.Semaphore] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        service.revocation_listeners.append(self._revoked)
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop the calls run on (revocation arrives from worker threads)."""
+        self.loop = loop
+
+    def weight(self, tenant: str) -> float:
+        batcher = self.service.batcher
+        return batcher.queue.policy(tenant).weight if isinstance(batcher, FairBatcher) else 1.0
+
+    def _revoked(self, tenant: str) -> None:
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.limits.revoke, tenant)
+
+    # ---- blocking steps -------------------------------------------------------------------
+    async def blocking(self, tenant: str, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on the worker pool, in a copy of this call's context (its record and
+        span), at most half the pool per tenant."""
+        slots = self._tenant_slots.get(tenant)
+        if slots is None:
+            slots = self._tenant_slots[tenant] = asyncio.Semaphore(max(1, self.workers // 2))
+        async with slots:
+            ctx = contextvars.copy_context()
+            return await asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(ctx.run, fn, *args))
+
+    # ---- inference ------------------------------------------------------------------------
+    async def predict(
+        self, caller: Caller, target: Target, texts: Sequence[str], scope: CallScope, flow: Flow | None = None
+    ) -> Served:
+        """``flow``: a stream's request, which waits for room instead of being refused (and says
+        when it was admitted, so the stream reads its next request only then)."""
+        service = self.service
+        await _with_room(lambda: service.admit_predict(caller, texts, scope), scope, flow)
+        plan = await self.blocking(caller.namespace(), service.plan_predict, caller, target, texts)
+        scores = await self.scheduled(caller, plan, scope, flow)
+        if plan.light:  # decoding scores only (no tenant-text processing): a hop to the pool costs more
+            return plan.finish(scores)
+        return await self.blocking(caller.namespace(), plan.finish, scores)
+
+    async def fan_out(self, caller: Caller, text: str, targets: Sequence[Target], scope: CallScope) -> list[Served]:
+        service = self.service
+        service.admit_fan_out(caller, text, targets, scope)
+        plan = await self.blocking(caller.namespace(), service.plan_fan_out, caller, text, targets)
+        scores = await self.scheduled(caller, plan, scope, None)
+        return await self.blocking(caller.namespace(), plan.finish, scores)
+
+    async def scheduled(self, caller: Caller, plan: Plan, scope: CallScope, flow: Flow | None) -> list[Any]:
+        """The plan's scores: submitted to the scheduler, awaited on the loop (at the scope's
+        deadline a still-queued request leaves the queue)."""
+        if not plan.rows:
+            if flow is not None:
+                flow.admitted.set()
+            return []
+        service = self.service
+        with service.telemetry.waiting(plan.rows):
+            ticket = await _with_room(lambda: service.submit(caller, plan, scope), scope, flow)
+            if flow is not None:
+                flow.admitted.set()
+            future = asyncio.wrap_future(ticket.future)
+            future.add_done_callback(_retrieved)  # a call that went away never awaits its failure
+            left = scope.remaining()
+            if left is None:
+                return await future
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), max(0.0, left))
+            except TimeoutError:
+                service.batcher.expire(ticket)  # still queued: it leaves; in flight: its answer comes
+                return await future
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+class Flow:
+    """A stream request's flow control: ``admitted`` is set once it is queued (or failed)."""
+
+    def __init__(self) -> None:
+        self.admitted = asyncio.Event()
+
+
+async def _with_room(attempt: Callable[[], T], scope: CallScope, flow: Flow | None) -> T:
+    """``attempt()``; for a stream's request (``flow``), a refusal for lack of room is waited
+    out (polling, within the request's deadline) instead of raised."""
+    while True:
+        try:
+            return attempt()
+        except Overloaded as exc:
+            if flow is None or exc.reason not in WAITABLE or scope.cancelled:
+                raise
+            delay = min(max((exc.retry_after_ms or 0) / 1000, MIN_POLL_S), MAX_POLL_S)
+            left = scope.remaining()
+            if left is not None and left <= delay:
+                raise
+            await asyncio.sleep(delay)
