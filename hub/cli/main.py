@@ -91,12 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", help="task its classifier serves (needed for a plain PEFT directory)")
     p.add_argument("--labels", help="comma-separated label names in classifier order")
     p.add_argument("--description", default="", help="free text stored in the manifest")
-    p.add_argument(
-        "--idempotency-key",
-        default=None,
-        help="reuse a key to make a repeated push return the version the first one stored (default: a fresh key, "
-        "kept for this command's own retries)",
-    )
+    p.add_argument("--idempotency-key", help="a repeated push with this key returns the first one's version")
 
     p = client_cmd("predict", cc.cmd_predict, "score texts with an adapter")
     p.add_argument("--adapter", required=True, help="NAME[@VERSION] (number or alias), or DOMAIN:NAME[@VERSION]")

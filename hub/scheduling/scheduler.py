@@ -126,26 +126,8 @@ class FairBatcher:
                 self._thread.start()
             self._cond.notify_all()
         if scope is not None:
-            self._withdraw_on_cancel(ticket, scope)
+            scope.on_cancel_until_done(ticket.future, functools.partial(self._withdraw, ticket, CANCELLED))
         return ticket
-
-    def _withdraw_on_cancel(self, ticket: Ticket, scope: CallScope) -> None:
-        """Withdraw the ticket if the call is cancelled first. A Future keeps its done
-        callbacks after running them, so a callback that held the ticket would make a cycle
-        (ticket -> future -> callback -> ticket) that only the cyclic GC frees: its adapters
-        stayed "draining" for minutes (issue 24). The holder is emptied once the ticket is done."""
-        holder = [functools.partial(self._withdraw, ticket, CANCELLED)]
-
-        def withdraw() -> None:
-            if holder:
-                holder[0]()
-
-        def done(_: object) -> None:
-            scope.forget(withdraw)
-            holder.clear()
-
-        scope.on_cancel(withdraw)
-        ticket.future.add_done_callback(done)
 
     def run(
         self,
@@ -283,9 +265,7 @@ class FairBatcher:
                     if batch:
                         self.queue.throughput.observe(len(batch), tokens, elapsed)
                     self._cond.notify_all()
-            # an idle worker waits above for the next row: it must not keep the last batch's
-            # adapters alive meanwhile (they would stay "draining" in the residency until then)
-            del batch, expired
+            del batch, expired  # an idle worker keeping its last batch kept its adapters "draining"
 
     def _gather(self) -> None:
         """Wait (lock held) until a full batch is queued or the oldest row has waited enough."""

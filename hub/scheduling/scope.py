@@ -12,6 +12,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
 
 
 class CallScope:
@@ -74,3 +76,21 @@ class CallScope:
         with self._lock:
             if callback in self._callbacks:
                 self._callbacks.remove(callback)
+
+    def on_cancel_until_done(self, future: Future[Any], callback: Callable[[], None]) -> None:
+        """Run ``callback`` if this scope is cancelled before ``future`` is done. A Future keeps
+        its done callbacks after running them, so one that held ``callback`` (and what it holds:
+        a queued ticket, its adapter) would make a cycle only Python's cyclic GC frees; adapters
+        then stayed "draining" for minutes (issue 24). The holder is emptied once it is done."""
+        holder = [callback]
+
+        def cancelled() -> None:
+            if holder:
+                holder[0]()
+
+        def done(_: object) -> None:
+            self.forget(cancelled)
+            holder.clear()
+
+        self.on_cancel(cancelled)
+        future.add_done_callback(done)

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from adapter_hub_client.store_types import GarbageCollection as GarbageCollection  # noqa: PLC0414 - re-exported
+from adapter_hub_client.store_types import StoreDamage as StoreDamage  # noqa: PLC0414
+from adapter_hub_client.store_types import StoreVerification as StoreVerification  # noqa: PLC0414
+
 
 @dataclass(frozen=True)
 class LabelScore:
@@ -345,36 +349,6 @@ class QueueStatus:
     tenant_max_tokens: int
     tokens_per_s: float
     batch_ms: float
-
-
-@dataclass(frozen=True)
-class GarbageCollection:
-    """What one garbage collection reclaimed (or, dry run, would): blobs no live version needs,
-    temp and idle lock files; unreferenced blobs younger than the grace period are kept."""
-
-    dry_run: bool
-    blobs: int
-    blob_bytes: int
-    temp_files: int
-    temp_bytes: int
-    kept_blobs: int
-    skipped: list[str]
-    seconds: float
-
-
-@dataclass(frozen=True)
-class StoreDamage:
-    namespace: str
-    kind: str  # blob | record | missing
-    what: str
-    quarantined: bool
-
-
-@dataclass(frozen=True)
-class StoreVerification:
-    blobs: int
-    records: int
-    damaged: list[StoreDamage]
 
 
 class Predictions(list[Prediction]):
