@@ -42,36 +42,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hub_process import PACKAGED, ROOT, SHIPPED, loadavg, run_groups, serve
+from hub_process import PACKAGED, ROOT, SHIPPED, WORDS, loadavg, run_groups, serve
 
 ARMS = ("tiny", "packaged", "file")
-WORDS = [
-    "the",
-    "company",
-    "reported",
-    "strong",
-    "quarterly",
-    "results",
-    "and",
-    "the",
-    "board",
-    "approved",
-    "a",
-    "new",
-    "dividend",
-    "shares",
-    "fell",
-    "after",
-    "the",
-    "central",
-    "bank",
-    "raised",
-    "interest",
-    "rates",
-    "again",
-    "on",
-    "monday",
-]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

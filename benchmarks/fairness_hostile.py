@@ -24,37 +24,10 @@ import sys
 import time
 from typing import Any
 
-from hub_process import SHIPPED, Served, loadavg, run_groups, serve
+from hub_process import SHIPPED, WORDS, Served, loadavg, run_groups, serve
 
 POLITE_CLIENTS = 48  # under today's queue bound (72 requests): the flood is never refused
 QUIET_DEADLINE_S = 30.0
-WORDS = [
-    "the",
-    "company",
-    "reported",
-    "strong",
-    "quarterly",
-    "results",
-    "and",
-    "the",
-    "board",
-    "approved",
-    "a",
-    "new",
-    "dividend",
-    "shares",
-    "fell",
-    "after",
-    "the",
-    "central",
-    "bank",
-    "raised",
-    "interest",
-    "rates",
-    "again",
-    "on",
-    "monday",
-]
 
 
 def texts_of(count: int, low: int, high: int, seed: int) -> list[str]:

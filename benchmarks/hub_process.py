@@ -33,6 +33,34 @@ from adapter_hub_client import HubClient  # noqa: E402
 
 ADMIN_KEY = "bench-isolation-operator-key"
 SHIPPED = ROOT / "examples" / "adapters"
+# Words of the financial-news kind the shipped sentiment adapter reads: the benchmarks' texts
+WORDS = [
+    "the",
+    "company",
+    "reported",
+    "strong",
+    "quarterly",
+    "results",
+    "and",
+    "the",
+    "board",
+    "approved",
+    "a",
+    "new",
+    "dividend",
+    "shares",
+    "fell",
+    "after",
+    "the",
+    "central",
+    "bank",
+    "raised",
+    "interest",
+    "rates",
+    "again",
+    "on",
+    "monday",
+]
 PACKAGED = "packaged:all-minilm-l6-v2"
 
 
