@@ -65,19 +65,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def probes(served: Served) -> dict[str, dict[str, Any]]:
-    base = {"target": served.target, "key": served.keys["other"], "deadline_s": PROBE_DEADLINE_S, "linger_s": 12.0}
+    base = {"target": served.target, "key": served.keys["bystander"], "deadline_s": PROBE_DEADLINE_S, "linger_s": 12.0}
     return {
-        "predict": {**base, "kind": "open", "rate": 4.0, "adapter": served.adapters["other"], "texts": SHORT},
+        "predict": {**base, "kind": "open", "rate": 4.0, "adapter": served.adapters["bystander"], "texts": SHORT},
         "health": {**base, "kind": "open", "rate": 2.0, "method": "health"},
     }
 
 
 def start(served: Served) -> None:
-    served.add_tenant("other", SHIPPED / "finance-tweet-sentiment", "sentiment")
+    served.add_tenant("bystander", SHIPPED / "finance-tweet-sentiment", "sentiment")
     served.add_tenant("hog", SHIPPED / "ncbi-disease-ner", "ner")
     with served.client("hog") as hog:
         hog.push(SHIPPED / "unfair-tos", "tos")
-    with served.client("other") as other:  # warm: adapter resident, first batch done
+    with served.client("bystander") as other:  # warm: adapter resident, first batch done
         other.predict("sentiment", SHORT)
 
 
