@@ -9,15 +9,18 @@ bad chunk) stores nothing, and its temporary file is gone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 from hub.api.v1 import adapters_pb2, adapters_pb2_grpc
-from hub.errors import DeadlineExceeded
+from hub.errors import DeadlineExceeded, DomainError
 from hub.serving.auth import Caller
 from hub.serving.upload import UploadAssembler
 from hub.transport import convert
 from hub.transport.base import ServicerBase, streaming, unary
+
+DISCARD_S = 5.0  # how long a refused upload's remaining chunks are read before the status
 
 
 class UploadStalled(DeadlineExceeded):
@@ -41,19 +44,38 @@ async def _parts(
         yield part
 
 
+async def _discard_rest(parts: AsyncIterator[adapters_pb2.UploadAdapterRequest], max_bytes: int) -> None:
+    """Before a refusal goes out, read (and drop) what the client is still sending, up to the
+    upload's byte cap and DISCARD_S: a grpc.aio client whose write meets the server's early status
+    reports INTERNAL ("Internal error from Core": grpc's aio write path overrides the status when a
+    send fails) instead of the refusal. Seen in 1 of 3 fresh-clone CI runs (tests/client)."""
+    seen = 0
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(DISCARD_S):
+            async for part in parts:
+                seen += part.ByteSize()
+                if seen > max_bytes:
+                    return
+
+
 class AdapterServicer(ServicerBase, adapters_pb2_grpc.AdapterServiceServicer):
     @unary(stream_in=True)
     async def UploadAdapter(
         self, requests: AsyncIterator[adapters_pb2.UploadAdapterRequest], context: Any, caller: Caller
     ) -> adapters_pb2.UploadAdapterResponse:
         settings, tenant = self.service.settings, caller.tenant
+        parts = _parts(requests, settings.upload_stall_timeout_s)
         with UploadAssembler(max_bytes=settings.max_upload_bytes) as assembler:
-            async for part in _parts(requests, settings.upload_stall_timeout_s):
-                if part.HasField("header"):
-                    assembler.add_header(convert.upload_header(part.header))
-                else:
-                    assembler.check_chunk(part.chunk.path, len(part.chunk.data))  # refused before any I/O
-                    await self.front.blocking(tenant, assembler.add_chunk, part.chunk.path, part.chunk.data)
+            try:
+                async for part in parts:
+                    if part.HasField("header"):
+                        assembler.add_header(convert.upload_header(part.header))
+                    else:
+                        assembler.check_chunk(part.chunk.path, len(part.chunk.data))  # refused before any I/O
+                        await self.front.blocking(tenant, assembler.add_chunk, part.chunk.path, part.chunk.data)
+            except DomainError:
+                await _discard_rest(parts, settings.max_upload_bytes)
+                raise
             record = await self.front.blocking(tenant, self._store, caller, assembler)
         return convert.upload_response(record)
 

@@ -195,3 +195,21 @@ def test_the_inference_queue_and_stream_deadlines(connect, live_hub: LiveHub) ->
         assert connect(live_hub.admin_key).queue_status().max_requests > 0
     [item] = list(hub.predict_stream([ahc.StreamRequest("r", "solo", TEXTS[:1], timeout_s=30)]))
     assert item.error is None and item.predictions[0].served_by == "solo@1"
+
+
+def test_an_upload_refused_at_its_header_gets_the_refusal_while_chunks_are_still_coming(  # type: ignore[no-untyped-def]
+    connect, live_hub: LiveHub, tmp_path
+) -> None:
+    """The server refuses the header at once while the client still has megabytes to send: the
+    client gets INVALID_ARGUMENT. (A fresh-clone CI run once saw INTERNAL "Internal error from
+    Core" here with the asyncio client: grpc.aio's write path overrides the status when a send
+    meets the server's early status. The server now reads the rest of a refused upload, within
+    bounds, before refusing; this test did not reproduce the race on an idle machine.)"""
+    import shutil
+
+    big = tmp_path / "big"
+    shutil.copytree(live_hub.plain, big)
+    (big / "README.md").write_bytes(b"x" * (6 << 20))  # six more chunks after the header
+    hub = connect()
+    for _ in range(3):
+        raises(ahc.InvalidArgument, lambda: hub.push(big, "Bad Name!", task=SEQ, labels=SEQ_LABELS))
