@@ -7,15 +7,15 @@ blocks or runs tenant text through plugin code (resolving the adapter, preproces
 tokenization, loading an adapter from the store, postprocessors, uploads' spills and store
 writes, listings, residency and tenant admin) runs on a bounded worker pool, each tenant at most
 half of it, so one tenant's slow work cannot take every worker. A queued call is a coroutine
-awaiting a ``concurrent.futures.Future`` that the scheduler's worker thread completes
-(``asyncio.wrap_future``): queue bounds are limited by memory, not threads.
+awaiting a ``concurrent.futures.Future`` that the scheduler's worker thread completes (handed
+to the loop a batch at a time: hub/transport/completions.py): queue bounds are limited by
+memory, not threads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -33,6 +33,7 @@ from hub.scheduling.scheduler import FairBatcher
 from hub.scheduling.scope import CallScope
 from hub.serving.auth import Authenticator, Caller
 from hub.serving.service import HubService, Plan, Served, Target
+from hub.transport.completions import Completions
 from hub.transport.limits import CallLimits
 
 T = TypeVar("T")
@@ -58,11 +59,20 @@ class FrontEnd:
         )
         self._tenant_slots: dict[str, asyncio.Semaphore] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._completions: Completions | None = None
         service.revocation_listeners.append(self._revoked)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """The loop the calls run on (revocation arrives from worker threads)."""
         self.loop = loop
+        self._completions = Completions(loop)
+
+    def completions(self) -> Completions:
+        """The running loop's completions (a cluster replica binds its loop at its first call)."""
+        loop = asyncio.get_running_loop()
+        if self._completions is None or self._completions.loop is not loop:
+            self._completions = Completions(loop)
+        return self._completions
 
     def weight(self, tenant: str) -> float:
         batcher = self.service.batcher
@@ -81,7 +91,7 @@ class FrontEnd:
             slots = self._tenant_slots[tenant] = asyncio.Semaphore(max(1, self.workers // 2))
         async with slots:
             ctx = contextvars.copy_context()
-            return await asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(ctx.run, fn, *args))
+            return await self.completions().wrap(self.pool.submit(ctx.run, fn, *args))
 
     # ---- inference ------------------------------------------------------------------------
     async def predict(
@@ -116,7 +126,7 @@ class FrontEnd:
             ticket = await _with_room(lambda: service.submit(caller, plan, scope), scope, flow)
             if flow is not None:
                 flow.admitted.set()
-            future = asyncio.wrap_future(ticket.future)
+            future = self.completions().wrap(ticket.future)
             future.add_done_callback(_retrieved)  # a call that went away never awaits its failure
             left = scope.remaining()
             if left is None:
