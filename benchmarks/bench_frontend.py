@@ -7,7 +7,11 @@ Arms:
 1. tiny: a 2-layer, 32-wide random BERT (hub/engine/tiny.py) served from a local directory
    (``--backbone DIR``), so the engine is nearly free: single-text Predict/s from
    ``--procs`` processes x ``--clients`` closed-loop clients, then p50/p99 open-loop (Poisson) at
-   half that rate. Aims: >= 2,000/s; p99 <= 50 ms at half.
+   half that rate. Aims: >= 2,000/s; p99 <= 50 ms at half. Also, from the hub's /metrics over
+   the saturated phase: the engine's duty (forward seconds per second), its forwards' mean
+   duration and rows, and the same forward (those rows, the same adapter) timed alone in this
+   process after the server stopped: how much longer a forward takes inside the loaded server
+   (the engine thread waiting for the GIL behind the front end's threads).
 2. packaged: the packaged MiniLM (``--dtype``, default float32) with 64 closed-loop clients,
    one text of 8-64 tokens each, against the bare backbone in this process on the same texts and
    dtype (tokenizer + forward in batches of 32, torch's automatic threads as the server's),
@@ -33,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -42,7 +47,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hub_process import PACKAGED, ROOT, SHIPPED, WORDS, loadavg, run_groups, serve
+from hub_process import PACKAGED, ROOT, SHIPPED, WORDS, free_port, loadavg, run_groups, serve
 
 ARMS = ("tiny", "packaged", "file")
 
@@ -82,24 +87,76 @@ def closed(target: str, adapter: str, texts: list[str], clients: int, **extra: A
     return {"target": target, "kind": "closed", "clients": clients, "adapter": adapter, "texts": texts, **extra}
 
 
+ENGINE_METRICS = re.compile(r"^adapter_hub_(forward_seconds|batch_rows)_(sum|count) (\S+)$", re.M)
+
+
+def engine_metrics(port: int) -> dict[str, float]:
+    """The hub's forward-seconds and batch-rows sums and counts, from its /metrics."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    return {f"{m[1]}_{m[2]}": float(m[3]) for m in ENGINE_METRICS.finditer(text)}
+
+
+def engine_during(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
+    d = {k: after[k] - before.get(k, 0.0) for k in after}
+    forwards = d.get("forward_seconds_count", 0.0) or 1.0
+    return {
+        "duty": d.get("forward_seconds_sum", 0.0) / seconds,
+        "forward_ms": 1000 * d.get("forward_seconds_sum", 0.0) / forwards,
+        "rows_per_batch": d.get("batch_rows_sum", 0.0) / (d.get("batch_rows_count", 0.0) or 1.0),
+    }
+
+
 def arm_tiny(args: argparse.Namespace, d: float, w: float) -> dict[str, Any]:
     texts = make_texts(256, 8, 32, seed=1)
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-frontend-") as tmp:
         backbone, adapter = tiny_backbone(Path(tmp))
-        with serve(str(backbone), auth=False) as served:
+        with serve(str(backbone), auth=False, env={"ADAPTER_HUB_METRICS_PORT": str(port)}) as served:
             with served.client() as client:
                 client.push(adapter, "tiny", task="generic.sequence_classification", labels=["a", "b", "c"])
                 client.predict("tiny", texts[:4])
-            cpu0 = served.status()["cpu_s"]
+            cpu0, metrics0 = served.status()["cpu_s"], engine_metrics(port)
             total = args.procs * args.clients
             sat = run_groups({"load": closed(served.target, "tiny", texts, total)}, w, d, {"load": args.procs})["load"]
             sat["server_cores"] = (served.status()["cpu_s"] - cpu0) / (w + d + 3)
+            engine = engine_during(metrics0, engine_metrics(port), w + d)  # the clients run w + d seconds
             rate = sat["answers_per_s"] / 2
             if not rate:
                 raise RuntimeError(f"no answers at saturation: {sat['codes']}")
             spec = {"target": served.target, "kind": "open", "rate": rate, "adapter": "tiny", "texts": texts}
             half = run_groups({"load": spec}, w, d, {"load": args.procs})["load"]
-    return {"saturation": sat, "half": {**half, "rate": rate}, "clients": total}
+        engine["alone_ms"] = forward_alone(backbone, adapter, texts, max(1, round(engine["rows_per_batch"])))
+    return {"saturation": sat, "half": {**half, "rate": rate}, "clients": total, "engine": engine}
+
+
+def forward_alone(backbone: Path, adapter: Path, texts: list[str], rows: int, repeats: int = 50) -> float:
+    """Mean ms of the engine's forward of ``rows`` single-text rows of the tiny adapter, in this
+    process with nothing else running (the service built as the server builds it, no gRPC)."""
+    from hub.config.settings import Settings
+    from hub.serving.app import build_service
+    from hub.serving.auth import Caller
+    from hub.serving.types import Target
+    from hub.serving.upload import UploadHeader
+
+    with tempfile.TemporaryDirectory(prefix="bench-alone-") as tmp:
+        settings = Settings(backbone=str(backbone), store=str(Path(tmp) / "store"), device="cpu", disk_cache_dir="off")
+        service = build_service(settings)
+        try:
+            service.load_backbone()
+            caller = Caller("local", admin=True)
+            files = {f.name: f.read_bytes() for f in adapter.iterdir() if f.is_file()}
+            header = UploadHeader(name="tiny", task="generic.sequence_classification", labels=("a", "b", "c"))
+            service.upload(caller, header, files)
+            plans = [service.plan_predict(caller, Target("tiny"), [text]) for text in texts[:rows]]
+            batch = [row for plan in plans for row in plan.rows]
+            for _ in range(5):
+                service.runtime.run(batch)
+            started = time.perf_counter()
+            for _ in range(repeats):
+                service.runtime.run(batch)
+            return 1000 * (time.perf_counter() - started) / repeats
+        finally:
+            service.close(drain=False)
 
 
 def bare_throughput(texts: list[str], dtype: str, seconds: float, batch: int = 32) -> dict[str, Any]:
@@ -172,12 +229,15 @@ def _text(raw: bytes | str | None) -> str:
 def report(out: dict[str, Any], args: argparse.Namespace) -> list[str]:
     lines = ["| measure | value | aim |", "|---|---:|---|"]
     if "tiny" in out:
-        s, h = out["tiny"]["saturation"], out["tiny"]["half"]
+        s, h, e = out["tiny"]["saturation"], out["tiny"]["half"], out["tiny"]["engine"]
         lines += [
             f"| tiny backbone, {out['tiny']['clients']} closed-loop clients ({args.procs} processes): Predict/s | "
             f"{s['answers_per_s']:.0f} | >= 2,000 |",
             f"|   p50 / p99 (ms), codes | {s['p50_ms']:.1f} / {s['p99_ms']:.1f}, {_codes(s)} | |",
             f"|   generator cores / server cores | {s['generator_cores']:.2f} / {s['server_cores']:.2f} | |",
+            f"|   engine duty (forward s per s) / rows per forward | {e['duty']:.2f} / {e['rows_per_batch']:.1f} | |",
+            f"|   forward ms in the server / the same forward alone | {e['forward_ms']:.1f} / {e['alone_ms']:.1f} "
+            f"({e['forward_ms'] / e['alone_ms']:.1f}x) | |",
             f"| tiny, open loop at half ({h['rate']:.0f}/s): p50 / p99 (ms) | {h['p50_ms']:.1f} / {h['p99_ms']:.1f} "
             f"| p99 <= 50 ms |",
             f"|   answered/s, codes, generator cores | {h['answers_per_s']:.0f}, {_codes(h)}, "
