@@ -17,6 +17,10 @@ frozen dataclasses of an offset map, a few dict and list operations; ``--fronten
 threads do it back to back (a front end under load).
 
     .venv/bin/python benchmarks/bench_engine_split.py --quick   # about 1 minute
+    .venv/bin/python benchmarks/bench_engine_split.py --quick --tiny --batch 20   # the tiny random backbone
+
+``--tiny``: the 2-layer, 32-wide random BERT of hub/engine/tiny.py (bench_frontend.py's tiny arm),
+whose forward is nearly all Python and torch-op overhead, so nearly all of it needs the GIL.
     .venv/bin/python benchmarks/bench_engine_split.py --json split.json
 """
 
@@ -29,6 +33,7 @@ import os
 import random
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -79,6 +84,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--frontend-threads", type=int, default=4, help="front-end threads (default 4)")
     p.add_argument("--batch", type=int, default=BATCH, help=f"rows per forward (default {BATCH}, the hub's)")
     p.add_argument("--rounds", type=int, default=0, help="rounds of the three arms, order rotated (default 2; quick 1)")
+    p.add_argument("--tiny", action="store_true", help="the tiny random backbone instead of the packaged one")
     p.add_argument("--json", help="also write every number to this file")
     return p.parse_args(argv)
 
@@ -88,7 +94,7 @@ def texts(count: int, seed: int) -> list[str]:
     return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(14, 62))) for _ in range(count)]
 
 
-def load_model() -> tuple[Any, Any]:
+def load_model(backbone: str = PACKAGED) -> tuple[Any, Any]:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
@@ -96,7 +102,7 @@ def load_model() -> tuple[Any, Any]:
     from hub.engine.precision import configure_threads
 
     configure_threads(0)
-    _, path = resolve_backbone_path(PACKAGED)
+    _, path = resolve_backbone_path(backbone)
     return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path, dtype=torch.float32).eval()
 
 
@@ -120,9 +126,9 @@ def forward(model: Any, ids: np.ndarray) -> np.ndarray:
     return out.float().numpy()
 
 
-def engine_process(conn: Any, echo: bool) -> None:
+def engine_process(conn: Any, echo: bool, backbone: str = PACKAGED) -> None:
     """The engine core: receive (rows, cols) + int64 ids, answer the pooled float32 vectors."""
-    model = None if echo else load_model()[1]
+    model = None if echo else load_model(backbone)[1]
     conn.send_bytes(b"ready")
     while True:
         header = conn.recv_bytes()
@@ -137,10 +143,10 @@ def engine_process(conn: Any, echo: bool) -> None:
 class RemoteEngine:
     """The parent's side of the pipe: one batch in flight at a time."""
 
-    def __init__(self, echo: bool = False) -> None:
+    def __init__(self, echo: bool = False, backbone: str = PACKAGED) -> None:
         ctx = mp.get_context("spawn")
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=engine_process, args=(child, echo), daemon=True)
+        self.process = ctx.Process(target=engine_process, args=(child, echo, backbone), daemon=True)
         self.process.start()
         if not self.conn.poll(300):
             raise TimeoutError("the engine process did not start")
@@ -149,7 +155,7 @@ class RemoteEngine:
     def forward(self, ids: np.ndarray) -> np.ndarray:
         self.conn.send_bytes(np.asarray(ids.shape, dtype=np.int64).tobytes())
         self.conn.send_bytes(ids.tobytes())
-        return np.frombuffer(self.conn.recv_bytes(), dtype=np.float32).reshape(ids.shape[0], HIDDEN)
+        return np.frombuffer(self.conn.recv_bytes(), dtype=np.float32).reshape(ids.shape[0], -1)
 
     def close(self) -> None:
         self.conn.send_bytes(b"stop")
@@ -244,10 +250,10 @@ def ipc_cost(inputs: list[np.ndarray], repeats: int = 200) -> dict[str, float]:
     }
 
 
-def run_rounds(args: argparse.Namespace, seconds: float) -> dict[str, Any]:
-    tokenizer, model = load_model()
+def run_rounds(args: argparse.Namespace, seconds: float, backbone: str) -> dict[str, Any]:
+    tokenizer, model = load_model(backbone)
     inputs = batches(tokenizer, 16, args.batch)
-    remote = RemoteEngine()
+    remote = RemoteEngine(backbone=backbone)
     front = FrontEnd(tokenizer, args.frontend_threads)
     arms = {
         "alone": lambda: timed(lambda ids: forward(model, ids), inputs, seconds, None),
@@ -283,10 +289,17 @@ def main(argv: list[str] | None = None) -> int:
     seconds = args.duration or (5.0 if args.quick else 12.0)
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     started = time.perf_counter()
-    out = run_rounds(args, seconds)
+    with tempfile.TemporaryDirectory(prefix="bench-split-") as tmp:
+        backbone = PACKAGED
+        if args.tiny:
+            from hub.engine.tiny import save_tiny_backbone
+
+            backbone = str(save_tiny_backbone(Path(tmp) / "tiny"))
+        out = run_rounds(args, seconds, backbone)
     a, t, p, ipc = out["alone"], out["thread"], out["process"], out["ipc"]
     print(f"## bench_engine_split\n\nload average {load} at start ({os.cpu_count()} CPUs), "
-          f"{args.frontend_threads} front-end threads, batch {args.batch} x up to {SEQ_MAX} tokens\n")  # fmt: skip
+          f"{args.frontend_threads} front-end threads, batch {args.batch} x up to {SEQ_MAX} tokens, "
+          f"{'tiny random' if args.tiny else 'packaged'} backbone\n")  # fmt: skip
     print("| engine | forwards/s | / alone | front-end requests/s alongside |\n|---|---:|---:|---:|")
     print(f"| thread of an idle process (alone) | {a['forwards_per_s']:.2f} | 1.00 | - |")
     for name, r in (("thread of the loaded process (today)", t), ("own process, pipe (engine core)", p)):
