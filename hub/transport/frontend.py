@@ -20,27 +20,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from hub.errors import Overloaded
-from hub.scheduling.admission import (
-    RATE_REQUESTS,
-    RATE_TOKENS,
-    TENANT_REQUESTS,
-    TENANT_TOKENS,
-    TOTAL_REQUESTS,
-    TOTAL_TOKENS,
-)
 from hub.scheduling.scheduler import FairBatcher
 from hub.scheduling.scope import CallScope
 from hub.serving.auth import Authenticator, Caller
 from hub.serving.service import HubService, Plan, Served, Target
 from hub.transport.limits import CallLimits
+from hub.transport.rooms import WaitingRooms
 
 T = TypeVar("T")
-
-# Refusals a flow-controlled stream waits out instead of answering: its tenant's share, the
-# queue's total, its rates. Polled at most every MAX_POLL_S (the hint may be long for a rate).
-WAITABLE = frozenset({TENANT_REQUESTS, TENANT_TOKENS, TOTAL_REQUESTS, TOTAL_TOKENS, RATE_REQUESTS, RATE_TOKENS})
-MIN_POLL_S, MAX_POLL_S = 0.005, 0.1
 
 
 class FrontEnd:
@@ -58,11 +45,13 @@ class FrontEnd:
         )
         self._tenant_slots: dict[str, asyncio.Semaphore] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.rooms = WaitingRooms(s.queue_wait_s)
+        service.batcher.room_listeners.append(self.rooms.room_freed)
         service.revocation_listeners.append(self._revoked)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        """The loop the calls run on (revocation arrives from worker threads)."""
-        self.loop = loop
+        """The loop the calls run on (revocation and room arrive from other threads)."""
+        self.loop = self.rooms.loop = loop
 
     def weight(self, tenant: str) -> float:
         batcher = self.service.batcher
@@ -87,10 +76,11 @@ class FrontEnd:
     async def predict(
         self, caller: Caller, target: Target, texts: Sequence[str], scope: CallScope, flow: Flow | None = None
     ) -> Served:
-        """``flow``: a stream's request, which waits for room instead of being refused (and says
-        when it was admitted, so the stream reads its next request only then)."""
+        """A call over its tenant's share waits for room (hub/transport/rooms.py); ``flow``: a
+        stream's request, which waits up to its deadline (and says when it was admitted, so the
+        stream reads its next request only then)."""
         service = self.service
-        await _with_room(lambda: service.admit_predict(caller, texts, scope), scope, flow)
+        await self.room(caller, lambda count: service.admit_predict(caller, texts, scope, count), scope, flow)
         plan = await self.blocking(caller.namespace(), service.plan_predict, caller, target, texts)
         scores = await self.scheduled(caller, plan, scope, flow)
         if plan.light:  # decoding scores only (no tenant-text processing): a hop to the pool costs more
@@ -99,7 +89,7 @@ class FrontEnd:
 
     async def fan_out(self, caller: Caller, text: str, targets: Sequence[Target], scope: CallScope) -> list[Served]:
         service = self.service
-        service.admit_fan_out(caller, text, targets, scope)
+        await self.room(caller, lambda count: service.admit_fan_out(caller, text, targets, scope, count), scope, None)
         plan = await self.blocking(caller.namespace(), service.plan_fan_out, caller, text, targets)
         scores = await self.scheduled(caller, plan, scope, None)
         return await self.blocking(caller.namespace(), plan.finish, scores)
@@ -113,7 +103,7 @@ class FrontEnd:
             return []
         service = self.service
         with service.telemetry.waiting(plan.rows):
-            ticket = await _with_room(lambda: service.submit(caller, plan, scope), scope, flow)
+            ticket = await self.room(caller, lambda count: service.submit(caller, plan, scope, count), scope, flow)
             if flow is not None:
                 flow.admitted.set()
             future = asyncio.wrap_future(ticket.future)
@@ -126,6 +116,9 @@ class FrontEnd:
             except TimeoutError:
                 service.batcher.expire(ticket)  # still queued: it leaves; in flight: its answer comes
                 return await future
+
+    async def room(self, caller: Caller, attempt: Callable[[bool], T], scope: CallScope, flow: Flow | None) -> T:
+        return await self.rooms.enter(caller.namespace(), attempt, scope, stream=flow is not None)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -141,19 +134,3 @@ class Flow:
 
     def __init__(self) -> None:
         self.admitted = asyncio.Event()
-
-
-async def _with_room(attempt: Callable[[], T], scope: CallScope, flow: Flow | None) -> T:
-    """``attempt()``; for a stream's request (``flow``), a refusal for lack of room is waited
-    out (polling, within the request's deadline) instead of raised."""
-    while True:
-        try:
-            return attempt()
-        except Overloaded as exc:
-            if flow is None or exc.reason not in WAITABLE or scope.cancelled:
-                raise
-            delay = min(max((exc.retry_after_ms or 0) / 1000, MIN_POLL_S), MAX_POLL_S)
-            left = scope.remaining()
-            if left is not None and left <= delay:
-                raise
-            await asyncio.sleep(delay)

@@ -69,8 +69,12 @@ def failure_of(call: Any) -> grpc.RpcError:
     return caught.value
 
 
-def test_a_flood_that_ignores_hints_leaves_a_quiet_tenant_served_in_the_next_batch(hub) -> None:  # type: ignore[no-untyped-def]
-    h = hub(tenant_queue_max_requests=8)
+@pytest.mark.parametrize("wait_s", [10.0, 0.0], ids=["waiting-room", "refused-at-once"])
+def test_a_flood_that_ignores_hints_leaves_a_quiet_tenant_served_in_the_next_batch(hub, wait_s: float) -> None:  # type: ignore[no-untyped-def]
+    """With the waiting room (the default) the flood's calls beyond its share wait and it has
+    nothing to resend; refused at once, it resends as fast as it is refused. Either way the
+    quiet tenant's call goes into the first batch after the one in progress."""
+    h = hub(tenant_queue_max_requests=8, queue_wait_s=wait_s)
     worker = hold(h)
     stop, refused = threading.Event(), [0]
 
@@ -84,7 +88,10 @@ def test_a_flood_that_ignores_hints_leaves_a_quiet_tenant_served_in_the_next_bat
     flood = [threading.Thread(target=hostile, args=(n,), daemon=True) for n in range(24)]
     for thread in flood:
         thread.start()
-    wait_until(lambda: refused[0] > 50)  # the flood is at its share and hammering
+    if wait_s:
+        wait_until(lambda: queued(h, "flood") == 8 and h["server"].front.rooms.waiting == 16)
+    else:
+        wait_until(lambda: refused[0] > 50)  # the flood is at its share and hammering
     quiet = send(h["quiet"], ["quiet and polite"])
     wait_until(lambda: queued(h, "quiet") == 1)
     h["engine"].gate.set()
@@ -94,6 +101,8 @@ def test_a_flood_that_ignores_hints_leaves_a_quiet_tenant_served_in_the_next_bat
     for thread in flood:
         thread.join(WAIT_S)
     worker.join(WAIT_S)
+    if wait_s:
+        assert refused[0] == 0
 
 
 def test_a_tenant_over_its_open_call_limit_is_refused_on_arrival(hub) -> None:  # type: ignore[no-untyped-def]
