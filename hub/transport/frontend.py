@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -79,22 +80,25 @@ class FrontEnd:
         """A call over its tenant's share waits for room (hub/transport/rooms.py); ``flow``: a
         stream's request, which waits up to its deadline (and says when it was admitted, so the
         stream reads its next request only then)."""
-        service = self.service
-        await self.room(caller, lambda count: service.admit_predict(caller, texts, scope, count), scope, flow)
+        service, since = self.service, time.monotonic()  # one wait budget for the call's two checks
+        await self.room(caller, lambda count: service.admit_predict(caller, texts, scope, count), scope, flow, since)
         plan = await self.blocking(caller.namespace(), service.plan_predict, caller, target, texts)
-        scores = await self.scheduled(caller, plan, scope, flow)
+        scores = await self.scheduled(caller, plan, scope, flow, since)
         if plan.light:  # decoding scores only (no tenant-text processing): a hop to the pool costs more
             return plan.finish(scores)
         return await self.blocking(caller.namespace(), plan.finish, scores)
 
     async def fan_out(self, caller: Caller, text: str, targets: Sequence[Target], scope: CallScope) -> list[Served]:
-        service = self.service
-        await self.room(caller, lambda count: service.admit_fan_out(caller, text, targets, scope, count), scope, None)
+        service, since = self.service, time.monotonic()
+        admit = functools.partial(service.admit_fan_out, caller, text, targets, scope)
+        await self.room(caller, lambda count: admit(count), scope, None, since)
         plan = await self.blocking(caller.namespace(), service.plan_fan_out, caller, text, targets)
-        scores = await self.scheduled(caller, plan, scope, None)
+        scores = await self.scheduled(caller, plan, scope, None, since)
         return await self.blocking(caller.namespace(), plan.finish, scores)
 
-    async def scheduled(self, caller: Caller, plan: Plan, scope: CallScope, flow: Flow | None) -> list[Any]:
+    async def scheduled(
+        self, caller: Caller, plan: Plan, scope: CallScope, flow: Flow | None, since: float | None = None
+    ) -> list[Any]:
         """The plan's scores: submitted to the scheduler, awaited on the loop (at the scope's
         deadline a still-queued request leaves the queue)."""
         if not plan.rows:
@@ -103,7 +107,9 @@ class FrontEnd:
             return []
         service = self.service
         with service.telemetry.waiting(plan.rows):
-            ticket = await self.room(caller, lambda count: service.submit(caller, plan, scope, count), scope, flow)
+            ticket = await self.room(
+                caller, lambda count: service.submit(caller, plan, scope, count), scope, flow, since
+            )
             if flow is not None:
                 flow.admitted.set()
             future = asyncio.wrap_future(ticket.future)
@@ -117,8 +123,11 @@ class FrontEnd:
                 service.batcher.expire(ticket)  # still queued: it leaves; in flight: its answer comes
                 return await future
 
-    async def room(self, caller: Caller, attempt: Callable[[bool], T], scope: CallScope, flow: Flow | None) -> T:
-        return await self.rooms.enter(caller.namespace(), attempt, scope, stream=flow is not None)
+    async def room(
+        self, caller: Caller, attempt: Callable[[bool], T], scope: CallScope, flow: Flow | None, since: float | None
+    ) -> T:
+        """``attempt`` now or after waiting for room; ``since``: when the call's wait budget began."""
+        return await self.rooms.enter(caller.namespace(), attempt, scope, stream=flow is not None, since=since)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -61,9 +61,18 @@ class WaitingRooms:
     def waiting(self) -> int:
         return sum(len(room) for room in self._rooms.values())
 
-    async def enter(self, tenant: str, attempt: Callable[[bool], T], scope: CallScope, stream: bool = False) -> T:
+    async def enter(
+        self,
+        tenant: str,
+        attempt: Callable[[bool], T],
+        scope: CallScope,
+        stream: bool = False,
+        since: float | None = None,
+    ) -> T:
         """``attempt(count)`` now, or after waiting for room. ``attempt`` raises the queue's
-        refusal; ``count``: whether a refusal is counted (only the last attempt's is)."""
+        refusal; ``count``: whether a refusal is counted (only the last attempt's is).
+        ``since``: when the call's wait budget began (a call that waits twice, before and after
+        tokenizing, waits ``wait_s`` in all)."""
         budget = float("inf") if stream else self.wait_s
         if budget <= 0:
             return attempt(True)
@@ -72,7 +81,7 @@ class WaitingRooms:
         except (Overloaded, DeadlineExceeded) as error:
             if not waits_for_room(error) or scope.cancelled:
                 return attempt(True)  # counted; refused again (or admitted, if room just appeared)
-        give_up_at = time.monotonic() + budget
+        give_up_at = (time.monotonic() if since is None else since) + budget
         left = scope.remaining()
         if left is not None:
             give_up_at = min(give_up_at, time.monotonic() + left)

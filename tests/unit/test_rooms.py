@@ -124,3 +124,16 @@ def test_a_streams_request_waits_beyond_the_unary_wait() -> None:
         return await call
 
     assert run(scenario()) == "streamed"
+
+
+def test_a_call_that_waits_twice_has_one_wait_budget() -> None:
+    async def scenario() -> None:
+        rooms, queue = WaitingRooms(wait_s=0.3), Queue(slots=0)
+        rooms.loop = asyncio.get_running_loop()
+        since = time.monotonic() - 0.25  # the call already waited 0.25 s before tokenizing
+        started = time.monotonic()
+        with pytest.raises(Overloaded):
+            await rooms.enter("t", queue.attempt("second-check"), CallScope(), since=since)
+        assert time.monotonic() - started < 0.25  # what was left of the 0.3 s, not 0.3 s more
+
+    run(scenario())
