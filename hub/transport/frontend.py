@@ -91,7 +91,7 @@ class FrontEnd:
     async def fan_out(self, caller: Caller, text: str, targets: Sequence[Target], scope: CallScope) -> list[Served]:
         service, since = self.service, time.monotonic()
         admit = functools.partial(service.admit_fan_out, caller, text, targets, scope)
-        await self.room(caller, lambda count: admit(count), scope, None, since)
+        await self.room(caller, admit, scope, None, since)
         plan = await self.blocking(caller.namespace(), service.plan_fan_out, caller, text, targets)
         scores = await self.scheduled(caller, plan, scope, None, since)
         return await self.blocking(caller.namespace(), plan.finish, scores)
