@@ -218,6 +218,17 @@ class TenantDirectory:
                 raise Unauthenticated("invalid or revoked API key")
         return None  # a key newer than the cached record
 
+    def revoked_now(self, tenant: str) -> bool:
+        """Whether every key of ``tenant`` is revoked (or the tenant is gone), read from the
+        store now (the cache is refreshed with it); False while the store is unreachable."""
+        try:
+            record = self._cached(tenant, fresh=True)
+        except NotFound:
+            return True
+        except Unavailable:
+            return False
+        return all(key.revoked for key in record.keys)
+
     def _read_owner(self, key_id: str) -> str | None:
         """The tenant a key id belongs to, from the store (or, while it is unreachable, from the
         journal); None for an unknown key id."""

@@ -14,8 +14,10 @@ awaiting a ``concurrent.futures.Future`` that the scheduler's worker thread comp
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import functools
+import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +31,12 @@ from hub.transport.limits import CallLimits
 from hub.transport.rooms import WaitingRooms
 
 T = TypeVar("T")
+log = logging.getLogger("hub.transport")
+
+# Revocations made through another server (a cluster's other replica, a second hub on the same
+# store) end this server's open calls of the tenant within about this long; its own at once.
+REVOCATION_CHECK_S = 1.0
+WATCH_SLOT = "(revocations)"  # the watcher's share of the worker pool
 
 
 class FrontEnd:
@@ -46,6 +54,7 @@ class FrontEnd:
         )
         self._tenant_slots: dict[str, asyncio.Semaphore] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._watch: concurrent.futures.Future[None] | None = None
         self.rooms = WaitingRooms(s.queue_wait_s)
         service.batcher.room_listeners.append(self.rooms.room_freed)
         service.revocation_listeners.append(self._revoked)
@@ -53,6 +62,24 @@ class FrontEnd:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """The loop the calls run on (revocation and room arrive from other threads)."""
         self.loop = self.rooms.loop = loop
+        if self.auth.enabled and self._watch is None:
+            self._watch = asyncio.run_coroutine_threadsafe(self._watch_revocations(), loop)
+
+    async def _watch_revocations(self) -> None:
+        """Every REVOCATION_CHECK_S, the tenants with calls open here are read from the store
+        (on the pool); those whose keys were all revoked elsewhere have their calls ended."""
+        while True:
+            await asyncio.sleep(REVOCATION_CHECK_S)
+            tenants = self.limits.tenants()
+            if not tenants:
+                continue
+            try:
+                revoked = await self.blocking(WATCH_SLOT, self.service.revoked_elsewhere, tenants)
+            except Exception:
+                log.warning("checking open calls' tenants for revocation failed", exc_info=True)
+                continue
+            for tenant in revoked:
+                self.limits.revoke(tenant)
 
     def weight(self, tenant: str) -> float:
         batcher = self.service.batcher
@@ -130,6 +157,8 @@ class FrontEnd:
         return await self.rooms.enter(caller.namespace(), attempt, scope, stream=flow is not None, since=since)
 
     def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 

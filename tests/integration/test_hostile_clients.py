@@ -19,7 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from hub.api.v1 import adapters_pb2, common_pb2, inference_pb2
 from hub.cli.main import main as cli_main
-from tests.integration.test_fairness import code_of, hint_ms, hold, hub, queued, send, wait_until
+from tests.integration.test_fairness import ADMIN, code_of, hint_ms, hold, hub, queued, send, wait_until
 from tests.residency.conftest import write_adapter_dir
 
 __all__ = ["hub"]  # the fixture, shared with test_fairness
@@ -191,6 +191,27 @@ def test_revoking_a_tenant_ends_its_open_stream_and_discards_its_upload(hub) -> 
     release.set()
     wait_until(lambda: spilled_uploads() == 0)
     assert [a.name for a in h["server"].service.registry.listings("flood")] == ["a"]  # nothing stored
+    assert h["quiet"].predict("a", ["unaffected"])
+
+
+def test_a_revocation_through_another_server_ends_open_calls_here(hub, start_hub, tiny_runtime) -> None:  # type: ignore[no-untyped-def]
+    """Two hubs on one store (a cluster's replicas): revoked through the second, the tenant's
+    stream open on the first ends within the watcher's second (a few seconds allowed here)."""
+    h = hub()
+    second, _ = start_hub(tiny_runtime, store=h["server"].service.settings.store, auth="on", admin_key=ADMIN)
+    release = threading.Event()
+    stream = open_stream(h["flood"], release, [stream_request("r1", "before revocation")])
+    answers = iter(stream)
+    assert next(answers).request_id == "r1"
+    with HubClient(f"127.0.0.1:{second.port}", api_key=ADMIN, timeout=30) as elsewhere:
+        elsewhere.revoke_tenant("flood")
+    with pytest.raises(grpc.RpcError) as caught:
+        next(answers)  # ended by the first server's watcher, not by the client
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED and "revoked" in caught.value.details()
+    release.set()
+    with pytest.raises(grpc.RpcError) as refused:  # and new calls there are refused too
+        h["flood"].predict("a", ["after revocation"])
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert h["quiet"].predict("a", ["unaffected"])
 
 
