@@ -226,6 +226,8 @@ class FairBatcher:
         with self._cond:
             self.queue.closed = True
             self._cond.notify_all()
+        self._room_freed()  # calls waiting for room learn at once that none will come (UNAVAILABLE)
+        with self._cond:
             while self.queue.queued_rows or self._in_flight:
                 left = None if end is None else end - self.clock()
                 if left is not None and left <= 0:

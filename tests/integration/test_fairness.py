@@ -254,14 +254,18 @@ def test_a_rate_limit_refuses_with_a_hint_and_the_cli_retries_after_it(hub, caps
 
 
 def test_drain_finishes_admitted_work_and_refuses_new_work(hub) -> None:  # type: ignore[no-untyped-def]
-    h = hub()
+    h = hub(tenant_queue_max_requests=3)
     server = h["server"]
     worker = hold(h)
     admitted = [send(h["flood"], [f"admitted {i}"]) for i in range(3)]
     wait_until(lambda: queued(h, "flood") == 3)
+    waiting = [send(h["flood"], [f"waiting {i}"]) for i in range(2)]  # over the share: in the room
+    wait_until(lambda: server.front.rooms.waiting == 2)
     stopper = threading.Thread(target=server.stop, kwargs={"grace": 60})
     stopper.start()
     wait_until(lambda: server.service.batcher.queue.closed)
+    for call in waiting:  # told at once that no room will come, not at the end of their wait
+        assert call.exception(5).code() == grpc.StatusCode.UNAVAILABLE
     error = code_of(lambda: h["quiet"].predict("a", ["too late"]))
     assert error.code() == grpc.StatusCode.UNAVAILABLE and "shutting down" in error.details()
     assert not h["quiet"].serving()  # health says NOT_SERVING while draining
@@ -270,7 +274,7 @@ def test_drain_finishes_admitted_work_and_refuses_new_work(hub) -> None:  # type
     stopper.join(60)
     worker.join(30)
     assert not stopper.is_alive()
-    assert "too late" not in h["engine"].ran
+    assert not {"too late", "waiting 0", "waiting 1"} & set(h["engine"].ran)
 
 
 @pytest.mark.parametrize(
