@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import functools
 import logging
@@ -23,6 +24,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from hub.observe.collectors import CallsCollector
 from hub.scheduling.scheduler import FairBatcher
 from hub.scheduling.scope import CallScope
 from hub.serving.auth import Authenticator, Caller
@@ -57,7 +59,12 @@ class FrontEnd:
         self._watch: concurrent.futures.Future[None] | None = None
         self.rooms = WaitingRooms(s.queue_wait_s)
         service.batcher.room_listeners.append(self.rooms.room_freed)
+        with contextlib.suppress(ValueError):  # a second front end on one service: the first's gauges
+            service.telemetry.add_collector(CallsCollector(self._counts))
         service.revocation_listeners.append(self._revoked)
+
+    def _counts(self) -> tuple[int, int, int]:
+        return self.limits.open_calls, self.limits.open_streams, self.rooms.waiting
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """The loop the calls run on (revocation and room arrive from other threads)."""

@@ -308,3 +308,22 @@ def test_only_the_operator_changes_limits_and_each_tenant_sees_its_own_queue(hub
     assert {t.tenant for t in everyone.tenants} == {"flood", "quiet"} and everyone.max_requests > 0
     assert cli_main(["tenant", "set", "quiet", "--weight", "0", "--target", h["target"], "--api-key", ADMIN]) != 0
     assert "INVALID_ARGUMENT" in capsys.readouterr().err
+
+
+def test_the_waiting_calls_show_in_the_metrics(hub) -> None:  # type: ignore[no-untyped-def]
+    h = hub(tenant_queue_max_requests=1)
+    worker = hold(h)
+    admitted = send(h["flood"], ["queued"])
+    wait_until(lambda: queued(h, "flood") == 1)
+    waiting = [send(h["flood"], [f"waiting {i}"]) for i in range(2)]
+
+    def gauge(name: str) -> float:
+        text = h["server"].service.telemetry.exposition().decode()
+        return float(next(line.split()[1] for line in text.splitlines() if line.startswith(name + " ")))
+
+    wait_until(lambda: gauge("adapter_hub_waiting_calls") == 2)
+    assert gauge("adapter_hub_open_calls") >= 4  # the held call, the queued one, the two waiting
+    h["engine"].gate.set()
+    assert all(f.result(60).predictions for f in [admitted, *waiting])
+    worker.join(30)
+    wait_until(lambda: gauge("adapter_hub_waiting_calls") == 0 and gauge("adapter_hub_open_calls") == 0)
