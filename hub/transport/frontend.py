@@ -7,9 +7,8 @@ blocks or runs tenant text through plugin code (resolving the adapter, preproces
 tokenization, loading an adapter from the store, postprocessors, uploads' spills and store
 writes, listings, residency and tenant admin) runs on a bounded worker pool, each tenant at most
 half of it, so one tenant's slow work cannot take every worker. A queued call is a coroutine
-awaiting a ``concurrent.futures.Future`` that the scheduler's worker thread completes (handed
-to the loop a batch at a time: hub/transport/completions.py): queue bounds are limited by
-memory, not threads.
+awaiting a ``concurrent.futures.Future`` that the scheduler's worker thread completes
+(``asyncio.wrap_future``): queue bounds are limited by memory, not threads.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from hub.scheduling.scheduler import FairBatcher
 from hub.scheduling.scope import CallScope
 from hub.serving.auth import Authenticator, Caller
 from hub.serving.service import HubService, Plan, Served, Target
-from hub.transport.completions import Completions
 from hub.transport.limits import CallLimits
 from hub.transport.rooms import WaitingRooms
 
@@ -58,7 +56,6 @@ class FrontEnd:
         )
         self._tenant_slots: dict[str, asyncio.Semaphore] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._completions: Completions | None = None
         self._watch: concurrent.futures.Future[None] | None = None
         self.rooms = WaitingRooms(s.queue_wait_s)
         service.batcher.room_listeners.append(self.rooms.room_freed)
@@ -72,16 +69,8 @@ class FrontEnd:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """The loop the calls run on (revocation and room arrive from other threads)."""
         self.loop = self.rooms.loop = loop
-        self._completions = Completions(loop)
         if self.auth.enabled and self._watch is None:
             self._watch = asyncio.run_coroutine_threadsafe(self._watch_revocations(), loop)
-
-    def completions(self) -> Completions:
-        """The running loop's completions (a cluster replica binds its loop at its first call)."""
-        loop = asyncio.get_running_loop()
-        if self._completions is None or self._completions.loop is not loop:
-            self._completions = Completions(loop)
-        return self._completions
 
     async def _watch_revocations(self) -> None:
         """Every REVOCATION_CHECK_S, the tenants with calls open here are read from the store
@@ -116,7 +105,7 @@ class FrontEnd:
             slots = self._tenant_slots[tenant] = asyncio.Semaphore(max(1, self.workers // 2))
         async with slots:
             ctx = contextvars.copy_context()
-            return await self.completions().wrap(self.pool.submit(ctx.run, fn, *args))
+            return await asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(ctx.run, fn, *args))
 
     # ---- inference ------------------------------------------------------------------------
     async def predict(
@@ -157,7 +146,7 @@ class FrontEnd:
             )
             if flow is not None:
                 flow.admitted.set()
-            future = self.completions().wrap(ticket.future)
+            future = asyncio.wrap_future(ticket.future)
             future.add_done_callback(_retrieved)  # a call that went away never awaits its failure
             left = scope.remaining()
             if left is None:
