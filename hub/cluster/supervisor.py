@@ -67,6 +67,9 @@ def start_ray(config: ClusterConfig) -> bool:
         "worker_process_setup_hook": "hub.cluster.proxy.adjust_serve_proxy",
         "env_vars": {HOST_VARIABLE: config.host},
     }
+    # Every replica's request log line reaches the driver's log (cluster.log) as it was written:
+    # Ray's deduplication would fold lines it finds alike into "[repeated Nx]".
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     address = os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address, namespace=config.application, runtime_env=runtime_env)
