@@ -180,12 +180,16 @@ def _start(state_dir: Path, wait: float, secrets: dict[str, str]) -> int:
     log_path = state_dir / "cluster.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "hub.cluster.supervisor", str(state_dir)],
+            # -u: the replicas' lines Ray prints on the supervisor's stdout reach cluster.log as
+            # they come, not in 8 KiB blocks
+            [sys.executable, "-u", "-m", "hub.cluster.supervisor", str(state_dir)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # outlives this command; `cluster down` stops it
-            env={**os.environ, **{k: v for k, v in secrets.items() if v}},
+            # RAY_DEDUP_LOGS=0: every replica's request log line reaches cluster.log as written (Ray
+            # folds lines it finds alike into "[repeated Nx]"); read when Ray is imported
+            env={"RAY_DEDUP_LOGS": "0", **os.environ, **{k: v for k, v in secrets.items() if v}},
         )
     end = time.monotonic() + wait
     while time.monotonic() < end:

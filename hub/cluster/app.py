@@ -50,6 +50,10 @@ class ClusterConfig:
     target_ongoing_requests: int = 16
     application: str = APPLICATION
 
+    @property
+    def autoscaled(self) -> bool:
+        return self.max_replicas > self.replicas
+
     def deployment_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {
             "name": DEPLOYMENT,
@@ -58,7 +62,7 @@ class ClusterConfig:
             "ray_actor_options": {"num_cpus": self.replica_cpus},
             "graceful_shutdown_timeout_s": 30,
         }
-        if self.max_replicas > self.replicas:
+        if self.autoscaled:
             options["autoscaling_config"] = {
                 "min_replicas": self.replicas,
                 "max_replicas": self.max_replicas,

@@ -31,10 +31,12 @@ from typing import Any
 import grpc
 import ray
 from ray import serve
+from ray.serve._private.common import DeploymentID
+from ray.serve._private.constants import SERVE_CONTROLLER_NAME, SERVE_NAMESPACE
 from ray.serve.generated.serve_pb2 import ListApplicationsRequest  # type: ignore[attr-defined]
 from ray.serve.generated.serve_pb2_grpc import RayServeAPIServiceStub
 
-from hub.cluster.app import ClusterConfig, build_app
+from hub.cluster.app import DEPLOYMENT, ClusterConfig, build_app
 from hub.cluster.directory import DIRECTORY_NAME, REPORT_EVERY_S, directory
 from hub.cluster.proxy import HOST_VARIABLE
 from hub.config.settings import is_loopback
@@ -67,9 +69,6 @@ def start_ray(config: ClusterConfig) -> bool:
         "worker_process_setup_hook": "hub.cluster.proxy.adjust_serve_proxy",
         "env_vars": {HOST_VARIABLE: config.host},
     }
-    # Every replica's request log line reaches the driver's log (cluster.log) as it was written:
-    # Ray's deduplication would fold lines it finds alike into "[repeated Nx]".
-    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     address = os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address, namespace=config.application, runtime_env=runtime_env)
@@ -91,7 +90,13 @@ def deploy(config: ClusterConfig, stop: threading.Event) -> None:
         grpc_options=config.grpc_options(),
     )
     # a route prefix: without one the proxies (gRPC too) do not route to the application
-    serve.run(build_app(config), name=config.application, route_prefix=f"/{config.application}", blocking=False)
+    serve.run(
+        build_app(config),
+        name=config.application,
+        route_prefix=f"/{config.application}",
+        blocking=False,
+        external_scaler_enabled=not config.autoscaled,  # `cluster scale` sets the count in place
+    )
     end = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < end and not stop.is_set():
         status = serve.status().applications.get(config.application)
@@ -144,11 +149,19 @@ def prometheus_targets(replicas: list[dict[str, Any]], application: str) -> list
 
 
 def rescale(state_dir: Path, config: ClusterConfig) -> ClusterConfig:
-    """Redeploy with config.json's replica counts (what `cluster scale` wrote): Serve starts
-    replicas, or stops some gracefully (each drains: readiness false, its calls answered)."""
+    """config.json's replica counts (what `cluster scale` wrote). A fixed count, before and after:
+    set in place through Serve's external scaling call, so the replicas that stay keep running
+    (with their resident adapters) and those that go are stopped gracefully (each drains:
+    readiness false, its calls answered). With autoscaling on either side: a redeploy, in which
+    Serve replaces every replica, one after another."""
     wanted = read_config(state_dir)
     changed = ClusterConfig(**(asdict(config) | {"replicas": wanted.replicas, "max_replicas": wanted.max_replicas}))
-    serve.run(build_app(changed), name=config.application, route_prefix=f"/{config.application}", blocking=False)
+    if config.autoscaled or changed.autoscaled:
+        serve.run(build_app(changed), name=config.application, route_prefix=f"/{config.application}", blocking=False)
+    else:
+        controller = ray.get_actor(SERVE_CONTROLLER_NAME, namespace=SERVE_NAMESPACE)
+        deployment = DeploymentID(name=DEPLOYMENT, app_name=config.application)
+        ray.get(controller.update_deployment_replicas.remote(deployment, changed.replicas), timeout=60)
     log.info("rescaled to %d replica(s)", changed.replicas)
     return changed
 

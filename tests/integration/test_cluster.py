@@ -240,13 +240,13 @@ def tenant_calls(address: str, tenant: str = "acme") -> float:
 
 
 def replica_log_lines(log: Path) -> list[dict]:
-    """The JSON lines of the cluster's log (Ray prefixes a replica's lines with its name)."""
+    """The JSON lines of the cluster's log (Ray prefixes a replica's lines with its name, in colour)."""
     lines = []
     for line in log.read_text(errors="replace").splitlines():
-        start = line.find("{")
-        if start >= 0:
+        start, end = line.find("{"), line.rfind("}")
+        if 0 <= start < end:
             try:
-                lines.append(json.loads(line[start:]))
+                lines.append(json.loads(line[start : end + 1]))
             except ValueError:
                 continue
     return lines
