@@ -92,6 +92,9 @@ def report_flood(out: dict[str, Any]) -> list[str]:
         lines.append(f"| {name} | " + " | ".join(values) + f" | {aim} |")
 
     row("B: one request of 32 texts, idle cluster (s)", [f"{a['b_s']:.3f}" for a in arms])
+    row(
+        "quiet calls sent / answered in the window", [f"{a['quiet']['calls']} / {a['quiet']['answered']}" for a in arms]
+    )
     row("quiet p50 / p99 (ms)", [f"{a['quiet']['p50_ms']:.0f} / {a['quiet']['p99_ms']:.0f}" for a in arms])
     row("**quiet p50 in units of B**", [f"**{a['quiet']['p50_ms'] / 1000 / a['b_s']:.2f}**" for a in arms], "<= 3 B")
     row("quiet codes", [_codes(a["quiet"]) for a in arms], "never refused")
@@ -101,14 +104,15 @@ def report_flood(out: dict[str, Any]) -> list[str]:
     row("generator cores (flood)", [f"{a['flood']['generator_cores']:.2f}" for a in arms])
     row("load average after the arm", [a["load"] for a in arms])
     base = arms[1]["quiet"]["p50_ms"]
-    lines.append(f"\nquiet p50 ratio, ongoing {ARMS[0]} / ongoing {ARMS[1]}: {arms[0]['quiet']['p50_ms'] / base:.2f}")
+    ratio = f"{arms[0]['quiet']['p50_ms'] / base:.2f}" if base else "n/a (no quiet call answered at 64)"
+    lines.append(f"\nquiet p50 ratio, ongoing {ARMS[0]} / ongoing {ARMS[1]}: {ratio}")
     lines.append(f"load average at the start: {out['load_start']}")
     return lines
 
 
 def main(quick: bool, json_path: str | None) -> int:
     out = run_flood(quick)
-    print("\n".join(report_flood(out)))
     if json_path:
         Path(json_path).write_text(json.dumps(out, indent=1))
+    print("\n".join(report_flood(out)))
     return 0

@@ -50,10 +50,11 @@ class InferenceServicer(ServicerBase, inference_pb2_grpc.InferenceServiceService
                 own.release()
 
         settings = self.service.settings
-        async for answer in answer_stream(
-            requests, run_one, settings.max_batch_size, settings.stream_idle_timeout_s, self.stopping
-        ):
-            yield answer
+        with headroom.reported(context, self.service, caller):  # the tenant's headroom as the stream ends
+            async for answer in answer_stream(
+                requests, run_one, settings.max_batch_size, settings.stream_idle_timeout_s, self.stopping
+            ):
+                yield answer
 
     @unary()
     async def FanOut(self, request: inference_pb2.FanOutRequest, context: Any, caller: Caller):

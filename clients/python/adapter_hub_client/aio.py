@@ -25,7 +25,15 @@ from adapter_hub_client.connection import explain
 from adapter_hub_client.domain_calls import AsyncDomainCalls
 from adapter_hub_client.errors import HubError, Unavailable, from_rpc_error
 from adapter_hub_client.retry import with_retries_async
-from adapter_hub_client.streaming import Request, chunked, file_lines, resend_delay, stream_item, stream_request
+from adapter_hub_client.streaming import (
+    Request,
+    call_metadata,
+    chunked,
+    file_lines,
+    resend_delay,
+    stream_item,
+    stream_request,
+)
 from adapter_hub_client.sync import STUBS
 
 T = TypeVar("T")
@@ -47,10 +55,13 @@ async def _explained(error: HubError, config: ClientConfig) -> HubError:
 
 class AsyncStreamCall:
     """A running PredictStream: ``async for`` the answers (in the order they finish),
-    ``cancel()`` to stop early; a failure of the whole call raises ``HubError``."""
+    ``cancel()`` to stop early; a failure of the whole call raises ``HubError``. Once the answers
+    are all read: ``request_id`` and ``ratelimit`` (the tenant's headroom as the call ended)."""
 
     def __init__(self, call: Any, config: ClientConfig) -> None:
         self._call, self._answers, self._config = call, call.__aiter__(), config
+        self.request_id: str | None = None
+        self.ratelimit: dict[str, str] = {}
 
     def __aiter__(self) -> AsyncStreamCall:
         return self
@@ -58,6 +69,10 @@ class AsyncStreamCall:
     async def __anext__(self) -> t.StreamItem:
         try:
             return stream_item(await self._answers.__anext__())
+        except StopAsyncIteration:
+            initial, trailing = await self._call.initial_metadata(), await self._call.trailing_metadata()
+            self.request_id, self.ratelimit = call_metadata(initial, trailing)
+            raise
         except grpc.RpcError as exc:
             raise await _explained(from_rpc_error(exc), self._config) from None
 
