@@ -151,6 +151,10 @@ def test_a_stream_ends_with_its_request_id_and_its_tenants_headroom(start_hub, t
             ids = [item.request_id async for item in call]
             return ids, call.request_id, call.ratelimit
 
-    ids, request_id, ratelimit = asyncio.run(streamed())
+    loop = asyncio.new_event_loop()  # its own: asyncio.run would leave the thread without one
+    try:
+        ids, request_id, ratelimit = loop.run_until_complete(streamed())
+    finally:
+        loop.close()
     assert sorted(ids) == ["r1", "r2"] and request_id and request_id != stream.request_id
     assert ratelimit["x-ratelimit-limit-requests"] == "50"
