@@ -126,7 +126,9 @@ def test_every_rpc_works_through_the_proxy(cluster: Cluster) -> None:
         assert c.set_alias("a0", "1", "prod").version == "1"
         assert c.predict("a0@prod", TEXTS)[0].adapter == "a0"
         assert [p.adapter for p in c.fan_out(TEXTS[0], ["a1", "a2"])] == ["a1", "a2"]
-        answers = list(c.predict_stream(iter([("r1", "a1", TEXTS, ""), ("r2", "missing", TEXTS, "")])))
+        stream = c.predict_stream(iter([("r1", "a1", TEXTS, ""), ("r2", "missing", TEXTS, "")]))
+        answers = list(stream)
+        assert stream.request_id and int(stream.ratelimit["x-queue-limit-requests"]) >= 1  # the stream's trailers
         by_id = {a.request_id: a for a in answers}
         assert by_id["r1"].error is None and len(by_id["r1"].predictions) == 2
         assert isinstance(by_id["r2"].error, NotFound)  # a request's own failure, the stream goes on
