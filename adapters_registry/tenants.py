@@ -198,6 +198,37 @@ class TenantDirectory:
                 return tenant
         raise refused
 
+    def authenticate_cached(self, api_key: str) -> str | None:
+        """``authenticate`` from memory alone: the tenant, Unauthenticated, or None when the
+        answer needs the store (an unknown key id, a record older than the cache's seconds),
+        which the caller then reads off its event loop."""
+        shape = _KEY_SHAPE.fullmatch(api_key)
+        if shape is None:
+            raise Unauthenticated("invalid or revoked API key")
+        key_id, secret = shape.groups()
+        tenant = self._key_owner.get(key_id)
+        with self._lock:
+            hit = self._cache.get(tenant) if tenant is not None else None
+        if tenant is None or hit is None or time.monotonic() - hit[0] >= _CACHE_SECONDS:
+            return None
+        for key in hit[1].keys:
+            if key.key_id == key_id:
+                if not key.revoked and hmac.compare_digest(key.sha256, _hash(secret)):
+                    return tenant
+                raise Unauthenticated("invalid or revoked API key")
+        return None  # a key newer than the cached record
+
+    def revoked_now(self, tenant: str) -> bool:
+        """Whether every key of ``tenant`` is revoked (or the tenant is gone), read from the
+        store now (the cache is refreshed with it); False while the store is unreachable."""
+        try:
+            record = self._cached(tenant, fresh=True)
+        except NotFound:
+            return True
+        except Unavailable:
+            return False
+        return all(key.revoked for key in record.keys)
+
     def _read_owner(self, key_id: str) -> str | None:
         """The tenant a key id belongs to, from the store (or, while it is unreachable, from the
         journal); None for an unknown key id."""

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,12 @@ from hub.engine.engine import Row
 from hub.engine.heads import apply_heads
 from hub.engine.runtime import RowRequest, Runtime
 from hub.plugins.manager import build_plugins
+from hub.scheduling.fair import Ticket
+from hub.scheduling.scope import CallScope
 from hub.serving.app import build_service
-from hub.serving.auth import LOCAL_TENANT, LocalAuthenticator
+from hub.serving.auth import LOCAL_TENANT, Caller, LocalAuthenticator
 from hub.serving.service import HubService
+from hub.serving.types import Plan
 from hub.transport.server import HubServer
 
 LOAD_SCRIPT = Path(__file__).with_name("serving_load.py")
@@ -56,6 +60,12 @@ class NaiveService(HubService):
 
     peft: Any = None
     lock = threading.Lock()
+    runner = ThreadPoolExecutor(1, thread_name_prefix="naive-peft")  # one request at a time
+
+    def submit(self, caller: Caller, plan: Plan, scope: CallScope | None, count: bool = True) -> Ticket:
+        """Each request's rows alone through PEFT, in arrival order (the asyncio front end
+        awaits the ticket's future; the hub's own submit would queue them for its batcher)."""
+        return Ticket(caller.namespace(), plan.rows, plan.costs, future=self.runner.submit(self._run, plan.rows))
 
     def _run(self, rows: list) -> list:
         with self.lock, torch.inference_mode():

@@ -199,6 +199,15 @@ class Settings:
     queue_max_requests: int = FAIRNESS(
         0, "requests queued in total; 0: 1024 (a queued call is a coroutine: memory, not threads, bounds it)", minimum=0
     )
+    # A refusal answered at once had clients that resend at once send ~1,500 refused calls a
+    # second on 2 cores, starving the engine (BENCHMARKS.md, "Waiting rooms"): a waiting call
+    # costs a coroutine and no CPU (hub/transport/rooms.py).
+    queue_wait_s: float = FAIRNESS(
+        10.0,
+        "seconds a unary call over its tenant's queue share or rates waits for room before RESOURCE_EXHAUSTED "
+        "(within its deadline; 0: refused at once; streams wait up to their deadline)",
+        minimum=0,
+    )
     tenant_queue_max_tokens: int = FAIRNESS(
         0, "cap on one tenant's queued input tokens; 0: none but its weighted share of the total", minimum=0
     )

@@ -125,6 +125,23 @@ class ServingCollector(Collector):
         yield GaugeMetricFamily("adapter_hub_queued_rows", "rows waiting for an engine forward", self.queued_rows())
 
 
+class CallsCollector(Collector):
+    """The front end's open calls and streams, and the calls waiting for room in the queue."""
+
+    def __init__(self, counts: Callable[[], tuple[int, int, int]]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        calls, streams, waiting = self.counts()
+        yield GaugeMetricFamily("adapter_hub_open_calls", "calls open now (unary and streams)", calls)
+        yield GaugeMetricFamily(
+            "adapter_hub_open_streams", "streaming calls open now (PredictStream, uploads)", streams
+        )
+        yield GaugeMetricFamily(
+            "adapter_hub_waiting_calls", "calls waiting for room in the queue (their tenant's share or rates)", waiting
+        )
+
+
 class TenantLabels:
     """Bounded label values for tenants: the first ``limit`` tenants seen keep their own label
     for the life of the process, every later one is ``other``. Sticky, so a tenant's series never

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from hub.errors import InvalidArgument, Overloaded
+from hub.errors import DeadlineExceeded, InvalidArgument, Overloaded
 
 # What an operator may set. Beyond these a value is a typo, not a policy: a weight of 10^6
 # would starve everyone else for minutes; a rate above a million per second is no limit at all.
@@ -28,6 +28,17 @@ RATE_TOKENS = "rate_tokens_per_s"
 DEADLINE = "deadline"
 CANCELLED = "cancelled"
 DRAINING = "draining"
+# Refusals for lack of room now, not for the request itself: a call may wait them out
+# (hub/transport/rooms.py), and a refusal it waited out is not counted.
+ROOM_REASONS = frozenset({TENANT_REQUESTS, TENANT_TOKENS, TOTAL_REQUESTS, TOTAL_TOKENS, RATE_REQUESTS, RATE_TOKENS})
+
+
+def waits_for_room(error: BaseException) -> bool:
+    """Whether a refusal is for lack of room now: a queue bound, a rate, or a deadline the queue
+    cannot meet *now* (it carries a hint; a deadline already passed does not)."""
+    if isinstance(error, Overloaded):
+        return error.reason in ROOM_REASONS
+    return isinstance(error, DeadlineExceeded) and error.retry_after_ms is not None
 
 
 def _check(name: str, value: float | None, low: float, high: float) -> None:

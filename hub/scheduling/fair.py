@@ -53,6 +53,7 @@ from hub.scheduling.admission import (
     TenantPolicy,
     Throughput,
     queue_refusal,
+    waits_for_room,
 )
 from hub.scheduling.tickets import Headroom, TenantStats, Ticket
 
@@ -115,21 +116,22 @@ class FairQueue:
         return [t for t in self._tenants.values() if t.queue]
 
     # ---- admission ----------------------------------------------------------------------
-    def precheck(self, tenant: str, tokens: int, deadline: float | None, now: float) -> None:
+    def precheck(self, tenant: str, tokens: int, deadline: float | None, now: float, count: bool = True) -> None:
         """Refuse now what would be refused at ``tokens``, a lower bound of the request's size,
         before its texts are tokenized: a flood's refusals cost no tokenizer time. (Tokenizing
         first, 96 handler threads queued on the tokenizer's lock and each refusal took 0.45 s
         p50 on 2 cores in the 384 x 8 arm.)"""
-        self._check(self._tenant(tenant, now), max(1, tokens), deadline, now)
+        self._check(self._tenant(tenant, now), max(1, tokens), deadline, now, count)
 
     def count_refusal(self, tenant: str, reason: str, now: float) -> None:
         """A refusal decided outside the queue (a call cancelled before it was queued)."""
         self._tenant(tenant, now).refused[reason] += 1
 
-    def admit(self, ticket: Ticket, now: float) -> None:
-        """Queue ``ticket`` or raise why not (Overloaded, DeadlineExceeded, Draining), counted."""
+    def admit(self, ticket: Ticket, now: float, count: bool = True) -> None:
+        """Queue ``ticket`` or raise why not (Overloaded, DeadlineExceeded, Draining), counted
+        unless ``count`` is False and the caller may wait for room (``waits_for_room``)."""
         tenant = self._tenant(ticket.tenant, now)
-        self._check(tenant, ticket.tokens, ticket.deadline, now)
+        self._check(tenant, ticket.tokens, ticket.deadline, now, count)
         if not tenant.queue:
             tenant.counter = self._lifted(tenant)
         tenant.limiter.take(ticket.tokens, now)
@@ -146,8 +148,9 @@ class FairQueue:
         backlogged = [t.counter for t in self._backlogged()]
         return max(tenant.counter, min(backlogged) if backlogged else self._last_counter)
 
-    def _check(self, tenant: _Tenant, tokens: int, deadline: float | None, now: float) -> None:
-        """Raise why a request of ``tokens`` cannot be queued now; each refusal is counted."""
+    def _check(self, tenant: _Tenant, tokens: int, deadline: float | None, now: float, count: bool = True) -> None:
+        """Raise why a request of ``tokens`` cannot be queued now; each refusal is counted but
+        one for lack of room that the caller waits out (``count`` False)."""
         try:
             if self.closed:
                 raise Draining()
@@ -157,7 +160,8 @@ class FairQueue:
             self._check_bounds(tenant, tokens, now)
             self._check_deadline(tenant, tokens, deadline, now)
         except DomainError as error:
-            tenant.refused[_reason(error)] += 1
+            if count or not waits_for_room(error):
+                tenant.refused[_reason(error)] += 1
             raise
 
     def _check_bounds(self, tenant: _Tenant, tokens: int, now: float) -> None:

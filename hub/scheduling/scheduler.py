@@ -14,8 +14,8 @@ the fair queue (hub/scheduling/fair.py) into engine batches.
 - ``drain`` stops intake (new requests: UNAVAILABLE) and waits for the admitted work;
   ``close`` drains (or fails what is queued) and stops the worker.
 
-``FifoScheduler`` puts today's first-in first-out batcher (hub/scheduling/batching.py) behind the
-same interface: ADAPTER_HUB_SCHEDULER=fifo, and the before/after baseline of the benchmark.
+``FifoScheduler`` (hub/scheduling/fifo.py) puts the first-in first-out batcher behind the same
+interface: ADAPTER_HUB_SCHEDULER=fifo, and the before/after baseline of the benchmark.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from hub.errors import Cancelled, DeadlineExceeded, Draining
 from hub.scheduling.admission import CANCELLED, DRAINING, QueueLimits, TenantPolicy
-from hub.scheduling.batching import BatchStats, DynamicBatcher
+from hub.scheduling.batching import BatchStats
 from hub.scheduling.fair import EXPIRED, FairQueue, TenantStats, Ticket
 from hub.scheduling.scope import CallScope
 from hub.scheduling.tickets import Headroom
@@ -48,6 +48,7 @@ class Scheduler(Protocol):
         costs: Sequence[int] | None = None,
         tenant: str = DEFAULT_TENANT,
         scope: CallScope | None = None,
+        count: bool = True,
     ) -> Ticket: ...
 
     def wait(self, ticket: Ticket, scope: CallScope | None = None) -> list[Any]: ...
@@ -64,7 +65,9 @@ class Scheduler(Protocol):
 
     def set_policy(self, tenant: str, policy: TenantPolicy) -> None: ...
 
-    def precheck(self, tenant: str, tokens: int, scope: CallScope | None = None) -> None: ...
+    def precheck(self, tenant: str, tokens: int, scope: CallScope | None = None, count: bool = True) -> None: ...
+
+    room_listeners: list[Callable[[], None]]  # called (scheduler thread) when work leaves the queue
 
     def tenant_stats(self) -> list[TenantStats]: ...
 
@@ -101,6 +104,7 @@ class FairBatcher:
         self._stopped = False
         self._thread: threading.Thread | None = None
         self.stats = BatchStats()
+        self.room_listeners: list[Callable[[], None]] = []
 
     # ---- callers ------------------------------------------------------------------------
     def submit(
@@ -109,8 +113,10 @@ class FairBatcher:
         costs: Sequence[int] | None = None,
         tenant: str = DEFAULT_TENANT,
         scope: CallScope | None = None,
+        count: bool = True,
     ) -> Ticket:
-        """Admit one request (or raise why not); its ticket's future gets the results."""
+        """Admit one request (or raise why not); its ticket's future gets the results.
+        ``count`` False: a refusal for lack of room is not counted (the caller waits it out)."""
         ticket = Ticket(tenant, rows, list(costs) if costs is not None else [1] * len(rows))
         if not rows:
             ticket.future.set_result([])
@@ -120,7 +126,7 @@ class FairBatcher:
                 self._refuse_cancelled(tenant)
             ticket.deadline = scope.deadline
         with self._cond:
-            self.queue.admit(ticket, self.clock())
+            self.queue.admit(ticket, self.clock(), count)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
                 self._thread.start()
@@ -155,12 +161,12 @@ class FairBatcher:
         if not ticket.future.done():
             self._withdraw(ticket, EXPIRED)
 
-    def precheck(self, tenant: str, tokens: int, scope: CallScope | None = None) -> None:
+    def precheck(self, tenant: str, tokens: int, scope: CallScope | None = None, count: bool = True) -> None:
         """Raise now if a request of at least ``tokens`` would be refused (before tokenizing it)."""
         if scope is not None and scope.cancelled:
             self._refuse_cancelled(tenant)
         with self._cond:
-            self.queue.precheck(tenant, tokens, scope.deadline if scope is not None else None, self.clock())
+            self.queue.precheck(tenant, tokens, scope.deadline if scope is not None else None, self.clock(), count)
 
     def _refuse_cancelled(self, tenant: str) -> None:
         with self._cond:  # counted like the queue's own refusals (adapter_hub_rejected_total)
@@ -173,6 +179,11 @@ class FairBatcher:
             self._cond.notify_all()
         if removed:
             _fail(ticket, _withdrawn_error(reason))
+            self._room_freed()
+
+    def _room_freed(self) -> None:
+        for listener in self.room_listeners:
+            listener()
 
     def set_policy(self, tenant: str, policy: TenantPolicy) -> None:
         with self._cond:
@@ -215,6 +226,8 @@ class FairBatcher:
         with self._cond:
             self.queue.closed = True
             self._cond.notify_all()
+        self._room_freed()  # calls waiting for room learn at once that none will come (UNAVAILABLE)
+        with self._cond:
             while self.queue.queued_rows or self._in_flight:
                 left = None if end is None else end - self.clock()
                 if left is not None and left <= 0:
@@ -255,6 +268,8 @@ class FairBatcher:
                 self._in_flight += 1
             for ticket in expired:
                 _fail(ticket, _withdrawn_error(EXPIRED))
+            if batch or expired:
+                self._room_freed()  # waiting calls may fit now (hub/transport/rooms.py)
             started = time.perf_counter()
             try:
                 self._execute(batch)
@@ -336,59 +351,3 @@ def _withdrawn_error(reason: str) -> Exception:
     if reason == EXPIRED:
         return DeadlineExceeded("the deadline passed (or would have before an answer) while the request was queued")
     return Draining()
-
-
-class FifoScheduler:
-    """Today's FIFO batcher behind the Scheduler interface: no tenants, deadlines or bounds."""
-
-    def __init__(self, run: Callable[[list[Any]], list[Any]], max_batch_size: int = 32, max_wait_s: float = 0.002):
-        self.batcher: DynamicBatcher[Any, Any] = DynamicBatcher(run, max_batch_size, max_wait_s)
-        self.stats = self.batcher.stats
-
-    def run(
-        self,
-        rows: Sequence[Any],
-        costs: Sequence[int] | None = None,
-        tenant: str = DEFAULT_TENANT,
-        scope: CallScope | None = None,
-    ) -> list[Any]:
-        return self.batcher.run(rows)
-
-    def submit(
-        self,
-        rows: Sequence[Any],
-        costs: Sequence[int] | None = None,
-        tenant: str = DEFAULT_TENANT,
-        scope: CallScope | None = None,
-    ) -> Ticket:
-        costs = list(costs) if costs is not None else [1] * len(rows)
-        return Ticket(tenant, rows, costs, future=self.batcher.submit(rows))
-
-    def wait(self, ticket: Ticket, scope: CallScope | None = None) -> list[Any]:
-        return ticket.future.result()
-
-    def expire(self, ticket: Ticket) -> None:
-        return None  # no deadlines in the FIFO batcher
-
-    def set_policy(self, tenant: str, policy: TenantPolicy) -> None:
-        return None
-
-    def precheck(self, tenant: str, tokens: int, scope: CallScope | None = None) -> None:
-        return None
-
-    @property
-    def queued(self) -> int:
-        return self.batcher.queued
-
-    def tenant_stats(self) -> list[TenantStats]:
-        return []
-
-    def headroom(self, tenant: str) -> Headroom | None:
-        return None
-
-    def drain(self, timeout: float | None = None) -> bool:
-        self.batcher.close(drain=True, timeout=timeout)
-        return True
-
-    def close(self, drain: bool = True, timeout: float | None = None) -> None:
-        self.batcher.close(drain=drain, timeout=timeout)

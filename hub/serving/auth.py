@@ -39,6 +39,10 @@ class Authenticator(Protocol):
 
     def authenticate(self, token: str | None) -> Caller: ...
 
+    def authenticate_cached(self, token: str | None) -> Caller | None:
+        """The caller from memory alone, or None when finding it needs a store read."""
+        ...
+
 
 class LocalAuthenticator:
     """Auth off: the embedded single-user default. Every call is the local tenant (and operator)."""
@@ -47,6 +51,9 @@ class LocalAuthenticator:
 
     def authenticate(self, token: str | None) -> Caller:
         return Caller(LOCAL_TENANT, admin=True, keyed=False)
+
+    def authenticate_cached(self, token: str | None) -> Caller | None:
+        return self.authenticate(token)
 
 
 class KeyAuthenticator:
@@ -59,8 +66,19 @@ class KeyAuthenticator:
         self.admin_key = admin_key
 
     def authenticate(self, token: str | None) -> Caller:
+        return self._operator(token) or Caller(self.tenants.authenticate(str(token)))
+
+    def authenticate_cached(self, token: str | None) -> Caller | None:
+        caller = self._operator(token)
+        if caller is not None:
+            return caller
+        tenant = self.tenants.authenticate_cached(str(token))
+        return Caller(tenant) if tenant is not None else None
+
+    def _operator(self, token: str | None) -> Caller | None:
+        """The operator's caller for the admin key; None for any other token."""
         if not token:
             raise Unauthenticated("missing credentials: send 'authorization: Bearer <api key>'")
         if self.admin_key and hmac.compare_digest(token.encode(), self.admin_key.encode()):
             return Caller(tenant="", admin=True)
-        return Caller(self.tenants.authenticate(token))
+        return None

@@ -17,7 +17,8 @@ from hub.config.settings import Settings
 from hub.errors import DomainError, InvalidArgument
 from hub.scheduling.admission import DEFAULT_POLICY, QueueLimits, TenantPolicy
 from hub.scheduling.fair import TenantStats
-from hub.scheduling.scheduler import FairBatcher, FifoScheduler, Scheduler
+from hub.scheduling.fifo import FifoScheduler
+from hub.scheduling.scheduler import FairBatcher, Scheduler
 from hub.serving.auth import Caller
 
 log = logging.getLogger("hub.serving.fairness")

@@ -137,19 +137,23 @@ class HubService(TenantOperations):
         plan = self.plan_fan_out(caller, text, targets)
         return plan.finish(self._run(caller, plan, scope))
 
-    def admit_predict(self, caller: Caller, texts: Sequence[str], scope: CallScope | None) -> None:
+    def admit_predict(self, caller: Caller, texts: Sequence[str], scope: CallScope | None, count: bool = True) -> None:
+        """Refuse now what cannot be queued even at its least possible size (``count`` False: a
+        refusal for lack of room the caller waits out is not counted)."""
         self._check_texts(texts)
         rl.note_work(len(texts), 0)
-        self._admissible(caller, scope, texts)
+        self._admissible(caller, scope, texts, count)
 
-    def admit_fan_out(self, caller: Caller, text: str, targets: Sequence[Target], scope: CallScope | None) -> None:
+    def admit_fan_out(
+        self, caller: Caller, text: str, targets: Sequence[Target], scope: CallScope | None, count: bool = True
+    ) -> None:
         if not targets:
             raise InvalidArgument("fan-out needs at least one target")
         if len(targets) > self.settings.max_fanout_targets:
             raise InvalidArgument(f"at most {self.settings.max_fanout_targets} fan-out targets")
         self._check_texts([text])
         rl.note_work(1, 0)
-        self._admissible(caller, scope, [text] * len(targets))
+        self._admissible(caller, scope, [text] * len(targets), count)
 
     def plan_predict(self, caller: Caller, target: Target, texts: Sequence[str]) -> Plan:
         record, task = self._resolve(caller, target)
@@ -182,12 +186,12 @@ class HubService(TenantOperations):
 
         return Plan(rows, finish)
 
-    def submit(self, caller: Caller, plan: Plan, scope: CallScope | None) -> Ticket:
+    def submit(self, caller: Caller, plan: Plan, scope: CallScope | None, count: bool = True) -> Ticket:
         """The plan's rows into the scheduler, in fair order (each costs its tokens); raises the
         admission refusal at once, else the ticket's future gets the scores."""
         costs = plan.costs
         rl.note_work(0, sum(costs))
-        return self.batcher.submit(plan.rows, costs, caller.namespace(), scope)
+        return self.batcher.submit(plan.rows, costs, caller.namespace(), scope, count)
 
     def _resolve(self, caller: Caller, target: Target) -> tuple[VersionRecord, str]:
         owner, name = self.domains.owner(caller, target.name)  # DOMAIN:NAME, or the caller's own
@@ -236,11 +240,11 @@ class HubService(TenantOperations):
                     raise InvalidArgument(f"{part} is {count} tokens long; the limit is {limit} (split the text)")
         return prepared, [encoded[piece.text] for piece in pieces(prepared)]
 
-    def _admissible(self, caller: Caller, scope: CallScope | None, texts: Sequence[str]) -> None:
+    def _admissible(self, caller: Caller, scope: CallScope | None, texts: Sequence[str], count: bool = True) -> None:
         """Refuse early what the scheduler would refuse at the least possible size (a token a word, 2 per text)."""
         tenant = caller.namespace()
         self.policies.refresh(tenant)
-        self.batcher.precheck(tenant, sum(len(t.split()) + 2 for t in texts), scope)
+        self.batcher.precheck(tenant, sum(len(t.split()) + 2 for t in texts), scope, count)
 
     def _run(self, caller: Caller, plan: Plan, scope: CallScope | None) -> list:
         """The plan's rows through the scheduler, waiting in this thread."""

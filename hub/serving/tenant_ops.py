@@ -85,6 +85,11 @@ class TenantOperations:
             listener(name)
         return revoked
 
+    def revoked_elsewhere(self, tenants: list[str]) -> list[str]:
+        """Of ``tenants`` (those with calls open here), the ones whose keys were revoked, read
+        from the store now: a revocation made through another server (blocking: store reads)."""
+        return [name for name in tenants if name and self.tenants.revoked_now(name)]
+
     @staticmethod
     def _operator(caller: Caller) -> None:
         if not caller.admin:

@@ -22,6 +22,7 @@ from hub.transport.frontend import FrontEnd
 from hub.transport.status import abort
 
 S = TypeVar("S", bound="ServicerBase")
+UNKNOWN_CALLERS = "(authenticating)"  # the worker-pool share of callers whose key needs a store read
 
 
 def bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
@@ -40,9 +41,15 @@ class ServicerBase:
         self.service = front.service
         self.auth = front.auth
 
-    def caller(self, context: Any) -> Caller:
+    async def caller(self, context: Any) -> Caller:
+        """Who calls: from memory on the loop, or (an unknown key, a stale record) from the
+        store on the worker pool, where callers not yet known share half of it: a flood of
+        made-up keys cannot block the loop or take every worker."""
+        token = bearer_token(context.invocation_metadata() or ())
         with span("authenticate"):
-            caller = self.auth.authenticate(bearer_token(context.invocation_metadata() or ()))
+            caller = self.auth.authenticate_cached(token)
+            if caller is None:
+                caller = await self.front.blocking(UNKNOWN_CALLERS, self.auth.authenticate, token)
         note_caller(caller.tenant, caller.admin)
         return caller
 
@@ -51,7 +58,7 @@ class ServicerBase:
         """Authenticate and count the call while it runs (refused on arrival beyond the
         tenant's share); a call the server ends from outside (revocation, shutdown) raises
         the reason it was given instead of CancelledError."""
-        caller = self.caller(context)
+        caller = await self.caller(context)
         with self.front.limits.opened(caller.tenant, stream) as call:
             try:
                 yield caller

@@ -14,33 +14,31 @@ awaiting a ``concurrent.futures.Future`` that the scheduler's worker thread comp
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import contextvars
 import functools
+import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from hub.errors import Overloaded
-from hub.scheduling.admission import (
-    RATE_REQUESTS,
-    RATE_TOKENS,
-    TENANT_REQUESTS,
-    TENANT_TOKENS,
-    TOTAL_REQUESTS,
-    TOTAL_TOKENS,
-)
+from hub.observe.collectors import CallsCollector
 from hub.scheduling.scheduler import FairBatcher
 from hub.scheduling.scope import CallScope
 from hub.serving.auth import Authenticator, Caller
 from hub.serving.service import HubService, Plan, Served, Target
 from hub.transport.limits import CallLimits
+from hub.transport.rooms import WaitingRooms
 
 T = TypeVar("T")
+log = logging.getLogger("hub.transport")
 
-# Refusals a flow-controlled stream waits out instead of answering: its tenant's share, the
-# queue's total, its rates. Polled at most every MAX_POLL_S (the hint may be long for a rate).
-WAITABLE = frozenset({TENANT_REQUESTS, TENANT_TOKENS, TOTAL_REQUESTS, TOTAL_TOKENS, RATE_REQUESTS, RATE_TOKENS})
-MIN_POLL_S, MAX_POLL_S = 0.005, 0.1
+# Revocations made through another server (a cluster's other replica, a second hub on the same
+# store) end this server's open calls of the tenant within about this long; its own at once.
+REVOCATION_CHECK_S = 1.0
+WATCH_SLOT = "(revocations)"  # the watcher's share of the worker pool
 
 
 class FrontEnd:
@@ -58,11 +56,37 @@ class FrontEnd:
         )
         self._tenant_slots: dict[str, asyncio.Semaphore] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._watch: concurrent.futures.Future[None] | None = None
+        self.rooms = WaitingRooms(s.queue_wait_s)
+        service.batcher.room_listeners.append(self.rooms.room_freed)
+        with contextlib.suppress(ValueError):  # a second front end on one service: the first's gauges
+            service.telemetry.add_collector(CallsCollector(self._counts))
         service.revocation_listeners.append(self._revoked)
 
+    def _counts(self) -> tuple[int, int, int]:
+        return self.limits.open_calls, self.limits.open_streams, self.rooms.waiting
+
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        """The loop the calls run on (revocation arrives from worker threads)."""
-        self.loop = loop
+        """The loop the calls run on (revocation and room arrive from other threads)."""
+        self.loop = self.rooms.loop = loop
+        if self.auth.enabled and self._watch is None:
+            self._watch = asyncio.run_coroutine_threadsafe(self._watch_revocations(), loop)
+
+    async def _watch_revocations(self) -> None:
+        """Every REVOCATION_CHECK_S, the tenants with calls open here are read from the store
+        (on the pool); those whose keys were all revoked elsewhere have their calls ended."""
+        while True:
+            await asyncio.sleep(REVOCATION_CHECK_S)
+            tenants = self.limits.tenants()
+            if not tenants:
+                continue
+            try:
+                revoked = await self.blocking(WATCH_SLOT, self.service.revoked_elsewhere, tenants)
+            except Exception:
+                log.warning("checking open calls' tenants for revocation failed", exc_info=True)
+                continue
+            for tenant in revoked:
+                self.limits.revoke(tenant)
 
     def weight(self, tenant: str) -> float:
         batcher = self.service.batcher
@@ -87,24 +111,28 @@ class FrontEnd:
     async def predict(
         self, caller: Caller, target: Target, texts: Sequence[str], scope: CallScope, flow: Flow | None = None
     ) -> Served:
-        """``flow``: a stream's request, which waits for room instead of being refused (and says
-        when it was admitted, so the stream reads its next request only then)."""
-        service = self.service
-        await _with_room(lambda: service.admit_predict(caller, texts, scope), scope, flow)
+        """A call over its tenant's share waits for room (hub/transport/rooms.py); ``flow``: a
+        stream's request, which waits up to its deadline (and says when it was admitted, so the
+        stream reads its next request only then)."""
+        service, since = self.service, time.monotonic()  # one wait budget for the call's two checks
+        await self.room(caller, lambda count: service.admit_predict(caller, texts, scope, count), scope, flow, since)
         plan = await self.blocking(caller.namespace(), service.plan_predict, caller, target, texts)
-        scores = await self.scheduled(caller, plan, scope, flow)
+        scores = await self.scheduled(caller, plan, scope, flow, since)
         if plan.light:  # decoding scores only (no tenant-text processing): a hop to the pool costs more
             return plan.finish(scores)
         return await self.blocking(caller.namespace(), plan.finish, scores)
 
     async def fan_out(self, caller: Caller, text: str, targets: Sequence[Target], scope: CallScope) -> list[Served]:
-        service = self.service
-        service.admit_fan_out(caller, text, targets, scope)
+        service, since = self.service, time.monotonic()
+        admit = functools.partial(service.admit_fan_out, caller, text, targets, scope)
+        await self.room(caller, admit, scope, None, since)
         plan = await self.blocking(caller.namespace(), service.plan_fan_out, caller, text, targets)
-        scores = await self.scheduled(caller, plan, scope, None)
+        scores = await self.scheduled(caller, plan, scope, None, since)
         return await self.blocking(caller.namespace(), plan.finish, scores)
 
-    async def scheduled(self, caller: Caller, plan: Plan, scope: CallScope, flow: Flow | None) -> list[Any]:
+    async def scheduled(
+        self, caller: Caller, plan: Plan, scope: CallScope, flow: Flow | None, since: float | None = None
+    ) -> list[Any]:
         """The plan's scores: submitted to the scheduler, awaited on the loop (at the scope's
         deadline a still-queued request leaves the queue)."""
         if not plan.rows:
@@ -113,7 +141,9 @@ class FrontEnd:
             return []
         service = self.service
         with service.telemetry.waiting(plan.rows):
-            ticket = await _with_room(lambda: service.submit(caller, plan, scope), scope, flow)
+            ticket = await self.room(
+                caller, lambda count: service.submit(caller, plan, scope, count), scope, flow, since
+            )
             if flow is not None:
                 flow.admitted.set()
             future = asyncio.wrap_future(ticket.future)
@@ -127,7 +157,15 @@ class FrontEnd:
                 service.batcher.expire(ticket)  # still queued: it leaves; in flight: its answer comes
                 return await future
 
+    async def room(
+        self, caller: Caller, attempt: Callable[[bool], T], scope: CallScope, flow: Flow | None, since: float | None
+    ) -> T:
+        """``attempt`` now or after waiting for room; ``since``: when the call's wait budget began."""
+        return await self.rooms.enter(caller.namespace(), attempt, scope, stream=flow is not None, since=since)
+
     def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -141,19 +179,3 @@ class Flow:
 
     def __init__(self) -> None:
         self.admitted = asyncio.Event()
-
-
-async def _with_room(attempt: Callable[[], T], scope: CallScope, flow: Flow | None) -> T:
-    """``attempt()``; for a stream's request (``flow``), a refusal for lack of room is waited
-    out (polling, within the request's deadline) instead of raised."""
-    while True:
-        try:
-            return attempt()
-        except Overloaded as exc:
-            if flow is None or exc.reason not in WAITABLE or scope.cancelled:
-                raise
-            delay = min(max((exc.retry_after_ms or 0) / 1000, MIN_POLL_S), MAX_POLL_S)
-            left = scope.remaining()
-            if left is not None and left <= delay:
-                raise
-            await asyncio.sleep(delay)

@@ -133,5 +133,9 @@ class CallLimits:
             call.end(PermissionDenied("this tenant's API keys were revoked; the call was ended"))
         return len(calls)
 
+    def tenants(self) -> list[str]:
+        """The tenants holding open calls now (not the operator's, which has none)."""
+        return [tenant for tenant in self._open if tenant]
+
     def streams_of_all(self) -> list[OpenCall]:
         return [call for count in self._open.values() for call in count.calls if call.stream]

@@ -161,7 +161,7 @@ def test_expired_and_cancelled_requests_never_reach_the_engine(hub) -> None:  # 
 
 
 def test_a_full_queue_refuses_at_once_with_the_limit_and_a_retry_hint(hub) -> None:  # type: ignore[no-untyped-def]
-    h = hub(tenant_queue_max_requests=2)
+    h = hub(tenant_queue_max_requests=2, queue_wait_s=0)  # 0: refused at once, no waiting room
     worker = hold(h)
     admitted = [send(h["flood"], [f"queued {i}"]) for i in range(2)]
     wait_until(lambda: queued(h, "flood") == 2)
@@ -185,8 +185,57 @@ def test_a_full_queue_refuses_at_once_with_the_limit_and_a_retry_hint(hub) -> No
     assert "one too many" not in h["engine"].ran and "streamed" in h["engine"].ran
 
 
-def test_a_rate_limit_refuses_with_a_hint_and_the_cli_retries_after_it(hub, capsys) -> None:  # type: ignore[no-untyped-def]
+def refusals_of(h: dict[str, Any], tenant: str) -> dict[str, int]:
+    return {t.tenant: dict(t.refusals) for t in h["admin"].queue_status().tenants}.get(tenant, {})
+
+
+def test_a_call_over_its_share_waits_for_room_instead_of_being_refused(hub) -> None:  # type: ignore[no-untyped-def]
+    """The default (queue_wait_s 10): a client that would resend at once has nothing to resend."""
+    h = hub(tenant_queue_max_requests=2)
+    worker = hold(h)
+    admitted = [send(h["flood"], [f"queued {i}"]) for i in range(2)]
+    wait_until(lambda: queued(h, "flood") == 2)
+    waiting = [send(h["flood"], [f"waits {i}"]) for i in range(3)]
+    wait_until(lambda: h["server"].front.rooms.waiting == 3)
+    quiet = send(h["quiet"], ["within its own share"])
+    wait_until(lambda: queued(h, "quiet") == 1)  # the room holds only the flood's calls
+    assert not any(f.done() for f in waiting) and queued(h, "flood") == 2
+    h["engine"].gate.set()
+    assert all(f.result(60).predictions for f in [*admitted, *waiting, quiet])
+    worker.join(30)
+    assert h["server"].front.rooms.waiting == 0
+    ran = h["engine"].ran
+    assert [t for t in ran if t.startswith("waits")] == ["waits 0", "waits 1", "waits 2"]  # in arrival order
+    assert not any(refusals_of(h, "flood").values())  # waited out: nothing counted as refused
+
+
+def test_a_waiting_call_is_refused_once_when_its_wait_or_deadline_ends(hub) -> None:  # type: ignore[no-untyped-def]
+    h = hub(tenant_queue_max_requests=1, queue_wait_s=0.5)
+    worker = hold(h)
+    admitted = send(h["flood"], ["queued"])
+    wait_until(lambda: queued(h, "flood") == 1)
+    error = code_of(lambda: h["flood"].predict("a", ["gives up"]))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and hint_ms(error) >= 1
+    impatient = h["client"](h["keys"]["flood"], timeout=0.3)  # its deadline ends its wait first
+    assert code_of(lambda: impatient.predict("a", ["too late"])).code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert refusals_of(h, "flood").get("tenant_queued_requests") == 1  # one refusal per call, not per try
+    h["engine"].gate.set()
+    assert admitted.result(60).predictions
+    worker.join(30)
+    assert h["server"].front.rooms.waiting == 0
+    assert not {"gives up", "too late"} & set(h["engine"].ran)
+
+
+def test_calls_over_a_rate_limit_are_paced_not_refused(hub) -> None:  # type: ignore[no-untyped-def]
     h = hub()
+    h["admin"].set_tenant_limits("flood", rps=2)
+    futures = [send(h["flood"], [f"paced {i}"]) for i in range(4)]  # twice what a second allows
+    assert all(f.result(60).predictions for f in futures)
+    assert not refusals_of(h, "flood").get("rate_requests_per_s")
+
+
+def test_a_rate_limit_refuses_with_a_hint_and_the_cli_retries_after_it(hub, capsys) -> None:  # type: ignore[no-untyped-def]
+    h = hub(queue_wait_s=0)
     info = h["admin"].set_tenant_limits("flood", rps=1)
     assert (info.weight, info.rps, info.tps) == (1.0, 1.0, 0.0)
     assert h["flood"].predict("a", ["first"])
@@ -205,14 +254,18 @@ def test_a_rate_limit_refuses_with_a_hint_and_the_cli_retries_after_it(hub, caps
 
 
 def test_drain_finishes_admitted_work_and_refuses_new_work(hub) -> None:  # type: ignore[no-untyped-def]
-    h = hub()
+    h = hub(tenant_queue_max_requests=3)
     server = h["server"]
     worker = hold(h)
     admitted = [send(h["flood"], [f"admitted {i}"]) for i in range(3)]
     wait_until(lambda: queued(h, "flood") == 3)
+    waiting = [send(h["flood"], [f"waiting {i}"]) for i in range(2)]  # over the share: in the room
+    wait_until(lambda: server.front.rooms.waiting == 2)
     stopper = threading.Thread(target=server.stop, kwargs={"grace": 60})
     stopper.start()
     wait_until(lambda: server.service.batcher.queue.closed)
+    for call in waiting:  # told at once that no room will come, not at the end of their wait
+        assert call.exception(5).code() == grpc.StatusCode.UNAVAILABLE
     error = code_of(lambda: h["quiet"].predict("a", ["too late"]))
     assert error.code() == grpc.StatusCode.UNAVAILABLE and "shutting down" in error.details()
     assert not h["quiet"].serving()  # health says NOT_SERVING while draining
@@ -221,7 +274,7 @@ def test_drain_finishes_admitted_work_and_refuses_new_work(hub) -> None:  # type
     stopper.join(60)
     worker.join(30)
     assert not stopper.is_alive()
-    assert "too late" not in h["engine"].ran
+    assert not {"too late", "waiting 0", "waiting 1"} & set(h["engine"].ran)
 
 
 @pytest.mark.parametrize(
@@ -255,3 +308,22 @@ def test_only_the_operator_changes_limits_and_each_tenant_sees_its_own_queue(hub
     assert {t.tenant for t in everyone.tenants} == {"flood", "quiet"} and everyone.max_requests > 0
     assert cli_main(["tenant", "set", "quiet", "--weight", "0", "--target", h["target"], "--api-key", ADMIN]) != 0
     assert "INVALID_ARGUMENT" in capsys.readouterr().err
+
+
+def test_the_waiting_calls_show_in_the_metrics(hub) -> None:  # type: ignore[no-untyped-def]
+    h = hub(tenant_queue_max_requests=1)
+    worker = hold(h)
+    admitted = send(h["flood"], ["queued"])
+    wait_until(lambda: queued(h, "flood") == 1)
+    waiting = [send(h["flood"], [f"waiting {i}"]) for i in range(2)]
+
+    def gauge(name: str) -> float:
+        text = h["server"].service.telemetry.exposition().decode()
+        return float(next(line.split()[1] for line in text.splitlines() if line.startswith(name + " ")))
+
+    wait_until(lambda: gauge("adapter_hub_waiting_calls") == 2)
+    assert gauge("adapter_hub_open_calls") >= 4  # the held call, the queued one, the two waiting
+    h["engine"].gate.set()
+    assert all(f.result(60).predictions for f in [admitted, *waiting])
+    worker.join(30)
+    wait_until(lambda: gauge("adapter_hub_waiting_calls") == 0 and gauge("adapter_hub_open_calls") == 0)

@@ -19,7 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from hub.api.v1 import adapters_pb2, common_pb2, inference_pb2
 from hub.cli.main import main as cli_main
-from tests.integration.test_fairness import code_of, hint_ms, hold, hub, queued, send, wait_until
+from tests.integration.test_fairness import ADMIN, code_of, hint_ms, hold, hub, queued, send, wait_until
 from tests.residency.conftest import write_adapter_dir
 
 __all__ = ["hub"]  # the fixture, shared with test_fairness
@@ -69,8 +69,12 @@ def failure_of(call: Any) -> grpc.RpcError:
     return caught.value
 
 
-def test_a_flood_that_ignores_hints_leaves_a_quiet_tenant_served_in_the_next_batch(hub) -> None:  # type: ignore[no-untyped-def]
-    h = hub(tenant_queue_max_requests=8)
+@pytest.mark.parametrize("wait_s", [10.0, 0.0], ids=["waiting-room", "refused-at-once"])
+def test_a_flood_that_ignores_hints_leaves_a_quiet_tenant_served_in_the_next_batch(hub, wait_s: float) -> None:  # type: ignore[no-untyped-def]
+    """With the waiting room (the default) the flood's calls beyond its share wait and it has
+    nothing to resend; refused at once, it resends as fast as it is refused. Either way the
+    quiet tenant's call goes into the first batch after the one in progress."""
+    h = hub(tenant_queue_max_requests=8, queue_wait_s=wait_s)
     worker = hold(h)
     stop, refused = threading.Event(), [0]
 
@@ -84,7 +88,10 @@ def test_a_flood_that_ignores_hints_leaves_a_quiet_tenant_served_in_the_next_bat
     flood = [threading.Thread(target=hostile, args=(n,), daemon=True) for n in range(24)]
     for thread in flood:
         thread.start()
-    wait_until(lambda: refused[0] > 50)  # the flood is at its share and hammering
+    if wait_s:
+        wait_until(lambda: queued(h, "flood") == 8 and h["server"].front.rooms.waiting == 16)
+    else:
+        wait_until(lambda: refused[0] > 50)  # the flood is at its share and hammering
     quiet = send(h["quiet"], ["quiet and polite"])
     wait_until(lambda: queued(h, "quiet") == 1)
     h["engine"].gate.set()
@@ -94,6 +101,8 @@ def test_a_flood_that_ignores_hints_leaves_a_quiet_tenant_served_in_the_next_bat
     for thread in flood:
         thread.join(WAIT_S)
     worker.join(WAIT_S)
+    if wait_s:
+        assert refused[0] == 0
 
 
 def test_a_tenant_over_its_open_call_limit_is_refused_on_arrival(hub) -> None:  # type: ignore[no-untyped-def]
@@ -182,6 +191,27 @@ def test_revoking_a_tenant_ends_its_open_stream_and_discards_its_upload(hub) -> 
     release.set()
     wait_until(lambda: spilled_uploads() == 0)
     assert [a.name for a in h["server"].service.registry.listings("flood")] == ["a"]  # nothing stored
+    assert h["quiet"].predict("a", ["unaffected"])
+
+
+def test_a_revocation_through_another_server_ends_open_calls_here(hub, start_hub, tiny_runtime) -> None:  # type: ignore[no-untyped-def]
+    """Two hubs on one store (a cluster's replicas): revoked through the second, the tenant's
+    stream open on the first ends within the watcher's second (a few seconds allowed here)."""
+    h = hub()
+    second, _ = start_hub(tiny_runtime, store=h["server"].service.settings.store, auth="on", admin_key=ADMIN)
+    release = threading.Event()
+    stream = open_stream(h["flood"], release, [stream_request("r1", "before revocation")])
+    answers = iter(stream)
+    assert next(answers).request_id == "r1"
+    with HubClient(f"127.0.0.1:{second.port}", api_key=ADMIN, timeout=30) as elsewhere:
+        elsewhere.revoke_tenant("flood")
+    with pytest.raises(grpc.RpcError) as caught:
+        next(answers)  # ended by the first server's watcher, not by the client
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED and "revoked" in caught.value.details()
+    release.set()
+    with pytest.raises(grpc.RpcError) as refused:  # and new calls there are refused too
+        h["flood"].predict("a", ["after revocation"])
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert h["quiet"].predict("a", ["unaffected"])
 
 

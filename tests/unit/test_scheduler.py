@@ -12,7 +12,8 @@ import pytest
 
 from hub.errors import Cancelled, DeadlineExceeded, Draining, InvalidArgument, Overloaded, Unavailable
 from hub.scheduling.admission import QueueLimits
-from hub.scheduling.scheduler import FairBatcher, FifoScheduler
+from hub.scheduling.fifo import FifoScheduler
+from hub.scheduling.scheduler import FairBatcher
 from hub.scheduling.scope import CallScope
 
 

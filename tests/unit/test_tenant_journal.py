@@ -40,3 +40,27 @@ def test_known_keys_survive_a_restart_during_an_outage_and_revocations_are_not_u
     secrets_on_disk = b"".join(p.read_bytes() for p in (tmp_path / "tenants").rglob("*.json"))
     assert acme_key.rsplit("_", 1)[1].encode() not in secrets_on_disk  # only hashes are kept
     assert all(p.stat().st_mode & 0o077 == 0 for p in (tmp_path / "tenants").rglob("*.json"))
+
+
+def test_authentication_from_memory_answers_only_what_memory_knows() -> None:
+    """The front end's fast path on its event loop: no store read ever (a store that is down
+    proves it); None sends the call to the worker pool for the full check."""
+    store = SwitchableStore(MemoryStore())
+    tenants = TenantDirectory(store)
+    key, _ = tenants.create_key("acme")
+    fresh = TenantDirectory(store)
+    store.down = True
+    assert fresh.authenticate_cached(key) is None  # never seen here: needs the store
+    with pytest.raises(Unauthenticated):
+        fresh.authenticate_cached("not-a-key-shape")  # refused on its shape alone
+    store.down = False
+    assert fresh.authenticate(key) == "acme"
+    store.down = True
+    assert fresh.authenticate_cached(key) == "acme"  # now from memory
+    with pytest.raises(Unauthenticated):
+        fresh.authenticate_cached(key[:-2] + "xx")  # a wrong secret, known key id
+    store.down = False
+    fresh.revoke("acme")
+    assert fresh.authenticate_cached(key) is None  # this process forgets the record at once...
+    with pytest.raises(Unauthenticated):
+        fresh.authenticate(key)  # ...and the full check refuses the revoked key
