@@ -230,6 +230,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "replicas": published["replicas"],
         "updated": published.get("updated", 0),  # when the supervisor last read the reports (epoch s)
         "age_s": round(age, 1),
+        "logs": state.get("logs", ""),  # Ray's log folder on this node (each replica's worker-*.err)
     }
     if args.json:
         print(json.dumps(report, indent=1))
@@ -244,6 +245,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"loads {r['loads']}  queued {r['queued']}  resident {resident}"
         )
     print(f"  Prometheus targets (file_sd_configs): {args.state_dir / 'prometheus.json'}")
+    if state.get("logs"):
+        print(f"  replica logs: {state['logs']}/worker-*.err (and {args.state_dir / 'cluster.log'})")
     return 0
 
 

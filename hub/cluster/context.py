@@ -16,6 +16,9 @@ in a replica as in the single-process server:
 - ``send_initial_metadata``: Serve's proxy sends trailing metadata only, so what the hub puts in
   the initial metadata (the ``x-request-id``) goes into the trailing metadata, beside whatever
   the servicer sets there (the client library reads the request id from either).
+- ``trailers_per_message``: for a streamed answer Serve's proxy sends the trailing metadata as it
+  was when the replica yielded each message; what is set after the last message never leaves.
+  Servicers that end a stream with trailers (PredictStream's headroom) set them with each answer.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class ServeCallContext:
         self._initial: list[tuple[str, str]] = []  # sent with the trailing metadata (see above)
         self._trailing: list[tuple[str, str]] = []
         self.aborted = False  # the servicer ended the call with a status
+        self.trailers_per_message = True  # see the module docstring
 
     # ---- what the servicers call ------------------------------------------------------
     def invocation_metadata(self) -> Sequence[tuple[str, str]]:

@@ -166,6 +166,14 @@ def rescale(state_dir: Path, config: ClusterConfig) -> ClusterConfig:
     return changed
 
 
+def logs_dir() -> str:
+    """Where this node's Ray writes its processes' logs: each replica's stderr (its request log
+    lines among them) is a worker-*.err file there; Ray also forwards those lines to this
+    process's stdout (cluster.log), in batches."""
+    node = getattr(ray._private.worker, "_global_node", None)
+    return str(node.get_logs_dir_path()) if node is not None else ""
+
+
 def teardown(config: ClusterConfig, owns_ray: bool) -> None:
     try:
         serve.delete(config.application)
@@ -191,7 +199,7 @@ def main(argv: list[str]) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):  # after ray.init, which sets its own handlers
             signal.signal(sig, lambda *_: stop.set())
         signal.signal(signal.SIGHUP, lambda *_: scale.set())
-        state |= {"ray_address": ray.get_runtime_context().gcs_address, "owns_ray": owns_ray}
+        state |= {"ray_address": ray.get_runtime_context().gcs_address, "owns_ray": owns_ray, "logs": logs_dir()}
         deploy(config, stop)
     except Exception as exc:
         log.exception("the cluster did not start")

@@ -72,6 +72,14 @@ def pending() -> Pairs:
     return pairs if owner is not None and owner is rl.current() else ()
 
 
+def attach(context: Any, service: HubService, caller: Caller) -> None:
+    """The tenant's headroom now into the trailing metadata: for a stream behind Ray Serve's
+    proxy, which sends the trailers that go with each message, none set after the last."""
+    pairs = trailers(service.headroom(caller))
+    if pairs:
+        context.set_trailing_metadata(pairs)
+
+
 @contextlib.contextmanager
 def reported(context: Any, service: HubService, caller: Caller) -> Iterator[None]:
     """Run the call's work; then its tenant's headroom goes into the trailing metadata (on an

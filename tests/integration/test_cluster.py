@@ -241,10 +241,12 @@ def tenant_calls(address: str, tenant: str = "acme") -> float:
     )
 
 
-def replica_log_lines(log: Path) -> list[dict]:
-    """The JSON lines of the cluster's log (Ray prefixes a replica's lines with its name, in colour)."""
+def replica_log_lines(logs: list[Path]) -> list[dict]:
+    """The JSON lines of the replicas' logs: Ray's worker-*.err files, and the cluster's log
+    (where Ray forwards them, prefixed with the replica's name in colour)."""
     lines = []
-    for line in log.read_text(errors="replace").splitlines():
+    text = "\n".join(log.read_text(errors="replace") for log in logs if log.is_file())
+    for line in text.splitlines():
         start, end = line.find("{"), line.rfind("}")
         if 0 <= start < end:
             try:
@@ -275,9 +277,11 @@ def test_every_replica_is_scraped_probed_and_logs_its_requests(cluster: Cluster)
     after = [tenant_calls(a) for a in addresses]
     assert sum(after) - sum(before) == calls
     assert all(a > 0 for a in after)  # both replicas answered acme (the routing test spread its adapters)
+    logs_dir = Path(json.loads((cluster.state_dir / "state.json").read_text())["logs"])
     deadline, logged = time.monotonic() + 30, {}
     while time.monotonic() < deadline and set(logged) < set(ids):
-        logged = {f["request_id"]: f for f in replica_log_lines(cluster.state_dir / "cluster.log") if "request_id" in f}
+        logs = [cluster.state_dir / "cluster.log", *logs_dir.glob("worker-*.err")]
+        logged = {f["request_id"]: f for f in replica_log_lines(logs) if "request_id" in f}
         time.sleep(0.5)
     assert set(ids) <= set(logged), set(ids) - set(logged)
     assert all(logged[i]["method"] == "Predict" and logged[i]["status"] == "OK" for i in ids)
