@@ -58,6 +58,8 @@ class Load:
         self.spec = spec
         self.rng = random.Random(spec.get("seed", 7))
         self.metadata = (("authorization", f"Bearer {spec['key']}"),) if spec.get("key") else ()
+        # e.g. a cluster's ("application", ...), ("multiplexed_model_id", adapter) for Serve's proxy
+        self.metadata += tuple((str(k), str(v)) for k, v in spec.get("metadata", ()))
         self.channels: list[grpc.aio.Channel] = []  # made in run(): an aio channel belongs to its event loop
         self.latencies: list[float] = []
         self.codes: Counter[str] = Counter()

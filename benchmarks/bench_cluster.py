@@ -10,6 +10,12 @@ tier's hit rate, how many replicas ended up holding each adapter, and throughput
 
     .venv/bin/python benchmarks/bench_cluster.py --quick          # about 4 minutes
     .venv/bin/python benchmarks/bench_cluster.py --json out.json  # about 10 minutes
+
+``--flood``: the hostile-flood arm instead (benchmarks/cluster_flood.py): 256 hostile clients of
+one tenant beside a quiet one through a 2-replica cluster, the quiet tenant's p50 in units of B,
+with replicas taking 1,024 calls at once (the default) against 64 (the default before).
+
+    .venv/bin/python benchmarks/bench_cluster.py --flood --quick  # about 3 minutes
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "calls makes Serve's router spill a hot adapter's calls to another replica (default %(default)s)",
     )
     p.add_argument("--json", help="also write every number to this file")
+    p.add_argument("--flood", action="store_true", help="run the hostile-flood arm (benchmarks/cluster_flood.py)")
     return p.parse_args(argv)
 
 
@@ -157,6 +164,10 @@ def summarize(replicas: list[dict[str, Any]], requested: set[str]) -> dict[str, 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.flood:
+        import cluster_flood
+
+        return cluster_flood.main(args.quick, args.json)
     requests = args.requests or (1200 if args.quick else 4000)
     runtime = Runtime.load(BACKBONE, device="cpu")
     rng = random.Random(0)

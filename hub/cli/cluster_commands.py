@@ -3,8 +3,9 @@
 `up` writes the cluster's config to a state folder and starts the supervisor process
 (hub/cluster/supervisor.py), which owns the local Ray head (or joins RAY_ADDRESS) and the Serve
 application; it returns once the replicas answer through the gRPC proxy. `status` reads what the
-supervisor publishes there each second; `down` asks the supervisor to stop and waits. This module
-imports no Ray: the CLI works without the `ray` extra and says how to get it.
+supervisor publishes there each second; `scale` rewrites the replica count and asks the
+supervisor to redeploy (replicas that go drain first); `down` asks the supervisor to stop and
+waits. This module imports no Ray: the CLI works without the `ray` extra and says how to get it.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ def add_cluster_parsers(sub: Any) -> None:
     status = verbs.add_parser("status", parents=[state], help="the replicas and what each holds")
     status.add_argument("--json", action="store_true", help="print JSON on stdout only")
     status.set_defaults(handler=cmd_status)
+    scale = verbs.add_parser("scale", parents=[state], help="change the number of replicas; those that go drain first")
+    scale.add_argument("--replicas", type=int, required=True, help="hub replicas")
+    scale.add_argument("--max-replicas", type=int, default=0, help="autoscale up to this many (default: off)")
+    scale.add_argument("--wait", type=float, default=300.0, help="seconds to wait for the count (default %(default)s)")
+    scale.set_defaults(handler=cmd_scale)
     down = verbs.add_parser("down", parents=[state], help="stop the cluster started by `cluster up`")
     down.add_argument("--wait", type=float, default=120.0, help="seconds to wait for it to stop (default %(default)s)")
     down.set_defaults(handler=cmd_down)
@@ -75,7 +81,11 @@ def _add_cluster_flags(up: argparse.ArgumentParser) -> None:
         "budget / 1 MiB, so the tier's bytes decide what a replica keeps)",
     )
     group.add_argument(
-        "--max-ongoing", type=int, default=64, help="calls one replica takes at once (default %(default)s)"
+        "--max-ongoing",
+        type=int,
+        default=1024,
+        help="calls one replica takes at once: they wait in its fair queue, not in Serve's router (default "
+        "%(default)s)",
     )
     group.add_argument(
         "--max-queued",
@@ -160,7 +170,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"error: a cluster runs from {state_dir} (pid {running['pid']}): `cluster down` first", file=sys.stderr)
         return 2
     state_dir.mkdir(parents=True, exist_ok=True)
-    for stale in ("state.json", "status.json"):
+    for stale in ("state.json", "status.json", "prometheus.json"):
         (state_dir / stale).unlink(missing_ok=True)
     (state_dir / "config.json").write_text(json.dumps(_config(settings, args), indent=1))
     return _start(state_dir, args.wait, settings_environ(settings, secrets=True))
@@ -170,12 +180,16 @@ def _start(state_dir: Path, wait: float, secrets: dict[str, str]) -> int:
     log_path = state_dir / "cluster.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "hub.cluster.supervisor", str(state_dir)],
+            # -u: the replicas' lines Ray prints on the supervisor's stdout reach cluster.log as
+            # they come, not in 8 KiB blocks
+            [sys.executable, "-u", "-m", "hub.cluster.supervisor", str(state_dir)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # outlives this command; `cluster down` stops it
-            env={**os.environ, **{k: v for k, v in secrets.items() if v}},
+            # RAY_DEDUP_LOGS=0: every replica's request log line reaches cluster.log as written (Ray
+            # folds lines it finds alike into "[repeated Nx]"); read when Ray is imported
+            env={"RAY_DEDUP_LOGS": "0", **os.environ, **{k: v for k, v in secrets.items() if v}},
         )
     end = time.monotonic() + wait
     while time.monotonic() < end:
@@ -216,6 +230,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "replicas": published["replicas"],
         "updated": published.get("updated", 0),  # when the supervisor last read the reports (epoch s)
         "age_s": round(age, 1),
+        "logs": state.get("logs", ""),  # Ray's log folder on this node (each replica's worker-*.err)
     }
     if args.json:
         print(json.dumps(report, indent=1))
@@ -224,8 +239,51 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"cluster on {state['target']}: {len(report['replicas'])} replica(s){stale}")
     for r in report["replicas"]:
         resident = ", ".join(r["resident"]) or "-"
-        print(f"  {r['id']}  pid {r['pid']}  loads {r['loads']}  queued {r['queued']}  resident {resident}")
+        ready = "ready" if r.get("ready", True) else "draining"
+        print(
+            f"  {r['id']}  pid {r['pid']}  {ready}  metrics http://{r.get('metrics', '-')}/metrics  "
+            f"loads {r['loads']}  queued {r['queued']}  resident {resident}"
+        )
+    print(f"  Prometheus targets (file_sd_configs): {args.state_dir / 'prometheus.json'}")
+    if state.get("logs"):
+        print(f"  replica logs: {state['logs']}/worker-*.err (and {args.state_dir / 'cluster.log'})")
     return 0
+
+
+def cmd_scale(args: argparse.Namespace) -> int:
+    state = read_state(args.state_dir)
+    if not supervisor_alive(state) or state.get("phase") != "running":
+        print(f"error: no cluster is running from {args.state_dir}", file=sys.stderr)
+        return 1
+    if args.replicas < 1 or (args.max_replicas and args.max_replicas < args.replicas):
+        print("error: --replicas must be 1 or more, and --max-replicas at least --replicas", file=sys.stderr)
+        return 2
+    path = args.state_dir / "config.json"
+    config = json.loads(path.read_text()) | {"replicas": args.replicas, "max_replicas": args.max_replicas}
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(config, indent=1))
+    partial.replace(path)
+    os.kill(state["pid"], signal.SIGHUP)  # the supervisor re-reads config.json and redeploys
+    end = time.monotonic() + args.wait
+    while time.monotonic() < end:
+        deployed = read_state(args.state_dir).get("config", {}).get("replicas")
+        if deployed == args.replicas and _settled(args.state_dir, args.replicas, autoscaled=bool(args.max_replicas)):
+            print(f"cluster scaled to {args.replicas} replica(s)")
+            return 0
+        time.sleep(0.5)
+    print(f"error: the cluster did not reach {args.replicas} replica(s) in {args.wait:.0f} s", file=sys.stderr)
+    return 1
+
+
+def _settled(state_dir: Path, replicas: int, autoscaled: bool) -> bool:
+    """Whether the directory lists ``replicas`` replicas (at least, when autoscaled), all ready:
+    a replica that drains is listed, not ready, until it has stopped."""
+    try:
+        listed = json.loads((state_dir / "status.json").read_text()).get("replicas", [])
+    except (OSError, ValueError):
+        return False
+    count_ok = len(listed) >= replicas if autoscaled else len(listed) == replicas
+    return count_ok and all(r.get("ready", True) for r in listed)
 
 
 def cmd_down(args: argparse.Namespace) -> int:

@@ -40,12 +40,19 @@ class ClusterConfig:
     host: str = "127.0.0.1"  # where the proxy listens (hub/cluster/proxy.py)
     environ: Mapping[str, str] = field(default_factory=dict)
     models_per_replica: int = 2048  # Serve's multiplex LRU (routing keys) per replica: see routes_for
-    max_ongoing_requests: int = 64  # calls a replica takes at once (they share its batches)
+    # Calls a replica takes at once. Large, so that calls wait in the replica's fair queue (per
+    # tenant, weighted; its own bounds refuse with a retry hint), not first in, first out in
+    # Serve's router: a flood of one tenant then cannot hold a quiet tenant's call behind it.
+    max_ongoing_requests: int = 1024
     max_queued_requests: int = 256  # calls waiting for a replica beyond that: RESOURCE_EXHAUSTED
     replica_cpus: float = 1.0
     max_replicas: int = 0  # > replicas: autoscale between the two on ongoing requests
     target_ongoing_requests: int = 16
     application: str = APPLICATION
+
+    @property
+    def autoscaled(self) -> bool:
+        return self.max_replicas > self.replicas
 
     def deployment_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {
@@ -55,7 +62,7 @@ class ClusterConfig:
             "ray_actor_options": {"num_cpus": self.replica_cpus},
             "graceful_shutdown_timeout_s": 30,
         }
-        if self.max_replicas > self.replicas:
+        if self.autoscaled:
             options["autoscaling_config"] = {
                 "min_replicas": self.replicas,
                 "max_replicas": self.max_replicas,

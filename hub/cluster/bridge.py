@@ -7,24 +7,41 @@ passed through as they are: the client's messages (Serve's ``gRPCInputStream``, 
 iterator) are read by the servicer directly, and its answers are yielded back as they come.
 A servicer that ends the call with a status raises ``CallAborted`` (the status is on the
 context already): the replica returns the RPC's empty message, as Serve expects.
+
+``scope`` observes the call as the server's interceptor does (hub/transport/observe.py: request
+id, record, span, metrics, log line); it closes before the context ends, so a call that ended
+normally is never counted as cancelled.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from hub.cluster.context import CallAborted, ServeCallContext
 
+Scope = Callable[[ServeCallContext], contextlib.AbstractAsyncContextManager[Any]]
+
+
+@contextlib.asynccontextmanager
+async def unobserved(context: ServeCallContext) -> AsyncIterator[ServeCallContext]:
+    yield context
+
 
 async def run_unary(
-    method: Callable[[Any, Any], Awaitable[Any]], request: Any, context: ServeCallContext, empty: Any
+    method: Callable[[Any, Any], Awaitable[Any]],
+    request: Any,
+    context: ServeCallContext,
+    empty: Any,
+    scope: Scope = unobserved,
 ) -> Any:
     """One reply; ``empty`` (the response type's default) when the servicer aborted with a status:
     the status set on the context is what the client gets. ``request``: a message, or the
     client's stream of them (UploadAdapter)."""
     try:
-        return await method(request, context)
+        async with scope(context) as observed:
+            return await method(request, observed)
     except CallAborted:
         return empty
     finally:
@@ -32,13 +49,17 @@ async def run_unary(
 
 
 async def run_stream_out(
-    method: Callable[[Any, Any], AsyncIterator[Any]], request: Any, context: ServeCallContext
+    method: Callable[[Any, Any], AsyncIterator[Any]],
+    request: Any,
+    context: ServeCallContext,
+    scope: Scope = unobserved,
 ) -> AsyncIterator[Any]:
     """Answers yielded as the servicer produces them (PredictStream: ``request`` is the client's
     stream)."""
     try:
-        async for answer in method(request, context):
-            yield answer
+        async with scope(context) as observed:
+            async for answer in method(request, observed):
+                yield answer
     except CallAborted:
         pass  # the status is on the context
     finally:

@@ -13,6 +13,12 @@ in a replica as in the single-process server:
   ``hub-deadline-ms`` metadata (the proxy does not pass the gRPC deadline on); None without it.
 - ``add_callback`` (and aio's ``add_done_callback``) callbacks run when the call ends: returned,
   failed, or cancelled because the client went away (the proxy cancels the replica's request).
+- ``send_initial_metadata``: Serve's proxy sends trailing metadata only, so what the hub puts in
+  the initial metadata (the ``x-request-id``) goes into the trailing metadata, beside whatever
+  the servicer sets there (the client library reads the request id from either).
+- ``trailers_per_message``: for a streamed answer Serve's proxy sends the trailing metadata as it
+  was when the replica yielded each message; what is set after the last message never leaves.
+  Servicers that end a stream with trailers (PredictStream's headroom) set them with each answer.
 """
 
 from __future__ import annotations
@@ -41,7 +47,10 @@ class ServeCallContext:
         self._callbacks: list[Callable[[], None]] = []
         self._ended = threading.Event()
         self._lock = threading.Lock()
+        self._initial: list[tuple[str, str]] = []  # sent with the trailing metadata (see above)
+        self._trailing: list[tuple[str, str]] = []
         self.aborted = False  # the servicer ended the call with a status
+        self.trailers_per_message = True  # see the module docstring
 
     # ---- what the servicers call ------------------------------------------------------
     def invocation_metadata(self) -> Sequence[tuple[str, str]]:
@@ -69,10 +78,17 @@ class ServeCallContext:
     def cancelled(self) -> bool:
         return self._ended.is_set() and not self.aborted
 
-    def set_trailing_metadata(self, metadata: Sequence[tuple[str, str]]) -> None:
-        self.serve_context.set_trailing_metadata(list(metadata))
+    async def send_initial_metadata(self, metadata: Sequence[tuple[str, str]]) -> None:
+        self._initial = list(metadata)
+        self.serve_context.set_trailing_metadata(self._initial + self._trailing)
 
-    def abort(self, code: grpc.StatusCode, details: str) -> None:
+    def set_trailing_metadata(self, metadata: Sequence[tuple[str, str]]) -> None:
+        self._trailing = list(metadata)
+        self.serve_context.set_trailing_metadata(self._initial + self._trailing)
+
+    def abort(self, code: grpc.StatusCode, details: str, trailing_metadata: Sequence[tuple[str, str]] = ()) -> None:
+        if trailing_metadata:
+            self.set_trailing_metadata(trailing_metadata)
         self.aborted = True
         self.serve_context.set_code(code)
         self.serve_context.set_details(details)

@@ -22,6 +22,8 @@ class ReplicaReport(TypedDict):
     id: str  # Serve's replica id
     pid: int
     node: str
+    metrics: str  # host:port of the replica's /metrics, /livez and /readyz
+    ready: bool  # its readiness (false from the start of a drain)
     resident: list[str]  # name@version on the device (serving) tier, sorted
     loads: int  # adapters loaded into the device tier since the replica started
     queued: int  # rows waiting in the replica's batcher

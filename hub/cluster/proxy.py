@@ -1,7 +1,7 @@
-"""Two adjustments to Ray Serve's gRPC proxy, made in the proxy's own process.
+"""Adjustments to Ray Serve's gRPC proxy and replicas, made in their own processes.
 
 Each Ray worker process of the cluster's job runs ``adjust_serve_proxy`` at start-up (Ray's
-``worker_process_setup_hook``, set by hub/cluster/supervisor.py). It changes two things Serve
+``worker_process_setup_hook``, set by hub/cluster/supervisor.py). It changes three things Serve
 has no option for:
 
 - Where the proxy listens: Serve's gRPC proxy always binds every interface (``[::]:port``); a
@@ -12,6 +12,11 @@ has no option for:
   gRPC calls UNAVAILABLE: the call may be retried, and a retry reaches another replica. Any
   other failure inside Serve stays INTERNAL, with the request id instead of Ray's details (the
   hub's rule: INTERNAL never leaks internals).
+- When a replica's drain begins: Serve stops routing to a replica it stops, waits for its ongoing
+  calls (polling every ``graceful_shutdown_wait_loop_s``, 2 s), and only then calls the
+  replica's ``__del__``. The hub's readiness must be false from the start of that drain
+  (/readyz, ``adapter_hub_ready``), so the replica's ``begin_drain`` runs first. Where the hook
+  is not installed (a Serve config file on KubeRay), readiness goes false at ``__del__``.
 """
 
 from __future__ import annotations
@@ -35,6 +40,36 @@ def adjust_serve_proxy() -> None:
 
         default_impl.add_grpc_address = add_grpc_address
     proxy.get_grpc_response_status = _response_status(proxy.get_grpc_response_status)
+    _announce_drains()
+
+
+DRAIN_HOOK = "begin_drain"  # the user callable's method called when Serve begins to stop it
+
+
+def _announce_drains() -> None:
+    """Serve's replica (ray/serve/_private/replica.py ``Replica``) runs its graceful shutdown in
+    ``_perform_graceful_shutdown``; the user callable is ``_user_callable_wrapper._callable``.
+    Both names are private: tests/cluster/test_proxy.py checks they are still there."""
+    from ray.serve._private import replica
+
+    original = replica.Replica._perform_graceful_shutdown
+    if getattr(original, "_hub_drain", False):
+        return
+
+    async def perform_graceful_shutdown(self: Any) -> None:
+        user = getattr(getattr(self, "_user_callable_wrapper", None), "_callable", None)
+        hook = getattr(user, DRAIN_HOOK, None)
+        if callable(hook):
+            try:
+                hook()
+            except Exception:  # the drain itself must go on
+                import logging
+
+                logging.getLogger("hub.cluster").warning("begin_drain failed", exc_info=True)
+        await original(self)
+
+    perform_graceful_shutdown._hub_drain = True  # type: ignore[attr-defined]
+    replica.Replica._perform_graceful_shutdown = perform_graceful_shutdown  # type: ignore[method-assign]
 
 
 def _response_status(serve_status: Any) -> Any:

@@ -11,6 +11,14 @@ share forwards across adapters and tenants. Every call is authenticated by the r
 Calls that put an adapter on this replica (``ROUTED``) register their routing key with Serve's
 multiplexing, kept in step with the residency by hub/cluster/routes.py. Each replica reports
 what it holds to the cluster directory (hub/cluster/directory.py) every second.
+
+A replica is as observable as a single hub: every call goes through the server's own call
+observer (hub/transport/observe.py: request id, metrics, span, one log line in the configured
+format on the replica's stderr, which Ray sends to the driver's log); and the replica serves
+/metrics, /livez and /readyz on a port of its own (``metrics_port``, or any free port when that
+is 0 or taken by another replica on the node), reported in the directory so that `cluster status`
+and the Prometheus target file name every replica. Readiness goes false when Serve begins to
+stop the replica (``begin_drain``, hub/cluster/proxy.py), before its calls are drained.
 """
 
 from __future__ import annotations
@@ -33,9 +41,13 @@ from hub.cluster.directory import REPORT_EVERY_S, directory
 from hub.cluster.routes import ChainedObserver, Route, RouteBook
 from hub.config.settings import Settings
 from hub.config.settings_schema import ENV_PREFIX
+from hub.observe.logs import configure_logging
+from hub.observe.probes import ProbeServer
+from hub.observe.tracing import build_tracer_provider, tracer_of
 from hub.residency.residency import split_key
 from hub.serving.app import build_authenticator, build_service
 from hub.transport.frontend import FrontEnd
+from hub.transport.observe import CallObserver
 from hub.transport.server import SERVICES, hub_servicers
 
 log = logging.getLogger("hub.cluster")
@@ -47,11 +59,15 @@ class ReplicaBase:
     """The replica's state; the RPC methods are added by ``replica_class``."""
 
     def __init__(self, environ: Mapping[str, str], namespace: str) -> None:
-        settings = Settings.from_env(replica_environ(environ), metrics_port=0)  # Ray exports replica metrics
+        settings = Settings.from_env(replica_environ(environ))
+        configure_logging(settings.log_format, "INFO", route_native=settings.log_format == "json")
         self.service = build_service(settings)
         self.auth = build_authenticator(settings, self.service)
         self.service.load_backbone()
         self.front = FrontEnd(self.service, self.auth)
+        self.tracer_provider = build_tracer_provider()  # OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set
+        self.observer = CallObserver(self.service.telemetry, tracer_of(self.tracer_provider))
+        self.metrics = serve_metrics(self.service, settings)
         self.methods: dict[str, Callable[..., Any]] = {}
         for descriptor, servicer in zip(SERVICES, hub_servicers(self.front), strict=True):
             for method in descriptor.methods:
@@ -69,6 +85,11 @@ class ReplicaBase:
             self.front.bind(asyncio.get_running_loop())
         return ServeCallContext(serve_context)
 
+    def scope(self, service: str, method: str) -> Callable[[ServeCallContext], Any]:
+        """The call's observation, as the single-process server's interceptor makes it."""
+        observer = self.observer
+        return lambda context: observer.observe_call(service, method, tuple(context.invocation_metadata()), context)
+
     async def follow_route(self, method: str, context: ServeCallContext) -> None:
         """After a call that left its adapter here: tell Serve this replica holds its routing key."""
         key = serve.get_multiplexed_model_id()
@@ -85,6 +106,8 @@ class ReplicaBase:
             "id": self.replica_id,
             "pid": os.getpid(),
             "node": socket.gethostname(),
+            "metrics": self.metrics_address,
+            "ready": self.service.health.ready,
             "resident": sorted(f"{name}@{version}" for _, name, version in map(split_key, cache.device.keys())),
             "loads": device.loads,
             "queued": self.service.batcher.queued,
@@ -107,6 +130,16 @@ class ReplicaBase:
         if not self.service.ready:
             raise RuntimeError("backbone not loaded")
 
+    @property
+    def metrics_address(self) -> str:
+        return f"{_reachable(self.service.settings.host)}:{self.metrics.port}"
+
+    def begin_drain(self) -> None:
+        """Serve began to stop this replica (it routes no new call here and waits for the ongoing
+        ones): readiness false now, /readyz 503 and ``adapter_hub_ready`` 0 while they finish."""
+        log.info("replica %s: draining", self.replica_id)
+        self.service.health.draining()
+
     def __del__(self) -> None:
         """Serve's graceful stop: answer what was admitted, then leave the directory."""
         if getattr(self, "_stop", None) is None or self._stop.is_set():
@@ -115,6 +148,9 @@ class ReplicaBase:
         self.service.drain(self.service.settings.shutdown_grace_s)
         self.service.close(drain=False)
         self.front.close()
+        self.metrics.stop()
+        if self.tracer_provider is not None:
+            self.tracer_provider.shutdown()  # flush the spans still batched
         try:
             self.directory.leave.remote(self.replica_id)
         except Exception:
@@ -127,6 +163,27 @@ def replica_environ(environ: Mapping[str, str]) -> dict[str, str]:
     way, from the nodes' environment (a Kubernetes Secret), never through Serve's stored config."""
     inherited = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
     return inherited | dict(environ)
+
+
+def serve_metrics(service: Any, settings: Settings) -> ProbeServer:
+    """/metrics, /livez, /readyz on ``metrics_port``; on any free port when that is 0, or taken
+    (another replica on this node has it): the directory reports where each replica's is."""
+    try:
+        return service.telemetry.serve_http(settings.host, settings.metrics_port)
+    except OSError:
+        if not settings.metrics_port:
+            raise
+        log.warning("metrics port %d is taken on this node: using a free one", settings.metrics_port)
+        return service.telemetry.serve_http(settings.host, 0)
+
+
+def _reachable(host: str) -> str:
+    """The address others scrape: the node's own for a wildcard listener."""
+    if host in ("", "0.0.0.0", "::"):
+        import ray
+
+        host = ray.util.get_node_ip_address()
+    return f"[{host}]" if ":" in host else host
 
 
 def _forward_counts(histogram: Any) -> tuple[int, int]:
@@ -151,12 +208,14 @@ def empty_response(method: str) -> Any:
 
 def _serve_method(method: MethodDescriptor) -> Callable[..., Any]:
     """The Serve method for one RPC, by its streaming kind."""
-    name = method.name  # the closures below capture the name only: Ray pickles them
+    name = method.name  # the closures below capture names only: Ray pickles them
+    service = method.containing_service.full_name
 
     if method.client_streaming and method.server_streaming:
 
         async def bidi(self: ReplicaBase, request: Any, grpc_context: Any) -> Any:
-            async for answer in run_stream_out(self.methods[name], request, self.context(grpc_context)):
+            context = self.context(grpc_context)
+            async for answer in run_stream_out(self.methods[name], request, context, self.scope(service, name)):
                 yield answer
 
         return bidi
@@ -164,20 +223,22 @@ def _serve_method(method: MethodDescriptor) -> Callable[..., Any]:
 
         async def stream_in(self: ReplicaBase, request: Any, grpc_context: Any) -> Any:
             context = self.context(grpc_context)
-            return await run_unary(self.methods[name], request, context, empty_response(name))
+            scope = self.scope(service, name)
+            return await run_unary(self.methods[name], request, context, empty_response(name), scope)
 
         return stream_in
     if method.server_streaming:
 
         async def stream_out(self: ReplicaBase, request: Any, grpc_context: Any) -> Any:
-            async for answer in run_stream_out(self.methods[name], request, self.context(grpc_context)):
+            context = self.context(grpc_context)
+            async for answer in run_stream_out(self.methods[name], request, context, self.scope(service, name)):
                 yield answer
 
         return stream_out
 
     async def unary(self: ReplicaBase, request: Any, grpc_context: Any) -> Any:
         context = self.context(grpc_context)
-        answer = await run_unary(self.methods[name], request, context, empty_response(name))
+        answer = await run_unary(self.methods[name], request, context, empty_response(name), self.scope(service, name))
         await self.follow_route(name, context)
         return answer
 

@@ -2,10 +2,12 @@
 
 It starts a local Ray head in its own process (or joins ``RAY_ADDRESS``), starts Serve with the
 hub's gRPC services on the proxy, deploys the application and waits for its replicas; then it
-writes ``state.json`` and, every second, ``status.json`` (the directory's replica reports) in
-the state folder. On SIGTERM (`cluster down`) it deletes the application and, if it started the
-head, stops Serve and Ray: exactly what it started, so stopping a cluster never touches another
-Ray on the machine.
+writes ``state.json`` and, every second, ``status.json`` (the directory's replica reports) and
+``prometheus.json`` (the replicas' metrics ports as a Prometheus ``file_sd_configs`` target list,
+labelled by replica) in the state folder. On SIGHUP (`cluster scale`) it re-reads config.json and
+redeploys: Serve adds replicas, or drains and stops some. On SIGTERM (`cluster down`) it deletes
+the application and, if it started the head, stops Serve and Ray: exactly what it started, so
+stopping a cluster never touches another Ray on the machine.
 
 Run as ``python -m hub.cluster.supervisor STATE_DIR``; the config is STATE_DIR/config.json.
 """
@@ -29,10 +31,12 @@ from typing import Any
 import grpc
 import ray
 from ray import serve
+from ray.serve._private.common import DeploymentID
+from ray.serve._private.constants import SERVE_CONTROLLER_NAME, SERVE_NAMESPACE
 from ray.serve.generated.serve_pb2 import ListApplicationsRequest  # type: ignore[attr-defined]
 from ray.serve.generated.serve_pb2_grpc import RayServeAPIServiceStub
 
-from hub.cluster.app import ClusterConfig, build_app
+from hub.cluster.app import DEPLOYMENT, ClusterConfig, build_app
 from hub.cluster.directory import DIRECTORY_NAME, REPORT_EVERY_S, directory
 from hub.cluster.proxy import HOST_VARIABLE
 from hub.config.settings import is_loopback
@@ -86,7 +90,13 @@ def deploy(config: ClusterConfig, stop: threading.Event) -> None:
         grpc_options=config.grpc_options(),
     )
     # a route prefix: without one the proxies (gRPC too) do not route to the application
-    serve.run(build_app(config), name=config.application, route_prefix=f"/{config.application}", blocking=False)
+    serve.run(
+        build_app(config),
+        name=config.application,
+        route_prefix=f"/{config.application}",
+        blocking=False,
+        external_scaler_enabled=not config.autoscaled,  # `cluster scale` sets the count in place
+    )
     end = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < end and not stop.is_set():
         status = serve.status().applications.get(config.application)
@@ -112,7 +122,8 @@ def proxy_routes(config: ClusterConfig) -> bool:
 
 
 def publish_status(state_dir: Path, config: ClusterConfig, stop: threading.Event) -> None:
-    """Every second: the replicas' reports to status.json, for `cluster status`."""
+    """Every second: the replicas' reports to status.json, for `cluster status`, and their
+    metrics ports to prometheus.json, for Prometheus."""
     book = directory(config.application)
     while not stop.wait(REPORT_EVERY_S):
         try:
@@ -121,6 +132,46 @@ def publish_status(state_dir: Path, config: ClusterConfig, stop: threading.Event
             log.warning("reading the cluster directory failed", exc_info=True)
             continue
         write_json(state_dir / "status.json", {"updated": time.time(), "replicas": replicas})
+        write_json(state_dir / PROMETHEUS_TARGETS, prometheus_targets(replicas, config.application))
+
+
+PROMETHEUS_TARGETS = "prometheus.json"
+
+
+def prometheus_targets(replicas: list[dict[str, Any]], application: str) -> list[dict[str, Any]]:
+    """A ``file_sd_configs`` target list: one target per replica's metrics port, labelled by
+    ``replica`` (Serve's replica id) and ``node``; the dashboard's queries sum over them."""
+    return [
+        {"targets": [r["metrics"]], "labels": {"replica": r["id"], "node": r["node"], "cluster": application}}
+        for r in replicas
+        if r.get("metrics")
+    ]
+
+
+def rescale(state_dir: Path, config: ClusterConfig) -> ClusterConfig:
+    """config.json's replica counts (what `cluster scale` wrote). A fixed count, before and after:
+    set in place through Serve's external scaling call, so the replicas that stay keep running
+    (with their resident adapters) and those that go are stopped gracefully (each drains:
+    readiness false, its calls answered). With autoscaling on either side: a redeploy, in which
+    Serve replaces every replica, one after another."""
+    wanted = read_config(state_dir)
+    changed = ClusterConfig(**(asdict(config) | {"replicas": wanted.replicas, "max_replicas": wanted.max_replicas}))
+    if config.autoscaled or changed.autoscaled:
+        serve.run(build_app(changed), name=config.application, route_prefix=f"/{config.application}", blocking=False)
+    else:
+        controller = ray.get_actor(SERVE_CONTROLLER_NAME, namespace=SERVE_NAMESPACE)
+        deployment = DeploymentID(name=DEPLOYMENT, app_name=config.application)
+        ray.get(controller.update_deployment_replicas.remote(deployment, changed.replicas), timeout=60)
+    log.info("rescaled to %d replica(s)", changed.replicas)
+    return changed
+
+
+def logs_dir() -> str:
+    """Where this node's Ray writes its processes' logs: each replica's stderr (its request log
+    lines among them) is a worker-*.err file there; Ray also forwards those lines to this
+    process's stdout (cluster.log), in batches."""
+    node = getattr(ray._private.worker, "_global_node", None)
+    return str(node.get_logs_dir_path()) if node is not None else ""
 
 
 def teardown(config: ClusterConfig, owns_ray: bool) -> None:
@@ -139,7 +190,7 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     state_dir = Path(argv[0])
     config = read_config(state_dir)
-    stop = threading.Event()
+    stop, scale = threading.Event(), threading.Event()
     state: dict[str, Any] = {"pid": os.getpid(), "phase": "starting", "config": asdict(config)}
     write_json(state_dir / "state.json", state)
     owns_ray = False
@@ -147,7 +198,8 @@ def main(argv: list[str]) -> int:
         owns_ray = start_ray(config)
         for sig in (signal.SIGTERM, signal.SIGINT):  # after ray.init, which sets its own handlers
             signal.signal(sig, lambda *_: stop.set())
-        state |= {"ray_address": ray.get_runtime_context().gcs_address, "owns_ray": owns_ray}
+        signal.signal(signal.SIGHUP, lambda *_: scale.set())
+        state |= {"ray_address": ray.get_runtime_context().gcs_address, "owns_ray": owns_ray, "logs": logs_dir()}
         deploy(config, stop)
     except Exception as exc:
         log.exception("the cluster did not start")
@@ -155,13 +207,23 @@ def main(argv: list[str]) -> int:
         if ray.is_initialized():
             teardown(config, owns_ray)
         return 1
-    write_json(state_dir / "state.json", state | {"phase": "running", "target": f"{config.host}:{config.port}"})
+    state |= {"phase": "running", "target": f"{config.host}:{config.port}"}
+    write_json(state_dir / "state.json", state)
     log.info("cluster running: %d replica(s), gRPC on %s:%d", config.replicas, config.host, config.port)
     publisher = threading.Thread(target=publish_status, args=(state_dir, config, stop), daemon=True)
     publisher.start()
-    stop.wait()
+    while not stop.wait(0.5):
+        if scale.is_set():
+            scale.clear()
+            try:
+                config = rescale(state_dir, config)
+            except Exception:
+                log.exception("rescaling failed; the cluster runs as it was")
+            state["config"] = asdict(config)
+            write_json(state_dir / "state.json", state)
     log.info("stopping the cluster")
     teardown(config, owns_ray)
+    write_json(state_dir / PROMETHEUS_TARGETS, [])  # nothing left to scrape
     write_json(state_dir / "state.json", state | {"phase": "stopped"})
     return 0
 

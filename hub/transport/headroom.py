@@ -1,5 +1,7 @@
 """Rate-limit headroom as trailing metadata on inference answers and refusals, in the manner of
-OpenAI's ``x-ratelimit-*`` headers: what the calling tenant may still send now.
+OpenAI's ``x-ratelimit-*`` headers: what the calling tenant may still send now. Predict and FanOut
+carry it; a PredictStream call carries it once, as the stream ends (its requests' own refusals
+are answers on the stream, with their retry hints).
 
 - ``x-ratelimit-limit-requests``: the tenant's requests per second (absent: no limit);
   ``x-ratelimit-remaining-requests``: requests its bucket takes now (one second of burst);
@@ -68,6 +70,14 @@ def pending() -> Pairs:
     recorded call)."""
     owner, pairs = _pending.get()
     return pairs if owner is not None and owner is rl.current() else ()
+
+
+def attach(context: Any, service: HubService, caller: Caller) -> None:
+    """The tenant's headroom now into the trailing metadata: for a stream behind Ray Serve's
+    proxy, which sends the trailers that go with each message, none set after the last."""
+    pairs = trailers(service.headroom(caller))
+    if pairs:
+        context.set_trailing_metadata(pairs)
 
 
 @contextlib.contextmanager

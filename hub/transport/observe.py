@@ -47,7 +47,7 @@ class CallObserver(grpc.aio.ServerInterceptor):
         metadata = tuple(details.invocation_metadata or ())
 
         def call(context: grpc.aio.ServicerContext) -> contextlib.AbstractAsyncContextManager[Any]:
-            return self._call(service, method, metadata, context)
+            return self.observe_call(service, method, metadata, context)
 
         codec = {
             "request_deserializer": handler.request_deserializer,
@@ -62,10 +62,12 @@ class CallObserver(grpc.aio.ServerInterceptor):
         return grpc.stream_stream_rpc_method_handler(_streaming(handler.stream_stream, call), **codec)
 
     @contextlib.asynccontextmanager
-    async def _call(
-        self, service: str, method: str, metadata: tuple[tuple[str, Any], ...], context: grpc.aio.ServicerContext
+    async def observe_call(
+        self, service: str, method: str, metadata: tuple[tuple[str, Any], ...], context: Any
     ) -> AsyncIterator[Any]:
-        """The call's record and span while it runs; yields the context the behaviour gets."""
+        """The call's record and span while it runs; yields the context the behaviour gets.
+        ``context``: a ``grpc.aio.ServicerContext``, or a cluster replica's ServeCallContext
+        (hub/cluster/context.py), so a replica's calls are observed as the server's are."""
         record = rl.RequestRecord(rl.request_id(_metadata_value(metadata, REQUEST_ID_KEY)), method)
         with contextlib.suppress(grpc.RpcError, ValueError, grpc.aio.UsageError):  # the caller is already gone
             await context.send_initial_metadata(((REQUEST_ID_KEY, record.request_id),))

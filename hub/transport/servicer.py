@@ -50,10 +50,14 @@ class InferenceServicer(ServicerBase, inference_pb2_grpc.InferenceServiceService
                 own.release()
 
         settings = self.service.settings
-        async for answer in answer_stream(
-            requests, run_one, settings.max_batch_size, settings.stream_idle_timeout_s, self.stopping
-        ):
-            yield answer
+        per_answer = getattr(context, "trailers_per_message", False)  # a cluster replica's (hub/cluster/context.py)
+        with headroom.reported(context, self.service, caller):  # the tenant's headroom as the stream ends
+            async for answer in answer_stream(
+                requests, run_one, settings.max_batch_size, settings.stream_idle_timeout_s, self.stopping
+            ):
+                if per_answer:
+                    headroom.attach(context, self.service, caller)
+                yield answer
 
     @unary()
     async def FanOut(self, request: inference_pb2.FanOutRequest, context: Any, caller: Caller):

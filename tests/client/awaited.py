@@ -31,6 +31,9 @@ class Awaited:
             return attribute
 
         def run(*args: Any, **kwargs: Any) -> Any:
+            # a method that returns a stream makes its grpc.aio call now, outside the loop's run:
+            # grpc finds the loop as the thread's current one (another test's asyncio.run clears it)
+            asyncio.set_event_loop(self.loop)
             result = attribute(*args, **kwargs)
             if inspect.isawaitable(result):
                 return self.loop.run_until_complete(result)

@@ -144,3 +144,33 @@ def test_stream_requests_carry_their_own_deadline() -> None:
     refused = stream_item(inference_pb2.PredictStreamResponse(request_id="r", error=inference_pb2.RequestError(
         code=8, message="queue full", retry_after_ms=120)))  # fmt: skip
     assert isinstance(refused.error, ResourceExhausted) and refused.error.retry_after_s == 0.12
+
+
+def test_the_request_id_is_read_from_the_trailers_where_a_proxy_sends_only_those() -> None:
+    """A hub sends x-request-id in the initial metadata; Ray Serve's proxy (a cluster) sends
+    trailing metadata only, and the replica puts it there."""
+    from adapter_hub_client.calls import answered
+    from adapter_hub_client.errors import from_rpc_error
+
+    prediction = t.Prediction([], [], [], [], adapter="a", version="1", task="t", head_kind="sequence")
+    trailers = (("x-ratelimit-remaining-requests", "9"), ("x-request-id", "r-trailing"))
+    from_proxy = answered([prediction], (), trailers)
+    assert from_proxy.request_id == "r-trailing" and from_proxy.ratelimit["x-ratelimit-remaining-requests"] == "9"
+    from_hub = answered([prediction], (("x-request-id", "r-initial"),), trailers)
+    assert from_hub.request_id == "r-initial"
+
+    class Failed(grpc.RpcError):
+        def code(self) -> grpc.StatusCode:
+            return grpc.StatusCode.NOT_FOUND
+
+        def details(self) -> str:
+            return "adapter a not found"
+
+        def initial_metadata(self) -> tuple[()]:
+            return ()
+
+        def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
+            return (("x-request-id", "r-failed"),)
+
+    error = from_rpc_error(Failed())
+    assert isinstance(error, NotFound) and error.request_id == "r-failed"

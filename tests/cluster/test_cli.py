@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -212,17 +213,21 @@ def test_a_stopped_or_starting_cluster_has_no_status(capsys: pytest.CaptureFixtu
 def test_status_shows_what_the_supervisor_published(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write_state(tmp_path, os.getpid())  # this process stands for a live supervisor (status sends no signal)
     replica = {"id": "r1", "pid": 4242, "resident": ["sent@1", "other@2"], "loads": 3, "queued": 0}
-    published = {"updated": 1.0, "replicas": [replica]}  # long ago: stale
+    replica |= {"metrics": "127.0.0.1:40001", "ready": True}
+    draining = replica | {"id": "r2", "pid": 4243, "resident": [], "metrics": "127.0.0.1:40002", "ready": False}
+    published = {"updated": 1.0, "replicas": [replica, draining]}  # long ago: stale
     (tmp_path / "status.json").write_text(json.dumps(published))
     code, out, _ = run(capsys, "cluster", "status", "--state-dir", str(tmp_path))
     assert code == 0
     assert out.splitlines() == [
-        "cluster on 127.0.0.1:50113: 1 replica(s) (stale)",
-        "  r1  pid 4242  loads 3  queued 0  resident sent@1, other@2",
+        "cluster on 127.0.0.1:50113: 2 replica(s) (stale)",
+        "  r1  pid 4242  ready  metrics http://127.0.0.1:40001/metrics  loads 3  queued 0  resident sent@1, other@2",
+        "  r2  pid 4243  draining  metrics http://127.0.0.1:40002/metrics  loads 3  queued 0  resident -",
+        f"  Prometheus targets (file_sd_configs): {tmp_path / 'prometheus.json'}",
     ]
     code, out, _ = run(capsys, "cluster", "status", "--state-dir", str(tmp_path), "--json")
     report = json.loads(out)
-    assert code == 0 and report["target"] == "127.0.0.1:50113" and report["replicas"] == [replica]
+    assert code == 0 and report["target"] == "127.0.0.1:50113" and report["replicas"] == [replica, draining]
     assert report["updated"] == 1.0
 
 
@@ -261,3 +266,55 @@ def test_routing_keys_per_replica_follow_the_device_budget(
     assert (code, err) == (0, "")
     assert json.loads((state / "config.json").read_text())["models_per_replica"] == 512  # 512 MiB / 1 MiB
     assert routes_for(2 << 30) == 2048 and routes_for(1 << 20) == 16  # never fewer than 16
+
+
+STAND_IN_SUPERVISOR = """
+import json, signal, sys, time
+from pathlib import Path
+state_dir = Path(sys.argv[1])
+
+def rescale(*_):
+    wanted = json.loads((state_dir / "config.json").read_text())["replicas"]
+    replicas = [{"id": f"r{i}", "ready": True} for i in range(wanted)]
+    (state_dir / "status.json").write_text(json.dumps({"updated": time.time(), "replicas": replicas}))
+    state = json.loads((state_dir / "state.json").read_text())
+    state["config"]["replicas"] = wanted
+    (state_dir / "state.json").write_text(json.dumps(state))
+
+signal.signal(signal.SIGHUP, rescale)
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_scale_rewrites_the_count_and_waits_for_the_supervisor(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`cluster scale`: config.json gets the new count, the supervisor gets SIGHUP (it redeploys),
+    and the command returns once the directory lists that many ready replicas."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", STAND_IN_SUPERVISOR, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+        write_state(tmp_path, process.pid)
+        state = json.loads((tmp_path / "state.json").read_text())
+        (tmp_path / "state.json").write_text(json.dumps(state | {"config": {"replicas": 2}}))
+        (tmp_path / "config.json").write_text(json.dumps({"replicas": 2, "port": 50113, "max_replicas": 0}))
+        code, out, err = run(
+            capsys, "cluster", "scale", "--replicas", "1", "--state-dir", str(tmp_path), "--wait", "30"
+        )
+        assert (code, out, err) == (0, "cluster scaled to 1 replica(s)\n", "")
+        assert json.loads((tmp_path / "config.json").read_text()) == {"replicas": 1, "port": 50113, "max_replicas": 0}
+        assert process.poll() is None  # SIGHUP is not a stop
+    finally:
+        process.kill()
+        process.wait(10)
+
+
+def test_scale_refuses_a_bad_count_and_a_missing_cluster(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "cluster", "scale", "--replicas", "1", "--state-dir", str(tmp_path))
+    assert code == 1 and "no cluster is running" in err
+    write_state(tmp_path, os.getpid())
+    code, _, err = run(capsys, "cluster", "scale", "--replicas", "0", "--state-dir", str(tmp_path))
+    assert code == 2 and "--replicas must be 1 or more" in err

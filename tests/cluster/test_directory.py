@@ -42,3 +42,17 @@ def test_a_replica_that_leaves_is_removed_at_once() -> None:
     directory.leave("r1")
     directory.leave("never-reported")  # harmless
     assert [r["id"] for r in directory.replicas()] == ["r2"]
+
+
+def test_the_prometheus_target_list_names_every_replicas_metrics_port() -> None:
+    from hub.cluster.supervisor import prometheus_targets
+
+    replicas = [
+        {"id": "abc", "node": "n1", "metrics": "127.0.0.1:40001"},
+        {"id": "def", "node": "n2", "metrics": "10.0.0.2:40002"},
+        {"id": "old", "node": "n1"},  # a report from before metrics ports: nothing to scrape
+    ]
+    assert prometheus_targets(replicas, "adapter-hub") == [
+        {"targets": ["127.0.0.1:40001"], "labels": {"replica": "abc", "node": "n1", "cluster": "adapter-hub"}},
+        {"targets": ["10.0.0.2:40002"], "labels": {"replica": "def", "node": "n2", "cluster": "adapter-hub"}},
+    ]

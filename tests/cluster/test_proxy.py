@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+from types import SimpleNamespace
+
 import grpc
 import pytest
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
@@ -9,7 +13,7 @@ from ray.serve._private.grpc_util import get_grpc_response_status
 from ray.serve._private.proxy_request_response import ResponseStatus
 from ray.serve.exceptions import gRPCStatusError
 
-from hub.cluster.proxy import REPLICA_GONE, _response_status
+from hub.cluster.proxy import REPLICA_GONE, _announce_drains, _response_status
 
 RAY_DETAILS = "actor 5e0c1d2a worker 10.0.0.7:42113 died: node lost"
 
@@ -81,3 +85,28 @@ def test_a_wrapped_other_failure_stays_internal_without_its_text() -> None:
     wrapped = gRPCStatusError(KeyError(RAY_DETAILS), grpc.StatusCode.INTERNAL, None)
     status = _response_status(get_grpc_response_status)(wrapped, None, "req-4")
     assert status.code == grpc.StatusCode.INTERNAL and "req-4" in status.message and "5e0c1d2a" not in status.message
+
+
+def test_serves_graceful_shutdown_tells_the_replica_before_it_drains(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The private names the drain hook relies on are still Serve's, and the hook runs before
+    Serve's own drain (which waits for the ongoing calls, then calls ``__del__``)."""
+    from ray.serve._private import replica as serve_replica
+
+    order: list[str] = []
+
+    async def serves_drain(self: object) -> None:
+        order.append("serve drains")
+
+    assert inspect.iscoroutinefunction(serve_replica.Replica._perform_graceful_shutdown)
+    monkeypatch.setattr(serve_replica.Replica, "_perform_graceful_shutdown", serves_drain)
+    _announce_drains()
+    _announce_drains()  # once per process, however often the hook runs
+    user = SimpleNamespace(begin_drain=lambda: order.append("readiness false"))
+    fake = SimpleNamespace(_user_callable_wrapper=SimpleNamespace(_callable=user))
+    asyncio.run(serve_replica.Replica._perform_graceful_shutdown(fake))
+    assert order == ["readiness false", "serve drains"]
+    never_built = SimpleNamespace(_user_callable_wrapper=SimpleNamespace(_callable=None))
+    asyncio.run(serve_replica.Replica._perform_graceful_shutdown(never_built))  # no replica: Serve's drain only
+    assert order == ["readiness false", "serve drains", "serve drains"]
+    source = inspect.getsource(serve_replica)
+    assert "self._user_callable_wrapper = UserCallableWrapper(" in source and "self._callable = " in source

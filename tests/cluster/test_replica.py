@@ -11,14 +11,21 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.message import Message
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from ray.serve._private.utils import MULTIPLEXED_FUNCTION_MARKER_ATTR
 
 from hub.api.v1 import adapters_pb2, common_pb2, inference_pb2, residency_pb2
 from hub.cluster.context import ServeCallContext
 from hub.cluster.replica import ReplicaBase, _forward_counts, _serve_method, empty_response, replica_class
+from hub.errors import NotFound
+from hub.observe.logs import FIELDS_KEY, REQUEST_LOGGER
 from hub.observe.telemetry import Telemetry
+from hub.transport.observe import REQUEST_ID_KEY, CallObserver
 from hub.transport.server import SERVICES
-from tests.cluster.calls import serve_call
+from hub.transport.status import abort
+from tests.cluster.calls import deliver, serve_call
 
 RPCS = [(service, method) for service in SERVICES for method in service.methods]
 
@@ -75,7 +82,7 @@ def servicer_stand_ins() -> dict[str, Any]:
         request: inference_pb2.PredictRequest, context: ServeCallContext
     ) -> inference_pb2.PredictResponse:
         if request.adapter.name == "missing":
-            context.abort(grpc.StatusCode.NOT_FOUND, "adapter missing not found")
+            await abort(context, NotFound("adapter missing not found"))  # as hub/transport/base.py does
         return inference_pb2.PredictResponse(adapter=request.adapter.name, version="1")
 
     async def upload(stream: AsyncIterator[adapters_pb2.UploadAdapterRequest], context: ServeCallContext) -> Any:
@@ -106,6 +113,7 @@ def test_generated_methods_run_the_servicers_and_answer_in_serves_shape() -> Non
     replica: Any = object.__new__(replica_class(2))
     replica.methods = servicer_stand_ins()
     replica.front = SimpleNamespace(loop=object())  # bound already: context() leaves it
+    replica.observer = CallObserver(Telemetry())
 
     async def calls() -> list[Any]:
         answered = await replica.Predict(predict_request("sent"), serve_call()[1])
@@ -125,6 +133,50 @@ def test_generated_methods_run_the_servicers_and_answer_in_serves_shape() -> Non
     assert type(missing) is inference_pb2.PredictResponse and missing.ByteSize() == 0
     assert code == grpc.StatusCode.NOT_FOUND
     assert size == 5 and streamed == ["a", "b", "c"]
+
+
+def test_a_replicas_calls_are_observed_as_the_servers_are(caplog: pytest.LogCaptureFixture) -> None:
+    """Each call through a replica: one request log line (its status), the per-tenant metrics,
+    a server span continuing the caller's trace, and the x-request-id in the trailing metadata
+    (Serve's proxy sends no initial metadata) beside the servicer's own trailers."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry = Telemetry()
+    replica: Any = object.__new__(replica_class(2))
+    replica.methods = servicer_stand_ins()
+    replica.front = SimpleNamespace(loop=object())
+    replica.observer = CallObserver(telemetry, provider.get_tracer("test"))
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    sent, sent_context = serve_call([("traceparent", traceparent), (REQUEST_ID_KEY, "mine-1")])
+    missing, missing_context = serve_call()
+
+    async def calls() -> None:
+        await replica.Predict(predict_request("sent"), sent_context)
+        await replica.Predict(predict_request("missing"), missing_context)
+        async for _ in replica.PredictStream(client_stream([predict_request("a")]), serve_call()[1]):
+            pass
+
+    with caplog.at_level("INFO", logger=REQUEST_LOGGER):
+        asyncio.run(calls())
+    deliver(sent, sent_context)
+    deliver(missing, missing_context)
+    lines = [getattr(r, FIELDS_KEY) for r in caplog.records if r.name == REQUEST_LOGGER]
+    assert [(f["method"], f["status"]) for f in lines] == [
+        ("Predict", "OK"),
+        ("Predict", "NOT_FOUND"),
+        ("PredictStream", "OK"),
+    ]
+    assert lines[0]["request_id"] == "mine-1"
+    assert (REQUEST_ID_KEY, "mine-1") in sent.sent_trailing
+    assert any(k == REQUEST_ID_KEY and v == lines[1]["request_id"] for k, v in missing.sent_trailing)
+    spans = [s for s in exporter.get_finished_spans() if s.parent is None or s.parent.is_remote]
+    assert [s.name.rpartition("/")[2] for s in spans] == ["Predict", "Predict", "PredictStream"]
+    assert spans[0].context.trace_id == int("4bf92f3577b34da6a3ce929d0e0e4736", 16)  # the caller's trace
+    assert spans[0].attributes is not None and spans[0].attributes["rpc.service"] == "hub.api.v1.InferenceService"
+    exposition = telemetry.exposition().decode()
+    assert 'method="Predict"' in exposition and 'code="NOT_FOUND"' in exposition
+    provider.shutdown()
 
 
 def test_forward_counts_read_total_and_mixed_forwards_from_the_histogram() -> None:

@@ -166,6 +166,21 @@ def test_the_grafana_dashboard_uses_only_documented_metrics() -> None:
     assert len(ids) == len(set(ids))
 
 
+def test_the_dashboard_works_unchanged_against_a_cluster() -> None:
+    """A cluster's replicas are separate Prometheus targets (instances), labelled by ``replica``
+    (README, Scaling out): every hub panel aggregates over instances (sum, min, max, or a quantile
+    of summed buckets), so one hub and N replicas draw the same panels; none groups by or filters
+    on a label a cluster's series lack or a single hub's lack."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"] if "adapter_hub_" in t["expr"]]
+    assert exprs
+    for expr in exprs:
+        assert re.match(r"(sum|min|max)( by \([a-z_, ]+\))? ?\(|histogram_quantile\([0-9.]+, sum by \(le", expr), expr
+        grouped = {g.strip() for groups in re.findall(r"by \(([a-z_, ]+)\)", expr) for g in groups.split(",")}
+        assert grouped <= {"le", "method", "code", "tier", "reason", "tenant"}, expr  # never instance or replica
+        assert "replica" not in expr
+
+
 @pytest.mark.integration
 def test_per_tenant_metrics_from_the_scheduler_stay_bounded(start_hub, tiny_runtime, adapter_dir: Path) -> None:  # type: ignore[no-untyped-def]
     server, _ = start_hub(tiny_runtime, auth="on", admin_key=ADMIN, metrics_max_tenants=2)

@@ -118,3 +118,43 @@ def test_headroom_is_sent_only_for_its_own_call() -> None:
     assert headroom.pending() == ()  # no call now: nothing pending
     with rl.recording(rl.RequestRecord("r2", "Predict")):
         assert headroom.pending() == ()  # another call's record: not its numbers
+
+
+@pytest.mark.integration
+def test_a_stream_ends_with_its_request_id_and_its_tenants_headroom(start_hub, tiny_runtime, adapter_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """PredictStream carries the tenant's headroom as unary answers do, once, as it ends; the
+    client library's stream (sync and asyncio) has it, and the call's request id, once read."""
+    import asyncio
+
+    from adapter_hub_client.aio import AsyncHubClient
+
+    server, _ = start_hub(tiny_runtime, auth="on", admin_key=ADMIN)
+    target = f"127.0.0.1:{server.port}"
+    with HubClient(target, api_key=ADMIN, retries=0) as admin:
+        key = admin.create_tenant("acme", rps=50).api_key
+    requests = [("r1", "sent", ["fine words"], ""), ("r2", "sent", ["more words", "and more"], "")]
+    with HubClient(target, api_key=key, retries=0) as client:
+        client.push(adapter_dir, "sent")
+        stream = client.predict_stream(iter(requests))
+        assert stream.request_id is None and stream.ratelimit == {}  # not before the call ended
+        answers = list(stream)
+    assert sorted(a.request_id for a in answers) == ["r1", "r2"] and all(a.error is None for a in answers)
+    assert stream.request_id and len(stream.request_id) == 16
+    assert stream.ratelimit["x-ratelimit-limit-requests"] == "50"
+    assert 0 <= int(stream.ratelimit["x-ratelimit-remaining-requests"]) <= 50  # (its bucket refills at 50/s)
+    assert "x-ratelimit-reset-requests-ms" in stream.ratelimit
+    assert int(stream.ratelimit["x-queue-limit-requests"]) >= 1
+
+    async def streamed() -> tuple[list[str], str | None, dict[str, str]]:
+        async with AsyncHubClient(target, api_key=key, retries=0) as hub:
+            call = hub.predict_stream(requests)
+            ids = [item.request_id async for item in call]
+            return ids, call.request_id, call.ratelimit
+
+    loop = asyncio.new_event_loop()  # its own: asyncio.run would leave the thread without one
+    try:
+        ids, request_id, ratelimit = loop.run_until_complete(streamed())
+    finally:
+        loop.close()
+    assert sorted(ids) == ["r1", "r2"] and request_id and request_id != stream.request_id
+    assert ratelimit["x-ratelimit-limit-requests"] == "50"

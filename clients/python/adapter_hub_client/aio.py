@@ -18,14 +18,13 @@ import grpc.aio
 from adapter_hub_client import calls, health
 from adapter_hub_client import types as t
 from adapter_hub_client.aio_operator import AsyncOperatorCalls
+from adapter_hub_client.aio_stream import AsyncStreamCall, _explained
 from adapter_hub_client.base import ClientBase
 from adapter_hub_client.calls import Meta
-from adapter_hub_client.config import ClientConfig
-from adapter_hub_client.connection import explain
 from adapter_hub_client.domain_calls import AsyncDomainCalls
-from adapter_hub_client.errors import HubError, Unavailable, from_rpc_error
+from adapter_hub_client.errors import HubError, from_rpc_error
 from adapter_hub_client.retry import with_retries_async
-from adapter_hub_client.streaming import Request, chunked, file_lines, resend_delay, stream_item, stream_request
+from adapter_hub_client.streaming import Request, chunked, file_lines, resend_delay, stream_request
 from adapter_hub_client.sync import STUBS
 
 T = TypeVar("T")
@@ -38,31 +37,6 @@ async def _each(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:
     else:
         for item in items:
             yield item
-
-
-async def _explained(error: HubError, config: ClientConfig) -> HubError:
-    """``explain`` off the event loop: for UNAVAILABLE it may probe the server (a blocking TLS handshake)."""
-    return await asyncio.to_thread(explain, error, config) if isinstance(error, Unavailable) else error
-
-
-class AsyncStreamCall:
-    """A running PredictStream: ``async for`` the answers (in the order they finish),
-    ``cancel()`` to stop early; a failure of the whole call raises ``HubError``."""
-
-    def __init__(self, call: Any, config: ClientConfig) -> None:
-        self._call, self._answers, self._config = call, call.__aiter__(), config
-
-    def __aiter__(self) -> AsyncStreamCall:
-        return self
-
-    async def __anext__(self) -> t.StreamItem:
-        try:
-            return stream_item(await self._answers.__anext__())
-        except grpc.RpcError as exc:
-            raise await _explained(from_rpc_error(exc), self._config) from None
-
-    def cancel(self) -> None:
-        self._call.cancel()
 
 
 class _Sender:

@@ -54,7 +54,10 @@ def answered(value: T, initial: Any, trailing: Any) -> T:
     """A call's result with what the server said about it: predictions carry the request id
     and the tenant's rate-limit headroom (``types.Predictions``)."""
     if isinstance(value, list) and value and all(isinstance(v, t.Prediction) for v in value):
-        return t.Predictions(value, metadata_value(initial, REQUEST_ID_KEY), headroom_of(trailing))  # type: ignore[return-value]
+        # a hub sends the request id in the initial metadata; behind Ray Serve's proxy (which
+        # sends trailing metadata only) it comes with the trailers
+        request_id = metadata_value(initial, REQUEST_ID_KEY) or metadata_value(trailing, REQUEST_ID_KEY)
+        return t.Predictions(value, request_id, headroom_of(trailing))  # type: ignore[return-value]
     return value
 
 

@@ -180,6 +180,10 @@ def from_rpc_error(error: grpc.RpcError) -> HubError:
     if not isinstance(code, grpc.StatusCode):
         code, details = grpc.StatusCode.UNKNOWN, details or str(error)
     hub_error = error_for(code, details or "", retry_after_s(error))
-    hub_error.request_id = metadata_value(_ask(error, "initial_metadata"), REQUEST_ID_KEY)
-    hub_error.ratelimit = headroom_of(_ask(error, "trailing_metadata"))
+    trailing = _ask(error, "trailing_metadata")
+    # in the initial metadata from a hub; in the trailers through Ray Serve's proxy (a cluster)
+    hub_error.request_id = metadata_value(_ask(error, "initial_metadata"), REQUEST_ID_KEY) or metadata_value(
+        trailing, REQUEST_ID_KEY
+    )
+    hub_error.ratelimit = headroom_of(trailing)
     return hub_error

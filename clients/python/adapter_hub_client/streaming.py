@@ -16,14 +16,21 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 
 from adapter_hub_client import convert
 from adapter_hub_client.api.v1 import inference_pb2
 from adapter_hub_client.calls import predict_request
-from adapter_hub_client.errors import HubError, ResourceExhausted, error_for_number
+from adapter_hub_client.errors import (
+    REQUEST_ID_KEY,
+    HubError,
+    ResourceExhausted,
+    error_for_number,
+    headroom_of,
+    metadata_value,
+)
 from adapter_hub_client.types import Batch, StreamItem, StreamRequest
 
 T = TypeVar("T")
@@ -68,10 +75,14 @@ def file_lines(path: str | Path) -> Iterator[tuple[int, str]]:
 
 class StreamCall:
     """A running PredictStream: iterate for the answers (in the order they finish), ``cancel()``
-    to stop early. A failure of the whole call (a bad key, a lost connection) raises ``HubError``."""
+    to stop early. A failure of the whole call (a bad key, a lost connection) raises ``HubError``.
+    Once the answers are all read: ``request_id`` (the server's ``x-request-id`` for the call)
+    and ``ratelimit`` (the tenant's ``x-ratelimit-*`` and ``x-queue-*`` headroom as it ended)."""
 
     def __init__(self, call: Iterator[inference_pb2.PredictStreamResponse], fail: Callable[[Exception], HubError]):
         self._call, self._fail = call, fail
+        self.request_id: str | None = None
+        self.ratelimit: dict[str, str] = {}
 
     def __iter__(self) -> StreamCall:
         return self
@@ -80,12 +91,21 @@ class StreamCall:
         try:
             return stream_item(next(self._call))
         except StopIteration:
+            call: Any = self._call  # a grpc call: an iterator and a grpc.Call
+            self.request_id, self.ratelimit = call_metadata(call.initial_metadata(), call.trailing_metadata())
             raise
         except grpc.RpcError as exc:  # the whole call failed
             raise self._fail(exc) from None
 
     def cancel(self) -> None:
         self._call.cancel()  # type: ignore[attr-defined]
+
+
+def call_metadata(initial: Any, trailing: Any) -> tuple[str | None, dict[str, str]]:
+    """A finished call's request id (initial metadata from a hub; trailing through Ray Serve's
+    proxy) and headroom (trailing)."""
+    request_id = metadata_value(initial, REQUEST_ID_KEY) or metadata_value(trailing, REQUEST_ID_KEY)
+    return request_id, headroom_of(trailing)
 
 
 MAX_RESENDS = 20  # a batch refused this often in a row is handed back with its refusal
