@@ -8,8 +8,11 @@ disabled by callbacks on the loop), so the other threads (worker pool, scheduler
 unprofiled. Printed: the loop's profiled seconds per answered call, and per function its own
 and cumulative microseconds per call, the hub's functions (and grpc's Python) first.
 
-cProfile slows every Python call it sees (several-fold for small functions): read the shares,
-not the absolute microseconds, and compare runs of this script only with each other.
+cProfile slows every Python call it sees (several-fold for small functions), and it measures
+wall time: on a thread sharing the GIL, a function's time includes the waits for the GIL that
+fall inside it (a forced switch lands at the next eval-breaker check, e.g. a loop's backward
+jump). So the table locates where the loop waits as much as where it computes: time a
+suspect alone (timeit) before calling it a hot spot, and compare runs only with each other.
 
     .venv/bin/python benchmarks/bench_loop_profile.py --seconds 6
 """
