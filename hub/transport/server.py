@@ -203,9 +203,9 @@ class HubServer:
         finally:
             self.service.close(drain=False)  # anything left fails with UNAVAILABLE; release the worker
             self.service.health.stopped()
+            self.front.close()  # first: its revocation watch is a task the settling below would wait for
             with contextlib.suppress(Exception):  # the health changes just scheduled reach the servicer
                 self._on_loop(_settle(), timeout=2)
-            self.front.close()
             if self.metrics is not None:
                 self.metrics.stop()
             self._close_loop()
