@@ -3,7 +3,8 @@ cluster (`adapter-hub cluster up`, packaged MiniLM, auth on, a local store share
 replicas, every other setting at the hub's default): 256 hostile clients of tenant ``flood``
 that resend the moment a call ends, and tenant ``quiet`` at 2 requests/s with one text; B is one
 request of 32 texts on the idle cluster (median of 3). Clients send the metadata the client
-library sends (``application``, and the adapter as ``multiplexed_model_id``).
+library sends (``application``, and the adapter as ``multiplexed_model_id``, scoped by the
+API key's public id as the client library scopes it).
 
 Both tenants call an adapter named ``sentiment``: the routing key is the adapter name (it names
 no tenant), so Serve routes both to the replica that holds it, and the arms differ only in
@@ -37,6 +38,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from adapter_hub_client.config import ClientConfig
 from fairness_hostile import flood, quiet, setup
 from hub_process import ADMIN_KEY, PACKAGED, Served, free_port, loadavg, run_groups, serve
 from prometheus_client.parser import text_string_to_metric_families
@@ -95,7 +97,9 @@ def in_hub_p50(latency: dict[str, float]) -> str:
 
 
 def routed(spec: dict[str, Any]) -> dict[str, Any]:
-    return spec | {"metadata": [["application", "adapter-hub"], ["multiplexed_model_id", spec["adapter"]]]}
+    """The routing metadata the client library sends with this spec's key (its call_metadata)."""
+    config = ClientConfig(api_key=spec["key"])
+    return spec | {"metadata": [[k, v] for k, v in config.call_metadata(spec["adapter"]) if k != "authorization"]}
 
 
 def run_flood(quick: bool) -> dict[str, Any]:

@@ -12,9 +12,12 @@ adapter, or keep adapters nobody routes here; so each side follows the other:
 - The residency drops the last device-tier version of a name (its byte budget is full, an
   unload, a delete): the routing keys for that name leave Serve's LRU, and Serve is told.
 
-The routing key names no tenant (the tenant comes from the call's credentials), so routing works
-by adapter name: two tenants' adapters of one name share a route, which costs nothing but a
-shared preference for the same replica.
+The client library scopes the routing key by its API key's public id (``KEYID~name``; a domain's
+``DOMAIN:NAME`` and calls without a tenant key are by name alone), so two tenants' adapters of
+one name are routed apart: with the name alone, a flood on one tenant's ``sentiment`` drew every
+other tenant's ``sentiment`` onto its replica (BENCHMARKS.md, "Scaling out: the hostile flood").
+The tenant itself still comes from the call's credentials; the scope only picks the replica.
+What follows each routing key here is its adapter name (``adapter_name``).
 """
 
 from __future__ import annotations
@@ -45,8 +48,12 @@ def routes_for(device_cache_bytes: int) -> int:
     return max(16, device_cache_bytes // ADAPTER_BYTES_FLOOR)
 
 
+ROUTE_SCOPE = "~"  # the client library's (adapter_hub_client.config): no adapter name holds it
+
+
 def adapter_name(routing_key: str) -> str:
-    return routing_key.partition("@")[0]
+    """``name`` of ``[KEYID~]name[@ref]``."""
+    return routing_key.rpartition(ROUTE_SCOPE)[2].partition("@")[0]
 
 
 class Route:

@@ -32,3 +32,13 @@ def test_the_application_comes_from_the_environment() -> None:
     config = ClientConfig.from_env({"ADAPTER_HUB_APPLICATION": "hub-eu"})
     assert dict(config.call_metadata())["application"] == "hub-eu"
     assert ClientConfig(application="").call_metadata() == ()
+
+
+def test_the_route_is_scoped_by_the_keys_public_id_never_its_secret() -> None:
+    key = "ahk_0123456789abcdef_" + "s" * 43
+    config = ClientConfig(api_key=key)
+    assert config.route_key("sentiment") == "0123456789abcdef~sentiment"  # two tenants' "sentiment" apart
+    assert config.route_key("medical:ner") == "medical:ner"  # a domain's adapter: shared by every tenant
+    assert ClientConfig(api_key="operator-key").route_key("sentiment") == "sentiment"  # no tenant key
+    routed = dict(config.call_metadata("sentiment"))["multiplexed_model_id"]
+    assert "s" * 43 not in routed and routed.endswith("~sentiment")

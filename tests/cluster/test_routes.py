@@ -13,7 +13,7 @@ import pytest
 
 from adapters_registry.registry import AdapterRegistry, VersionRecord
 from adapters_registry.storage.local import LocalStore
-from hub.cluster.routes import SERVE_MULTIPLEX_ATTR, ChainedObserver, Route, RouteBook
+from hub.cluster.routes import SERVE_MULTIPLEX_ATTR, ChainedObserver, Route, RouteBook, adapter_name
 from hub.residency import Residency, ResidencyConfig
 from tests.residency.conftest import publish
 
@@ -192,3 +192,9 @@ def test_evictions_before_the_first_routed_call_touch_no_route(setup: Setup) -> 
     route = setup.route("sent")  # (not through a call: the book has no loop yet)
     setup.residency.unload(setup.sent1)
     assert setup.book.serve_keys() == ["sent"] and not route.withdrawn
+
+
+def test_a_scoped_routing_key_follows_its_adapter_name() -> None:
+    assert adapter_name("0123456789abcdef~sentiment@prod") == "sentiment"
+    assert adapter_name("sentiment@3") == "sentiment"
+    assert adapter_name("medical:ner") == "medical:ner"

@@ -10,6 +10,7 @@ and key for mutual TLS), plaintext otherwise.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -28,6 +29,8 @@ ENV = {
     "application": "ADAPTER_HUB_APPLICATION",
 }
 APPLICATION = "adapter-hub"  # the Ray Serve application of a cluster (`adapter-hub cluster up`)
+ROUTE_SCOPE = "~"  # between a routing key's tenant scope and the adapter name (no name holds it)
+_KEY_ID = re.compile(r"ahk_([0-9a-f]{16})_")
 
 
 @dataclass(frozen=True)
@@ -100,10 +103,20 @@ class ClientConfig:
         """A call's metadata: the credential, and what a Ray Serve cluster routes by."""
         extra: list[tuple[str, str]] = [("application", self.application)] if self.application else []
         if route:
-            extra.append(("multiplexed_model_id", route))
+            extra.append(("multiplexed_model_id", self.route_key(route)))
         if timeout is not None:
             extra.append(("hub-deadline-ms", str(int(timeout * 1000))))
         return self.metadata + tuple(extra)
+
+    def route_key(self, adapter: str) -> str:
+        """The routing key for ``adapter``: scoped by the API key's public id (``KEYID~name``), so
+        two tenants' adapters of one name are routed apart (a flood on one tenant's ``sentiment``
+        does not draw another's onto its replica); a domain's shared adapter (``DOMAIN:NAME``)
+        and calls without a tenant key are routed by name alone. The secret never leaves."""
+        match = _KEY_ID.match(self.api_key or "")
+        if match is None or ":" in adapter:
+            return adapter
+        return f"{match.group(1)}{ROUTE_SCOPE}{adapter}"
 
     def channel_options(self) -> list[tuple[str, Any]]:
         options: list[tuple[str, Any]] = [
