@@ -124,6 +124,11 @@ def _endpoint(value: str) -> str | None:
     return "must be an http:// or https:// URL without credentials"
 
 
+WAIT_S_HELP = "seconds a unary call over its tenant's queue share or rates waits for room before RESOURCE_EXHAUSTED "
+WAIT_S_HELP += "(within its deadline; 0: refused at once; streams wait up to their deadline)"
+WAIT_MB_HELP = "MiB of request text the calls waiting for room may hold (a tenant: half); past it refused at once"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything `adapter-hub serve` can be told (see the module docstring to add one)."""
@@ -199,15 +204,10 @@ class Settings:
     queue_max_requests: int = FAIRNESS(
         0, "requests queued in total; 0: 1024 (a queued call is a coroutine: memory, not threads, bounds it)", minimum=0
     )
-    # A refusal answered at once had clients that resend at once send ~1,500 refused calls a
-    # second on 2 cores, starving the engine (BENCHMARKS.md, "Waiting rooms"): a waiting call
-    # costs a coroutine and no CPU (hub/transport/rooms.py).
-    queue_wait_s: float = FAIRNESS(
-        10.0,
-        "seconds a unary call over its tenant's queue share or rates waits for room before RESOURCE_EXHAUSTED "
-        "(within its deadline; 0: refused at once; streams wait up to their deadline)",
-        minimum=0,
-    )
+    # Refused at once, clients that resend at once sent ~1,500 refused calls/s on 2 cores and
+    # starved the engine (BENCHMARKS.md, "Waiting rooms"); a waiting call costs no CPU (rooms.py).
+    queue_wait_s: float = FAIRNESS(10.0, WAIT_S_HELP, minimum=0)
+    queue_wait_max_mb: int = FAIRNESS(256, WAIT_MB_HELP, minimum=1)
     tenant_queue_max_tokens: int = FAIRNESS(
         0, "cap on one tenant's queued input tokens; 0: none but its weighted share of the total", minimum=0
     )

@@ -57,7 +57,7 @@ class FrontEnd:
         self._tenant_slots: dict[str, asyncio.Semaphore] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._watch: concurrent.futures.Future[None] | None = None
-        self.rooms = WaitingRooms(s.queue_wait_s)
+        self.rooms = WaitingRooms(s.queue_wait_s, s.queue_wait_max_mb << 20)
         service.batcher.room_listeners.append(self.rooms.room_freed)
         with contextlib.suppress(ValueError):  # a second front end on one service: the first's gauges
             service.telemetry.add_collector(CallsCollector(self._counts))
@@ -115,9 +115,12 @@ class FrontEnd:
         stream's request, which waits up to its deadline (and says when it was admitted, so the
         stream reads its next request only then)."""
         service, since = self.service, time.monotonic()  # one wait budget for the call's two checks
-        await self.room(caller, lambda count: service.admit_predict(caller, texts, scope, count), scope, flow, since)
+        size = sum(map(len, texts))
+        await self.room(
+            caller, lambda count: service.admit_predict(caller, texts, scope, count), scope, flow, since, size
+        )
         plan = await self.blocking(caller.namespace(), service.plan_predict, caller, target, texts)
-        scores = await self.scheduled(caller, plan, scope, flow, since)
+        scores = await self.scheduled(caller, plan, scope, flow, since, size)
         if plan.light:  # decoding scores only (no tenant-text processing): a hop to the pool costs more
             return plan.finish(scores)
         return await self.blocking(caller.namespace(), plan.finish, scores)
@@ -125,13 +128,19 @@ class FrontEnd:
     async def fan_out(self, caller: Caller, text: str, targets: Sequence[Target], scope: CallScope) -> list[Served]:
         service, since = self.service, time.monotonic()
         admit = functools.partial(service.admit_fan_out, caller, text, targets, scope)
-        await self.room(caller, admit, scope, None, since)
+        await self.room(caller, admit, scope, None, since, len(text))
         plan = await self.blocking(caller.namespace(), service.plan_fan_out, caller, text, targets)
-        scores = await self.scheduled(caller, plan, scope, None, since)
+        scores = await self.scheduled(caller, plan, scope, None, since, len(text))
         return await self.blocking(caller.namespace(), plan.finish, scores)
 
     async def scheduled(
-        self, caller: Caller, plan: Plan, scope: CallScope, flow: Flow | None, since: float | None = None
+        self,
+        caller: Caller,
+        plan: Plan,
+        scope: CallScope,
+        flow: Flow | None,
+        since: float | None = None,
+        size: int = 0,
     ) -> list[Any]:
         """The plan's scores: submitted to the scheduler, awaited on the loop (at the scope's
         deadline a still-queued request leaves the queue)."""
@@ -142,7 +151,7 @@ class FrontEnd:
         service = self.service
         with service.telemetry.waiting(plan.rows):
             ticket = await self.room(
-                caller, lambda count: service.submit(caller, plan, scope, count), scope, flow, since
+                caller, lambda count: service.submit(caller, plan, scope, count), scope, flow, since, size
             )
             if flow is not None:
                 flow.admitted.set()
@@ -158,10 +167,17 @@ class FrontEnd:
                 return await future
 
     async def room(
-        self, caller: Caller, attempt: Callable[[bool], T], scope: CallScope, flow: Flow | None, since: float | None
+        self,
+        caller: Caller,
+        attempt: Callable[[bool], T],
+        scope: CallScope,
+        flow: Flow | None,
+        since: float | None,
+        size: int = 0,
     ) -> T:
-        """``attempt`` now or after waiting for room; ``since``: when the call's wait budget began."""
-        return await self.rooms.enter(caller.namespace(), attempt, scope, stream=flow is not None, since=since)
+        """``attempt`` now or after waiting for room; ``since``: when the call's wait budget
+        began; ``size``: its request's text, held while it waits (bounded: rooms.py)."""
+        return await self.rooms.enter(caller.namespace(), attempt, scope, flow is not None, since, size)
 
     def close(self) -> None:
         if self._watch is not None:

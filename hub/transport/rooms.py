@@ -41,9 +41,10 @@ BACKSTOP_S = 0.25  # a room's head retries at least this often (rates refill wit
 
 
 class _Waiter:
-    __slots__ = ("woken",)
+    __slots__ = ("size", "woken")
 
-    def __init__(self) -> None:
+    def __init__(self, size: int) -> None:
+        self.size = size
         self.woken = asyncio.Event()
 
 
@@ -51,8 +52,11 @@ class WaitingRooms:
     """One FIFO room per tenant, on one event loop. ``wait_s``: the longest a unary call waits
     (0: refused at once, the behaviour before rooms); streams wait up to their deadline."""
 
-    def __init__(self, wait_s: float) -> None:
+    def __init__(self, wait_s: float, max_bytes: int = 256 << 20) -> None:
         self.wait_s = wait_s
+        self.max_bytes = max_bytes  # request text the waiting calls may hold; a tenant, half of it
+        self.held = 0
+        self._held: dict[str, int] = {}
         self._rooms: dict[str, deque[_Waiter]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._wake_pending = False
@@ -68,29 +72,40 @@ class WaitingRooms:
         scope: CallScope,
         stream: bool = False,
         since: float | None = None,
+        size: int = 0,
     ) -> T:
         """``attempt(count)`` now, or after waiting for room. ``attempt`` raises the queue's
         refusal; ``count``: whether a refusal is counted (only the last attempt's is).
         ``since``: when the call's wait budget began (a call that waits twice, before and after
-        tokenizing, waits ``wait_s`` in all)."""
+        tokenizing, waits ``wait_s`` in all). ``size``: the request's text (characters), held in
+        memory while it waits: beyond ``max_bytes`` in all (a tenant: half) it is refused at once,
+        so a tenant's waiting calls cannot hold more memory than that (their messages may be MiBs)."""
         budget = float("inf") if stream else self.wait_s
         if budget <= 0:
             return attempt(True)
         try:
             return attempt(False)
         except (Overloaded, DeadlineExceeded) as error:
-            if not waits_for_room(error) or scope.cancelled:
+            if not waits_for_room(error) or scope.cancelled or not self._fits(tenant, size):
                 return attempt(True)  # counted; refused again (or admitted, if room just appeared)
         give_up_at = (time.monotonic() if since is None else since) + budget
         left = scope.remaining()
         if left is not None:
             give_up_at = min(give_up_at, time.monotonic() + left)
-        return await self._wait(tenant, attempt, scope, give_up_at)
+        return await self._wait(tenant, attempt, scope, give_up_at, size)
 
-    async def _wait(self, tenant: str, attempt: Callable[[bool], T], scope: CallScope, give_up_at: float) -> T:
+    def _fits(self, tenant: str, size: int) -> bool:
+        own = self._held.get(tenant, 0)
+        return self.held + size <= self.max_bytes and own + size <= self.max_bytes // 2
+
+    async def _wait(
+        self, tenant: str, attempt: Callable[[bool], T], scope: CallScope, give_up_at: float, size: int
+    ) -> T:
         room = self._rooms.setdefault(tenant, deque())
-        waiter = _Waiter()
+        waiter = _Waiter(size)
         room.append(waiter)
+        self.held += size
+        self._held[tenant] = self._held.get(tenant, 0) + size
         try:
             while True:
                 if not await self._turn(room, waiter, give_up_at) or scope.cancelled:
@@ -127,6 +142,10 @@ class WaitingRooms:
             return
         was_head = room[0] is waiter
         room.remove(waiter)
+        self.held -= waiter.size
+        left = self._held.pop(tenant, 0) - waiter.size
+        if left > 0:
+            self._held[tenant] = left
         if room and (admitted or was_head):
             room[0].woken.set()  # admitted: there may be room for the next; or the head passes on
         if not room:

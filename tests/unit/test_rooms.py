@@ -137,3 +137,30 @@ def test_a_call_that_waits_twice_has_one_wait_budget() -> None:
         assert time.monotonic() - started < 0.25  # what was left of the 0.3 s, not 0.3 s more
 
     run(scenario())
+
+
+def test_waiting_calls_hold_bounded_memory_a_tenant_at_most_half() -> None:
+    """A waiting call keeps its request (up to a message's MiBs): past the rooms' bytes, or a
+    tenant's half of them, a call is refused at once instead of waiting."""
+
+    async def scenario() -> None:
+        rooms, queue = WaitingRooms(wait_s=10, max_bytes=1000), Queue(slots=0)
+        rooms.loop = asyncio.get_running_loop()
+        big = asyncio.create_task(rooms.enter("hog", queue.attempt("big"), CallScope(), size=450))
+        await asyncio.sleep(0.05)
+        assert rooms.waiting == 1 and rooms.held == 450
+        started = time.monotonic()
+        with pytest.raises(Overloaded):  # 450 + 100 > the hog's half (500): refused at once
+            await rooms.enter("hog", queue.attempt("more"), CallScope(), size=100)
+        assert time.monotonic() - started < 5 and queue.counted == ["more"]
+        other = asyncio.create_task(rooms.enter("other", queue.attempt("other"), CallScope(), size=400))
+        await asyncio.sleep(0.05)
+        assert rooms.waiting == 2 and rooms.held == 850  # the other tenant still waits
+        with pytest.raises(Overloaded):  # 850 + 200 > 1000 in all
+            await rooms.enter("third", queue.attempt("third"), CallScope(), size=200)
+        queue.slots = 2
+        rooms.room_freed()
+        assert await asyncio.gather(big, other) == ["big", "other"]
+        assert rooms.held == 0 and rooms.waiting == 0
+
+    run(scenario())
