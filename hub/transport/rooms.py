@@ -41,10 +41,11 @@ BACKSTOP_S = 0.25  # a room's head retries at least this often (rates refill wit
 
 
 class _Waiter:
-    __slots__ = ("size", "woken")
+    __slots__ = ("arrived", "size", "woken")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, arrived: float) -> None:
         self.size = size
+        self.arrived = arrived
         self.woken = asyncio.Event()
 
 
@@ -92,18 +93,22 @@ class WaitingRooms:
         left = scope.remaining()
         if left is not None:
             give_up_at = min(give_up_at, time.monotonic() + left)
-        return await self._wait(tenant, attempt, scope, give_up_at, size)
+        arrived = time.monotonic() if since is None else since
+        return await self._wait(tenant, attempt, scope, give_up_at, _Waiter(size, arrived))
 
     def _fits(self, tenant: str, size: int) -> bool:
         own = self._held.get(tenant, 0)
         return self.held + size <= self.max_bytes and own + size <= self.max_bytes // 2
 
     async def _wait(
-        self, tenant: str, attempt: Callable[[bool], T], scope: CallScope, give_up_at: float, size: int
+        self, tenant: str, attempt: Callable[[bool], T], scope: CallScope, give_up_at: float, waiter: _Waiter
     ) -> T:
         room = self._rooms.setdefault(tenant, deque())
-        waiter = _Waiter(size)
-        room.append(waiter)
+        place = len(room)  # in arrival order: a call waiting again after tokenizing keeps its turn
+        while place and room[place - 1].arrived > waiter.arrived:
+            place -= 1
+        room.insert(place, waiter)
+        size = waiter.size
         self.held += size
         self._held[tenant] = self._held.get(tenant, 0) + size
         try:

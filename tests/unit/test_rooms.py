@@ -164,3 +164,23 @@ def test_waiting_calls_hold_bounded_memory_a_tenant_at_most_half() -> None:
         assert rooms.held == 0 and rooms.waiting == 0
 
     run(scenario())
+
+
+def test_a_call_waiting_again_after_tokenizing_keeps_its_turn() -> None:
+    async def scenario() -> list[str]:
+        rooms, queue = WaitingRooms(wait_s=10), Queue(slots=0)
+        rooms.loop = asyncio.get_running_loop()
+        now = time.monotonic()
+        late = asyncio.create_task(rooms.enter("t", queue.attempt("late"), CallScope(), since=now))
+        await asyncio.sleep(0.02)
+        early = asyncio.create_task(rooms.enter("t", queue.attempt("early"), CallScope(), since=now - 1))
+        await asyncio.sleep(0.02)
+        queue.slots = 1
+        rooms.room_freed()
+        await asyncio.sleep(0.05)
+        queue.slots = 1
+        rooms.room_freed()
+        await asyncio.gather(late, early)
+        return queue.admitted
+
+    assert run(scenario()) == ["early", "late"]  # it arrived first, so it goes before
